@@ -1,0 +1,87 @@
+#include "args.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "deltapq/core/error.h"
+
+namespace dpq::cli {
+
+Args::Args(int argc, char** argv, const std::vector<std::string>& flags, const std::vector<std::string>& switches) {
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--", 0) == 0) {
+      if (std::find(switches.begin(), switches.end(), a) != switches.end()) {
+        switches_on_[a] = true;
+      } else if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
+        if (i + 1 >= argc) throw Error("option " + a + " needs a value");
+        if (values_.count(a)) throw Error("option " + a + " given twice");
+        values_[a] = argv[++i];
+      } else {
+        throw Error("unknown option " + a);
+      }
+    } else {
+      positional_.push_back(a);
+    }
+  }
+}
+
+std::optional<std::string> Args::text(const std::string& flag) const {
+  auto it = values_.find(flag);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<long long> Args::integer(const std::string& flag, long long lo, long long hi) const {
+  auto t = text(flag);
+  if (!t) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(t->c_str(), &end, 10);
+  if (t->empty() || *end != '\0' || errno == ERANGE)
+    throw Error(flag + " = '" + *t + "' is not an integer");
+  if (v < lo || v > hi)
+    throw Error(flag + " = " + *t + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  return v;
+}
+
+std::optional<double> Args::real(const std::string& flag, bool positive) const {
+  auto t = text(flag);
+  if (!t) return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(t->c_str(), &end);
+  if (t->empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+    throw Error(flag + " = '" + *t + "' is not a finite number");
+  if (positive && !(v > 0)) throw Error(flag + " = " + *t + " must be > 0");
+  return v;
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(path + ": cannot open for writing");
+    out << content;
+    out.flush();
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw Error(path + ": write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot move the finished file into place: " + ec.message());
+  }
+}
+
+}  // namespace dpq::cli

@@ -1,0 +1,10 @@
+// Subcommands of the deltapq CLI. Each returns the process exit code and throws dpq::Error on bad
+// input (main turns that into one line on stderr and exit code 2).
+#pragma once
+
+namespace dpq::cli {
+
+int run_audit(int argc, char** argv);
+int run_synth(int argc, char** argv);
+
+}  // namespace dpq::cli

@@ -1,0 +1,43 @@
+// deltapq: checks the theory of KV-cache and activation compression on your data.
+// Exit codes: 0 success / no claim fails, 1 a claim fails on the data, 2 bad input or usage.
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+#include "deltapq/core/error.h"
+#include "deltapq/reference/real.h"
+
+namespace {
+
+const char* kUsage =
+    "usage: deltapq COMMAND [ARGS]\n"
+    "  audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]\n"
+    "        Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy)\n"
+    "  synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
+    "        the seeded synthetic stream the demo audits\n"
+    "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    (argc < 2 ? std::cerr : std::cout) << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
+    if (cmd == "audit") return dpq::cli::run_audit(argc - 2, argv + 2);
+    if (cmd == "synth") return dpq::cli::run_synth(argc - 2, argv + 2);
+    std::cerr << "deltapq: unknown command '" << cmd << "'\n" << kUsage;
+    return 2;
+  } catch (const dpq::Error& e) {
+    std::cerr << "deltapq " << cmd << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "deltapq " << cmd << ": internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

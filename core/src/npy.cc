@@ -1,0 +1,246 @@
+#include "deltapq/core/npy.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <unistd.h>
+
+#include "deltapq/core/error.h"
+
+namespace dpq {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw Error(path + ": " + what);
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\n");
+  return s.substr(b, e - b + 1);
+}
+
+// The value text of key 'key' in the header dictionary ({'descr': '<f4', 'fortran_order': False,
+// 'shape': (3, 4), }). Returns the raw text up to the next top-level comma or closing brace.
+std::string dict_value(const std::string& path, const std::string& header, const std::string& key) {
+  const std::string quoted1 = "'" + key + "'";
+  const std::string quoted2 = "\"" + key + "\"";
+  auto pos = header.find(quoted1);
+  std::size_t klen = quoted1.size();
+  if (pos == std::string::npos) {
+    pos = header.find(quoted2);
+    klen = quoted2.size();
+  }
+  if (pos == std::string::npos) fail(path, "header has no '" + key + "' entry: " + header);
+  auto colon = header.find(':', pos + klen);
+  if (colon == std::string::npos) fail(path, "header entry '" + key + "' has no value");
+  std::size_t i = colon + 1;
+  int depth = 0;
+  std::size_t start = i;
+  for (; i < header.size(); ++i) {
+    const char ch = header[i];
+    if (ch == '(' || ch == '[') ++depth;
+    if (ch == ')' || ch == ']') --depth;
+    if (depth == 0 && (ch == ',' || ch == '}')) break;
+    if (depth < 0) break;
+  }
+  return trim(header.substr(start, i - start));
+}
+
+std::vector<std::size_t> parse_shape(const std::string& path, const std::string& text) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+    fail(path, "shape " + text + " is not a tuple");
+  std::vector<std::size_t> dims;
+  std::string inner = text.substr(1, text.size() - 2);
+  std::stringstream ss(inner);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item = trim(item);
+    if (item.empty()) continue;
+    for (char ch : item)
+      if (ch < '0' || ch > '9') fail(path, "shape " + text + " has a non-integer entry '" + item + "'");
+    if (item.size() > 15) fail(path, "shape " + text + " has an absurd entry '" + item + "'");
+    dims.push_back(static_cast<std::size_t>(std::stoull(item)));
+  }
+  return dims;
+}
+
+}  // namespace
+
+double half_to_double(unsigned short h) {
+  const int sign = (h >> 15) & 1;
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0) {
+    v = std::ldexp(static_cast<double>(mantissa), -24);  // subnormal (or zero)
+  } else if (exponent == 31) {
+    v = mantissa ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
+  } else {
+    v = std::ldexp(static_cast<double>(mantissa | 0x400), exponent - 25);
+  }
+  return sign ? -v : v;
+}
+
+NpyMatrix read_npy(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) fail(path, "no such file (or not a regular file)");
+  const auto file_size = std::filesystem::file_size(path, ec);
+  if (ec) fail(path, "cannot stat: " + ec.message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open for reading");
+
+  unsigned char pre[10];
+  if (file_size < 10 || !in.read(reinterpret_cast<char*>(pre), 10))
+    fail(path, "truncated: " + std::to_string(file_size) + " bytes, shorter than the .npy preamble");
+  static const unsigned char magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+  if (std::memcmp(pre, magic, 6) != 0) fail(path, "wrong magic: not a .npy file");
+  const int major = pre[6];
+  const int minor = pre[7];
+  std::uint64_t header_len = 0;
+  std::uint64_t preamble = 0;
+  if (major == 1 && minor == 0) {
+    header_len = pre[8] | (std::uint64_t{pre[9]} << 8);
+    preamble = 10;
+  } else if ((major == 2 || major == 3) && minor == 0) {
+    unsigned char more[2];
+    if (file_size < 12 || !in.read(reinterpret_cast<char*>(more), 2))
+      fail(path, "truncated: header length of format " + std::to_string(major) + ".0 is cut off");
+    header_len = pre[8] | (std::uint64_t{pre[9]} << 8) | (std::uint64_t{more[0]} << 16) |
+                 (std::uint64_t{more[1]} << 24);
+    preamble = 12;
+  } else {
+    fail(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor));
+  }
+  if (preamble + header_len > file_size)
+    fail(path, "truncated: header claims " + std::to_string(header_len) + " bytes but the file has " +
+                   std::to_string(file_size));
+  std::string header(header_len, '\0');
+  if (header_len && !in.read(header.data(), static_cast<std::streamsize>(header_len)))
+    fail(path, "truncated header");
+
+  NpyMatrix m;
+  std::string descr = dict_value(path, header, "descr");
+  if (descr.size() < 2 || (descr.front() != '\'' && descr.front() != '"'))
+    fail(path, "descr " + descr + " is not a simple dtype string");
+  descr = descr.substr(1, descr.size() - 2);
+  std::size_t item = 0;
+  if (descr == "<f2") item = 2;
+  else if (descr == "<f4") item = 4;
+  else if (descr == "<f8") item = 8;
+  else
+    fail(path, "unsupported dtype '" + descr + "' (deltapq reads little-endian float16/32/64: <f2, <f4, <f8)");
+  m.dtype = descr;
+
+  const std::string fortran = dict_value(path, header, "fortran_order");
+  bool fortran_order;
+  if (fortran == "False") fortran_order = false;
+  else if (fortran == "True") fortran_order = true;
+  else fail(path, "fortran_order is '" + fortran + "', expected True or False");
+
+  const auto shape = parse_shape(path, dict_value(path, header, "shape"));
+  if (shape.size() != 2)
+    fail(path, "shape has rank " + std::to_string(shape.size()) + "; expected a stream [T, d] of rank 2");
+  m.rows = shape[0];
+  m.cols = shape[1];
+  if (m.cols == 0) fail(path, "d = 0: the stream has no coordinates");
+  if (m.rows == 0) fail(path, "T = 0: the stream has no rows");
+  if (m.rows > (std::uint64_t{1} << 40) / m.cols) fail(path, "shape too large");
+  const std::uint64_t count = std::uint64_t{m.rows} * m.cols;
+  const std::uint64_t expected = preamble + header_len + count * item;
+  if (file_size < expected)
+    fail(path, "truncated: shape (" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ") of " +
+                   descr + " needs " + std::to_string(expected) + " bytes but the file has " +
+                   std::to_string(file_size));
+  if (file_size > expected)
+    fail(path, "file has " + std::to_string(file_size - expected) + " bytes beyond the data of shape (" +
+                   std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")");
+
+  std::vector<unsigned char> raw(count * item);
+  if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
+    fail(path, "read error in the data section");
+
+  m.data.resize(count);
+  for (std::uint64_t idx = 0; idx < count; ++idx) {
+    const unsigned char* p = raw.data() + idx * item;
+    double v;
+    if (item == 2) {
+      v = half_to_double(static_cast<unsigned short>(p[0] | (p[1] << 8)));
+    } else if (item == 4) {
+      std::uint32_t bits = p[0] | (p[1] << 8) | (p[2] << 16) | (std::uint32_t{p[3]} << 24);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      v = f;
+    } else {
+      std::uint64_t bits = 0;
+      for (int k = 7; k >= 0; --k) bits = (bits << 8) | p[k];
+      std::memcpy(&v, &bits, 8);
+    }
+    std::size_t r, c;
+    if (fortran_order) {
+      r = idx % m.rows;
+      c = idx / m.rows;
+    } else {
+      r = idx / m.cols;
+      c = idx % m.cols;
+    }
+    if (!std::isfinite(v))
+      fail(path, std::string(std::isnan(v) ? "NaN" : "Inf") + " at row " + std::to_string(r) +
+                     ", column " + std::to_string(c));
+    m.data[r * m.cols + c] = v;
+  }
+  return m;
+}
+
+void write_npy(const std::string& path, std::size_t rows, std::size_t cols, const std::vector<double>& data,
+               bool as_float32) {
+  if (data.size() != rows * cols)
+    throw Error(path + ": write_npy given " + std::to_string(data.size()) + " values for shape (" +
+                std::to_string(rows) + ", " + std::to_string(cols) + ")");
+  std::string header = "{'descr': '";
+  header += as_float32 ? "<f4" : "<f8";
+  header += "', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+  // Pad so that the data starts at a multiple of 64 bytes, ending the header with '\n'.
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+
+  const std::string tmp = path + ".tmp." + std::to_string(static_cast<unsigned long>(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(path + ": cannot open for writing");
+    const unsigned char pre[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    out.write(reinterpret_cast<const char*>(pre), 8);
+    const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
+                                  static_cast<unsigned char>(header.size() >> 8)};
+    out.write(reinterpret_cast<const char*>(len), 2);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    for (double v : data) {
+      if (as_float32) {
+        const float f = static_cast<float>(v);
+        out.write(reinterpret_cast<const char*>(&f), 4);  // x86-64: little-endian
+      } else {
+        out.write(reinterpret_cast<const char*>(&v), 8);
+      }
+    }
+    if (!out) {
+      out.close();
+      std::remove(tmp.c_str());
+      throw Error(path + ": write failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::remove(tmp.c_str());
+    throw Error(path + ": cannot move the finished file into place: " + ec.message());
+  }
+}
+
+}  // namespace dpq
