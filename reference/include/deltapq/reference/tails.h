@@ -30,8 +30,14 @@ Real inside_probability(const TailModel& m, const Real& kappa);
 // tau(kappa, bits): Gaussian closed form; others by quadrature. error is the quadrature's estimate
 // plus rounding; throws dpq::Error if the quadrature does not reach 2^{-p/2} relative accuracy.
 Certified tail_functional(const TailModel& m, const Real& kappa, int bits);
-// The same from the closed forms (Student-t: incomplete beta; GGD: incomplete gamma).
-Real tail_functional_closed_form(const TailModel& m, const Real& kappa, int bits);
+// Relative accuracy, in bits, that deltapq relies on for Boost.Math's incomplete beta and gamma
+// functions on MPFR: they are NOT accurate to the working precision (a fixed approximation inside
+// limits them, erratically: 135 to 260 bits at 264-bit precision). tests/reference_test.cc measures them against
+// an independent 800-bit computation and fails if they fall below this.
+inline constexpr int kSpecialFunctionAccuracyBits = 128;
+// The same from the closed forms (Student-t: incomplete beta; GGD: incomplete gamma); error from
+// kSpecialFunctionAccuracyBits applied to every special-function term.
+Certified tail_functional_closed_form(const TailModel& m, const Real& kappa, int bits);
 // E[Z^4] of the unit-variance model (+inf for Student-t with nu <= 4).
 Real fourth_moment(const TailModel& m);
 

@@ -1,0 +1,177 @@
+#include "support.h"
+
+#include <boost/random/gamma_distribution.hpp>
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
+#include <boost/random/student_t_distribution.hpp>
+#include <boost/random/uniform_01.hpp>
+#include <cmath>
+
+namespace dpq::props {
+namespace {
+
+// Random orthogonal d x d matrix (modified Gram-Schmidt on Gaussian columns, double).
+std::vector<double> random_orthogonal(boost::random::mt19937_64& rng, int d) {
+  boost::random::normal_distribution<double> normal;
+  std::vector<double> q(static_cast<std::size_t>(d) * d);
+  for (auto& v : q) v = normal(rng);
+  for (int j = 0; j < d; ++j) {
+    for (int k = 0; k < j; ++k) {
+      double dot = 0;
+      for (int i = 0; i < d; ++i) dot += q[i * d + j] * q[i * d + k];
+      for (int i = 0; i < d; ++i) q[i * d + j] -= dot * q[i * d + k];
+    }
+    double n = 0;
+    for (int i = 0; i < d; ++i) n += q[i * d + j] * q[i * d + j];
+    n = std::sqrt(n);
+    for (int i = 0; i < d; ++i) q[i * d + j] /= n;
+  }
+  return q;
+}
+
+}  // namespace
+
+Factor random_factor(std::uint64_t seed, int dim, int rank, double condition, double scale) {
+  boost::random::mt19937_64 rng(seed);
+  boost::random::uniform_01<double> uni;
+  const auto q = random_orthogonal(rng, dim);
+  Factor f;
+  f.dim = dim;
+  f.rank = rank;
+  f.b.resize(static_cast<std::size_t>(dim) * rank);
+  for (int j = 0; j < rank; ++j) {
+    // lambda_j log-uniform in [1/condition, 1]; the first is 1 and (for rank > 1) the last 1/condition.
+    double t = rank == 1 ? 0.0 : (j == 0 ? 0.0 : (j == rank - 1 ? 1.0 : uni(rng)));
+    const double lambda = scale * std::pow(condition, -t);
+    for (int i = 0; i < dim; ++i) f.b[i * rank + j] = q[i * dim + j] * std::sqrt(lambda);
+  }
+  return f;
+}
+
+RMatrix gram(const Factor& f) {
+  const RMatrix b = ref::to_real(f.b.data(), f.dim, f.rank);
+  return b * b.transpose();
+}
+
+RMatrix gram_concat(const Factor& a, const Factor& c) {
+  RMatrix b(a.dim, a.rank + c.rank);
+  b << ref::to_real(a.b.data(), a.dim, a.rank), ref::to_real(c.b.data(), c.dim, c.rank);
+  return b * b.transpose();
+}
+
+rc::Gen<SpdCase> gen_spd_case(int max_dim, bool allow_rank_deficient) {
+  return rc::gen::exec([=] {
+    SpdCase c;
+    c.seed = *rc::gen::arbitrary<std::uint64_t>();
+    c.dim = *rc::gen::inRange(1, max_dim + 1);
+    c.rank = allow_rank_deficient ? *rc::gen::inRange(1, c.dim + 1) : c.dim;
+    c.log10_condition = *rc::gen::inRange(0, 121) / 10.0;  // condition 1 .. 1e12
+    return c;
+  });
+}
+
+rc::Gen<DominatedPair> gen_dominated_pair(int max_dim) {
+  return rc::gen::exec([=] {
+    const SpdCase a = *gen_spd_case(max_dim, true);
+    const int extra = *rc::gen::inRange(0, a.dim + 1);
+    const double cond = std::pow(10.0, a.log10_condition);
+    const Factor fa = random_factor(a.seed, a.dim, a.rank, cond, 1.0);
+    Factor fc = random_factor(a.seed ^ 0x9e3779b97f4a7c15ULL, a.dim, std::max(extra, 1), cond,
+                              std::pow(10.0, *rc::gen::inRange(-3, 2)));
+    if (extra == 0) std::fill(fc.b.begin(), fc.b.end(), 0.0);
+    DominatedPair p;
+    p.scale = *rc::gen::element(1.0, 1.0, 0.5, 0.25, 0.75, 0.125, 2.0);
+    p.sigma_delta = gram(fa) * Real(p.scale);  // dyadic scale: exact
+    p.sigma_v = gram_concat(fa, fc);
+    p.strict = extra > 0;
+    return p;
+  });
+}
+
+const char* family_name(Family f) {
+  switch (f) {
+    case Family::bounded: return "bounded";
+    case Family::gaussian: return "gaussian";
+    case Family::student_t: return "student_t";
+    default: return "gen_gaussian";
+  }
+}
+
+rc::Gen<SampleCase> gen_sample_case(int max_dim, int max_tokens) {
+  return rc::gen::exec([=] {
+    SampleCase c;
+    c.family = *rc::gen::element(Family::bounded, Family::gaussian, Family::student_t, Family::gen_gaussian);
+    c.shape = c.family == Family::student_t ? *rc::gen::inRange(21, 301) / 10.0    // nu in [2.1, 30]
+              : c.family == Family::gen_gaussian ? *rc::gen::inRange(5, 41) / 10.0  // beta in [0.5, 4]
+                                                   : 0.0;
+    c.seed = *rc::gen::arbitrary<std::uint64_t>();
+    c.dim = *rc::gen::inRange(1, max_dim + 1);
+    c.tokens = *rc::gen::inRange(2, max_tokens + 1);
+    return c;
+  });
+}
+
+std::vector<double> draw_model(const ref::TailModel& m, std::size_t n, std::uint64_t seed) {
+  boost::random::mt19937_64 rng(seed);
+  std::vector<double> out(n);
+  const double shape = ref::to_double(m.shape);
+  switch (m.kind) {
+    case ref::TailModel::Kind::gaussian: {
+      boost::random::normal_distribution<double> normal;
+      for (auto& v : out) v = normal(rng);
+      break;
+    }
+    case ref::TailModel::Kind::student_t: {
+      boost::random::student_t_distribution<double> t(shape);
+      const double s = std::sqrt((shape - 2) / shape);
+      for (auto& v : out) v = t(rng) * s;
+      break;
+    }
+    default: {
+      // |Z| = alpha G^{1/beta}, G ~ Gamma(1/beta, 1), random sign.
+      boost::random::gamma_distribution<double> g(1.0 / shape);
+      boost::random::uniform_01<double> uni;
+      const double alpha = std::sqrt(std::tgamma(1.0 / shape) / std::tgamma(3.0 / shape));
+      for (auto& v : out) v = (uni(rng) < 0.5 ? -1.0 : 1.0) * alpha * std::pow(g(rng), 1.0 / shape);
+      break;
+    }
+  }
+  return out;
+}
+
+RMatrix draw_sample(const SampleCase& c) {
+  boost::random::mt19937_64 rng(c.seed);
+  boost::random::normal_distribution<double> normal;
+  boost::random::uniform_01<double> uni;
+  ref::TailModel model = ref::TailModel::gaussian();
+  if (c.family == Family::student_t) model = ref::TailModel::student_t(Real(c.shape));
+  if (c.family == Family::gen_gaussian) model = ref::TailModel::gen_gaussian(Real(c.shape));
+  std::vector<double> z;
+  if (c.family == Family::bounded) {
+    z.resize(static_cast<std::size_t>(c.tokens) * c.dim);
+    for (auto& v : z) v = 2 * uni(rng) - 1;
+  } else {
+    z = draw_model(model, static_cast<std::size_t>(c.tokens) * c.dim, c.seed ^ 0x5851f42d4c957f2dULL);
+  }
+  std::vector<double> mix(static_cast<std::size_t>(c.dim) * c.dim), mu(c.dim);
+  for (auto& v : mix) v = normal(rng);
+  for (auto& v : mu) v = normal(rng);
+  std::vector<double> x(z.size());
+  for (int t = 0; t < c.tokens; ++t)
+    for (int i = 0; i < c.dim; ++i) {
+      double s = mu[i];
+      for (int k = 0; k < c.dim; ++k) s += mix[i * c.dim + k] * z[t * c.dim + k];
+      x[t * c.dim + i] = s;
+    }
+  return ref::to_real(x.data(), c.tokens, c.dim);
+}
+
+rc::Gen<std::vector<int>> gen_bits(int dim) {
+  return rc::gen::container<std::vector<int>>(static_cast<std::size_t>(dim), rc::gen::inRange(0, 17));
+}
+
+rc::Gen<double> gen_kappa() {
+  return rc::gen::map(rc::gen::inRange(50, 801), [](int k) { return k / 100.0; });
+}
+
+}  // namespace dpq::props

@@ -1,0 +1,68 @@
+// Generators and helpers shared by the property tests (compiled once, linked into each property
+// executable). Matrices are built so that the properties' premises hold EXACTLY in Real:
+// a covariance is B B^T with B in double, and products of doubles are exact at >= 256 bits.
+#pragma once
+
+#include <cstdint>
+#include <rapidcheck.h>
+#include <vector>
+
+#include "deltapq/reference/linalg.h"
+#include "deltapq/reference/tails.h"
+
+namespace dpq::props {
+
+using ref::Real;
+using ref::RMatrix;
+using ref::RVector;
+
+// A factor B (d x r, double) with orthogonal-ish columns scaled by sqrt(lambda), lambda log-uniform
+// over [1/condition, 1] times `scale`; r < d gives an exactly rank-deficient B B^T.
+struct Factor {
+  int dim = 1;
+  std::vector<double> b;  // row-major d x r
+  int rank = 1;
+};
+Factor random_factor(std::uint64_t seed, int dim, int rank, double condition, double scale);
+RMatrix gram(const Factor& f);                        // B B^T, exact in Real
+RMatrix gram_concat(const Factor& a, const Factor& c);  // [A C][A C]^T = A A^T + C C^T, exact
+
+// An SPD (or PSD, rank-deficient) case: d in 1..max_dim, condition up to 1e12.
+struct SpdCase {
+  std::uint64_t seed;
+  int dim;
+  int rank;
+  double log10_condition;
+};
+rc::Gen<SpdCase> gen_spd_case(int max_dim, bool allow_rank_deficient);
+
+// A Loewner-dominated pair: Sigma_delta = A A^T, Sigma_V = A A^T + C C^T (exactly), with
+// Sigma_delta optionally scaled by a dyadic factor in (0, 2] (the "alpha-scaled variant").
+struct DominatedPair {
+  RMatrix sigma_delta, sigma_v;
+  bool strict = false;   // C != 0
+  double scale = 1.0;    // Sigma_delta = scale * A A^T
+};
+rc::Gen<DominatedPair> gen_dominated_pair(int max_dim);
+
+// Samples [T, d] of mu + mix * z with z i.i.d. from one of the Part A families.
+enum class Family { bounded, gaussian, student_t, gen_gaussian };
+struct SampleCase {
+  Family family;
+  double shape;  // nu or beta
+  std::uint64_t seed;
+  int dim;
+  int tokens;
+};
+rc::Gen<SampleCase> gen_sample_case(int max_dim, int max_tokens);
+RMatrix draw_sample(const SampleCase& c);
+const char* family_name(Family f);
+
+// A design: b_i in 0..16, kappa in [0.5, 8].
+rc::Gen<std::vector<int>> gen_bits(int dim);
+rc::Gen<double> gen_kappa();
+
+// Unit-variance draws of a tail model, in double (Monte-Carlo checks).
+std::vector<double> draw_model(const ref::TailModel& m, std::size_t n, std::uint64_t seed);
+
+}  // namespace dpq::props

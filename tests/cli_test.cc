@@ -1,0 +1,133 @@
+// The deltapq binary: exit codes, messages, JSON, and that a failed run leaves no output file.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <sys/wait.h>
+
+#include "deltapq/core/npy.h"
+#include "test_files.h"
+
+namespace dpq {
+namespace {
+
+struct CliRun {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun run(const std::string& args) {
+  const std::string cmd = std::string(DPQ_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  CliRun r{-1, ""};
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string synth(const std::string& name, int tokens = 256, int dim = 6) {
+  const auto p = testing::temp_path(name);
+  const CliRun r = run("synth --out " + p + " --tokens " + std::to_string(tokens) + " --dim " + std::to_string(dim));
+  EXPECT_EQ(r.code, 0) << r.out;
+  return p;
+}
+
+TEST(Cli, audit_writes_the_report_and_json) {
+  const auto data = synth("cli_ok.npy");
+  const auto json = testing::temp_path("cli_ok.json");
+  std::filesystem::remove(json);
+  const CliRun r = run("audit " + data + " --bits 4 --kappa 3 --json " + json);
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.out;
+  EXPECT_NE(r.out.find("alpha*"), std::string::npos) << r.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  std::set<std::string> ids;
+  for (const auto& t : j["theorems"]) {
+    ids.insert(t["id"].get<std::string>());
+    for (const char* key : {"source", "bound", "measured", "margin", "verdict"}) EXPECT_TRUE(t.contains(key)) << key;
+    const std::string v = t["verdict"];
+    EXPECT_TRUE(v == "holds" || v == "fails" || v == "undecided") << v;
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{"A2", "A4", "A5", "A6"}));
+  EXPECT_TRUE(j["alpha_star"].is_number());
+  EXPECT_TRUE(j["trace_ratio"].is_number());
+  EXPECT_EQ(r.code == 1, j["any_fails"].get<bool>());
+}
+
+TEST(Cli, audit_reads_float16_and_float64) {
+  const auto p = testing::temp_path("cli_f2.npy");
+  // [3, 1] float16: 1, 2, 4 (0x3c00, 0x4000, 0x4400)
+  testing::write_raw_npy(p, "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 1), }",
+                         {0x00, 0x3c, 0x00, 0x40, 0x00, 0x44});
+  const CliRun r = run("audit " + p);
+  EXPECT_TRUE(r.code == 0 || r.code == 1) << r.out;
+}
+
+// Every bad input: exit code 2, a message naming the value, and no JSON left behind.
+void expect_bad(const std::string& args, const std::string& message) {
+  const auto json = testing::temp_path("bad.json");
+  std::filesystem::remove(json);
+  const CliRun r = run(args + " --json " + json);
+  EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+  EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  EXPECT_FALSE(std::filesystem::exists(json)) << args;
+}
+
+TEST(E2, cli_bad_input) {
+  const auto good = synth("cli_good.npy");
+  const std::string dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 2), }";
+
+  auto p = testing::temp_path("cli_trunc.npy");
+  testing::write_raw_npy(p, dict, testing::f8_bytes({1, 2, 3, 4, 5}));
+  expect_bad("audit " + p, "truncated");
+
+  p = testing::temp_path("cli_magic.npy");
+  testing::write_raw_npy(p, dict, testing::f8_bytes({1, 2, 3, 4, 5, 6}), "PK\x03\x04xx");
+  expect_bad("audit " + p, "wrong magic");
+
+  p = testing::temp_path("cli_dtype.npy");
+  testing::write_raw_npy(p, "{'descr': '<i8', 'fortran_order': False, 'shape': (3, 2), }", std::vector<unsigned char>(48));
+  expect_bad("audit " + p, "unsupported dtype '<i8'");
+
+  p = testing::temp_path("cli_rank.npy");
+  testing::write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (6,), }", testing::f8_bytes({1, 2, 3, 4, 5, 6}));
+  expect_bad("audit " + p, "rank 1");
+
+  p = testing::temp_path("cli_nan.npy");
+  testing::write_raw_npy(p, dict, testing::f8_bytes({1, 2, 3, 4, std::nan(""), 6}));
+  expect_bad("audit " + p, "NaN at row 2, column 0");
+
+  p = testing::temp_path("cli_d0.npy");
+  testing::write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 0), }", {});
+  expect_bad("audit " + p, "d = 0");
+
+  p = testing::temp_path("cli_t1.npy");
+  testing::write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2), }", testing::f8_bytes({1, 2}));
+  expect_bad("audit " + p, "T = 1");
+
+  expect_bad("audit " + good + " --bits 17", "--bits = 17 is outside 0..16");
+  expect_bad("audit " + good + " --kappa 0", "--kappa = 0 must be > 0");
+  expect_bad("audit " + good + " --kappa -2", "--kappa = -2 must be > 0");
+  expect_bad("audit " + good + " --kappa abc", "--kappa = 'abc' is not a finite number");
+  expect_bad("audit " + good + " --precision 10", "--precision = 10 is outside");
+  expect_bad("audit " + good + " --frobnicate 1", "unknown option --frobnicate");
+  expect_bad("audit " + testing::temp_path("missing.npy"), "no such file");
+}
+
+TEST(Cli, usage_errors_exit_2) {
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("no-such-command").code, 2);
+  EXPECT_EQ(run("synth").code, 2);
+  EXPECT_EQ(run("--help").code, 0);
+}
+
+}  // namespace
+}  // namespace dpq

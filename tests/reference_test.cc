@@ -1,0 +1,195 @@
+// Known values of the Part A reference: hand-computed quantizer cases, exact eigenvalues, the
+// domination factor, and golden tail functionals (45 digits from an independent 600-bit
+// computation: mpmath's hypergeometric incomplete beta).
+#include <gtest/gtest.h>
+
+#include <boost/math/special_functions/beta.hpp>
+#include <boost/math/special_functions/gamma.hpp>
+#include <iostream>
+
+#include "deltapq/core/error.h"
+#include "deltapq/reference/bounds.h"
+
+namespace dpq::ref {
+namespace {
+
+TEST(A1, known_cells) {
+  // c = 1, b = 2: step 1/2, cells [-1,-.5) [-.5,0) [0,.5) [.5,1], centers -.75 -.25 .25 .75.
+  const Real c(1);
+  EXPECT_EQ(quantize_index(Real("-1"), c, 2), 0);
+  EXPECT_EQ(quantize_index(Real("-0.5"), c, 2), 1);  // boundary: upper cell
+  EXPECT_EQ(quantize_index(Real("0"), c, 2), 2);
+  EXPECT_EQ(quantize_index(Real("0.4999"), c, 2), 2);
+  EXPECT_EQ(quantize_index(Real("1"), c, 2), 3);
+  EXPECT_EQ(quantize_index(Real("7"), c, 2), 3);
+  EXPECT_EQ(quantize_index(Real("-7"), c, 2), 0);
+  EXPECT_EQ(quantize(Real("0.1"), c, 2), Real("0.25"));
+  EXPECT_EQ(quantize(Real("-0.6"), c, 2), Real("-0.75"));
+  EXPECT_EQ(quantize(Real("3"), c, 0), Real(0));  // b = 0: q = 0
+  EXPECT_EQ(quantize(Real("3"), c, 2), Real("0.75"));  // overload: error 2.25 = |y| - c + step/2
+}
+
+TEST(A2, greedy_allocation_known_case) {
+  RVector lambda(3);
+  lambda << Real(16), Real(4), Real(1);
+  // Terms 16,4,1 -> bit to 16 (4,4,1) -> tie 4,4: lowest rank (1,4,1) -> (1,1,1): rank 1 -> ...
+  EXPECT_EQ(greedy_bits(lambda, 2), (std::vector<int>{2, 0, 0}));
+  EXPECT_EQ(greedy_bits(lambda, 3), (std::vector<int>{2, 1, 0}));
+  EXPECT_EQ(greedy_bits(lambda, 5), (std::vector<int>{3, 2, 0}));  // (1/4,1,1): tie -> rank 1
+  EXPECT_THROW(greedy_bits(lambda, 49), dpq::Error);
+}
+
+TEST(A3, exact_eigenvalues_and_radius) {
+  RMatrix a(2, 2);
+  a << Real(2), Real(1), Real(1), Real(2);
+  const SymmetricEigen e = symmetric_eigen(a, "A");
+  EXPECT_LE(abs(e.values(0) - Real(3)), e.radius(0));
+  EXPECT_LE(abs(e.values(1) - Real(1)), e.radius(1));
+  EXPECT_LT(e.radius(0), ldexp(Real(1), -200));
+}
+
+TEST(A3, domination_factor_known_values) {
+  RMatrix sd(2, 2), sv(2, 2);
+  sd << Real(1), Real(0), Real(0), Real(3);
+  sv << Real(2), Real(0), Real(0), Real(4);
+  const DominationFactor a = domination_factor(sd, sv);  // max(1/2, 3/4)
+  ASSERT_TRUE(a.finite);
+  EXPECT_LE(abs(a.alpha.value - Real("0.75")), a.alpha.error + ldexp(Real(1), -240));
+  // Singular Sigma_V = diag(1, 0): Sigma_delta = diag(1/2, 0) is inside its range, diag(0, 1) is not.
+  sv << Real(1), Real(0), Real(0), Real(0);
+  sd << Real("0.5"), Real(0), Real(0), Real(0);
+  EXPECT_TRUE(domination_factor(sd, sv).finite);
+  sd << Real(0), Real(0), Real(0), Real(1);
+  const DominationFactor inf = domination_factor(sd, sv);
+  EXPECT_FALSE(inf.finite);
+  EXPECT_NE(inf.reason.find("range"), std::string::npos);
+}
+
+TEST(A3, non_symmetric_and_nonfinite_inputs_are_errors) {
+  RMatrix a(2, 2);
+  a << Real(1), Real(2), Real(3), Real(1);
+  EXPECT_THROW(symmetric_eigen(a, "A"), dpq::Error);
+  a << Real(1), Real(0), Real(0), std::numeric_limits<Real>::quiet_NaN();
+  EXPECT_THROW(symmetric_eigen(a, "A"), dpq::Error);
+}
+
+TEST(A5, gaussian_closed_form_known_value) {
+  // kappa = 1, b = 0 (h = kappa): tau = E[Z^2 1{|Z| > 1}] = 2 (phi(1) + Q(1)).
+  const Real v = tail_functional(TailModel::gaussian(), Real(1), 0).value;
+  EXPECT_LT(abs(v - Real("0.801251956901200802425195294607045464701518008")), Real("1e-40"));
+  // GGD with beta = 2 is the Gaussian: quadrature against the closed form.
+  const Certified g = tail_functional(TailModel::gen_gaussian(Real(2)), Real("1.5"), 3);
+  EXPECT_LE(abs(g.value - tail_functional(TailModel::gaussian(), Real("1.5"), 3).value), g.error + Real("1e-70"));
+}
+
+struct Golden {
+  const char* nu;
+  const char* kappa;
+  int bits;
+  const char* tau;
+};
+// tau of the unit-variance Student-t, 45 significant digits (600-bit mpmath, hypergeometric ibeta).
+constexpr Golden kStudentGolden[] = {
+    {"2.1", "0.5", 0, "0.96087254878406941431529779793900182693455327"},
+    {"2.1", "2", 4, "0.746283651889104890040642922729535433565382438"},
+    {"2.25", "3", 2, "0.522490967561159332735144286064567984091108493"},
+    {"2.5", "1", 8, "0.495500975511361811199472402668457600413376079"},
+    {"2.5", "6", 16, "0.209241259830880550504969590937318897616659908"},
+};
+
+TEST(A5, student_t_quadrature_matches_golden_table) {
+  for (const Golden& g : kStudentGolden) {
+    const Certified q = tail_functional(TailModel::student_t(Real(g.nu)), Real(g.kappa), g.bits);
+    const Real expected(g.tau);
+    // 45 digits in the table: the comparison is limited by the table, not by the quadrature.
+    EXPECT_LE(abs(q.value - expected), q.error + Real("1e-44") * expected)
+        << "nu = " << g.nu << ", kappa = " << g.kappa << ", b = " << g.bits << ": " << to_string(q.value, 50);
+  }
+}
+
+// Independent values: 800-bit mpmath (hypergeometric series), 85 digits.
+struct BetaGolden {
+  const char* a;
+  const char* b;
+  int num, den;  // x = num / den
+  const char* value;
+};
+constexpr BetaGolden kBetaGolden[] = {
+    {"0.05", "0.5", 2, 7, "0.8865202266459870710804823465471351094247677697027938716935102618189064055513439073592"},
+    {"0.3", "0.5", 1, 2, "0.63928945415445270877202182352432234376414995887747162920283097707045763248799199729"},
+    {"3.4", "0.5", 7, 10, "0.1328177338747951719104279953256590085172094149481528278626277687607024577259905882629"},
+    {"4.4", "0.5", 9, 10, "0.3491550094690405738605742306647645814180702136969400248320544622880426342750950621725"},
+    {"15", "0.5", 19, 20, "0.2186089966962347364397080658898671473876215365693414013807634474499096175604051257393"},
+    {"1.05", "0.5", 1, 10, "0.044905617942752109329185612150333044493733805507336252098032446075701845190061190817"},
+{"15", "0.5", 99, 100, "0.586064964776335568906326970025912053883075714111328125"},
+{"14.5", "0.5", 999, 1000, "0.865895148545880910500916504452898086343001810011989697314052902716338334978912041018"},
+{"1.05", "0.5", 999, 1000, "0.9674202759432102592785781471990404340825828467545375813247287522864888170762511700557"},
+{"0.05", "0.5", 999, 1000, "0.9970372190599611906413378339172897394088759319113695902778881911778107567869810942782"},
+{"10", "0.5", 1, 2, "0.0002334474347486223954349674755882058009997838201177683503618114122462312357783682193276"},
+{"7.5", "0.5", 9, 10, "0.2162483651372664123695170667105210340154730203933479578865376196025201996113517161754"},
+};
+struct GammaGolden {
+  const char* s;
+  const char* x;
+  const char* value;  // upper incomplete Gamma(s, x), not normalised
+};
+constexpr GammaGolden kGammaGolden[] = {
+    {"0.5", "2", "0.08064711796031769078862607302130517570135929216816690059672139112255856816240862110577"},
+    {"2", "0.3", "0.9630636868862332258869359131131619338369266015987082527839030868505277209405612023187"},
+    {"1.25", "4", "0.02730051588431910348654785932322646781014624084396346748962818430540000204479357496247"},
+    {"6", "9", "13.88286250092692924118714188698442523016076071551190977581402318656146095473301722675"},
+};
+
+TEST(A5, boost_special_functions_meet_the_accuracy_deltapq_relies_on) {
+  // A finding: at 264-bit precision Boost 1.74's ibeta on MPFR is accurate to as little as 135 bits
+  // (ibeta(15, 0.5, 0.95)) and 183 bits (ibeta(0.05, 0.5, 2/7)), whatever the precision. The closed-form cross-checks take kSpecialFunctionAccuracyBits from here.
+  Real worst(0);
+  std::string where;
+  auto record = [&](const Real& got, const char* exact, const std::string& what) {
+    const Real rel = abs(got - Real(exact)) / Real(exact);
+    std::cout << what << ": " << -to_double(log2(rel)) << " bits\n";
+    if (rel > worst) { worst = rel; where = what; }
+  };
+  for (const auto& g : kBetaGolden)
+    record(boost::math::ibeta(Real(g.a), Real(g.b), Real(g.num) / Real(g.den)), g.value,
+           std::string("ibeta(") + g.a + ", " + g.b + ", " + std::to_string(g.num) + "/" + std::to_string(g.den) + ")");
+  for (const auto& g : kGammaGolden)
+    record(boost::math::tgamma(Real(g.s), Real(g.x)), g.value, std::string("tgamma(") + g.s + ", " + g.x + ")");
+  const double bits = -to_double(log2(worst));
+  std::cout << "worst relative error " << to_string(worst, 3) << " (" << bits << " bits, precision " << precision_bits()
+            << ") at " << where << "\n";
+  EXPECT_LT(worst, ldexp(Real(1), -kSpecialFunctionAccuracyBits)) << where;
+}
+
+TEST(A6, counterexample_exists_for_heavy_tailed_deltas) {
+  RVector lambda(2);
+  lambda << Real(2), Real(1);
+  const A6Counterexample ce =
+      a6_counterexample(lambda, Real("0.5"), TailModel::student_t(Real("2.5")), TailModel::gaussian(), 4);
+  ASSERT_TRUE(ce.found);
+  EXPECT_GT(ce.bound_delta.value - ce.bound_delta.error, ce.bound_v.value + ce.bound_v.error);
+}
+
+TEST(E2, bad_designs_are_errors_naming_the_coordinate) {
+  RealDesign d{{4, 17}, {Real(1), Real(1)}};
+  try {
+    validate_design(d);
+    FAIL();
+  } catch (const dpq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bits[1] = 17"), std::string::npos) << e.what();
+  }
+  d = RealDesign{{4, 4}, {Real(1), Real(0)}};
+  try {
+    validate_design(d);
+    FAIL();
+  } catch (const dpq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("clip[1]"), std::string::npos) << e.what();
+  }
+  RVector lambda(1);
+  lambda << Real(1);
+  EXPECT_THROW(matched_design(lambda, Real(0), {4}), dpq::Error);
+  EXPECT_THROW(matched_design(lambda, Real(-1), {4}), dpq::Error);
+}
+
+}  // namespace
+}  // namespace dpq::ref

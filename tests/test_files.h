@@ -1,0 +1,42 @@
+// Helpers to write well-formed and deliberately broken .npy files for the tests.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace dpq::testing {
+
+inline std::string temp_path(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("deltapq_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+// A raw .npy v1.0 file with the given header dictionary and payload bytes.
+inline void write_raw_npy(const std::string& path, const std::string& dict, const std::vector<unsigned char>& payload,
+                          const std::string& magic = "\x93NUMPY") {
+  std::string header = dict;
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(magic.data(), static_cast<std::streamsize>(magic.size()));
+  const unsigned char ver[4] = {1, 0, static_cast<unsigned char>(header.size() & 0xff),
+                                static_cast<unsigned char>(header.size() >> 8)};
+  out.write(reinterpret_cast<const char*>(ver), 4);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(reinterpret_cast<const char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
+}
+
+inline std::vector<unsigned char> f8_bytes(const std::vector<double>& v) {
+  std::vector<unsigned char> b(v.size() * 8);
+  std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+}  // namespace dpq::testing
