@@ -69,8 +69,8 @@ nlohmann::ordered_json to_json(const ref::AuditReport& r, const std::string& inp
     for (Eigen::Index i = 0; i < s->eigenvalues.size(); ++i) ev.push_back(ref::to_double(s->eigenvalues(i)));
     o["eigenvalues"] = ev;
     o["eigenvalue_radius"] = number(s->eigen_radius);
-    o["distortion_support_design"] = number(s->distortion_support);
-    o["distortion_matched_design"] = number(s->distortion_matched);
+    o["distortion_support_design"] = number(s->distortion_support.value);
+    o["distortion_matched_design"] = number(s->distortion_matched.value);
     o["gaussian_model_clipped_bound"] = number(s->gaussian_model_bound);
     std::vector<double> tau;
     for (Eigen::Index i = 0; i < s->tau.size(); ++i) tau.push_back(ref::to_double(s->tau(i)));
@@ -92,8 +92,8 @@ void print_report(const ref::AuditReport& r, const std::string& input, std::ostr
   for (const auto* s : {&r.v, &r.delta}) {
     std::snprintf(line, sizeof line, "  %-7s  %-13s  %-13s  %-13s  %-13s  %-13s\n", s->name.c_str(),
                   fmt(s->trace, 6).c_str(), fmt(s->eigenvalues(0), 6).c_str(),
-                  fmt(s->eigenvalues(s->eigenvalues.size() - 1), 6).c_str(), fmt(s->distortion_support, 6).c_str(),
-                  fmt(s->distortion_matched, 6).c_str());
+                  fmt(s->eigenvalues(s->eigenvalues.size() - 1), 6).c_str(), fmt(s->distortion_support.value, 6).c_str(),
+                  fmt(s->distortion_matched.value, 6).c_str());
     os << line;
   }
   os << "\n  alpha* = " << (r.alpha.finite ? fmt(r.alpha.alpha.value, 10) + " (+- " + fmt(r.alpha.alpha.error, 2) + ")"

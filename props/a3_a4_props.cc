@@ -31,7 +31,7 @@ void check_a3_monotonicity(const RMatrix& sd, const RMatrix& sv, std::uint64_t s
 }
 
 RC_GTEST_PROP(A3, loewner_order_implies_every_ordering, ()) {
-  DominatedPair p = *gen_dominated_pair(24);
+  DominatedPair p = *gen_dominated_pair(64);
   RC_PRE(p.scale <= 1.0);
   RC_ASSERT(ref::loewner_le(p.sigma_delta, p.sigma_v).verdict != Verdict::fails);
   check_a3_monotonicity(p.sigma_delta, p.sigma_v, *rc::gen::arbitrary<std::uint64_t>(), p.strict);
@@ -73,7 +73,7 @@ void check_alpha_minimal(const RMatrix& sd, const RMatrix& sv, const ref::Domina
 }
 
 RC_GTEST_PROP(A3, domination_factor_is_minimal, ()) {
-  DominatedPair p = *gen_dominated_pair(24);
+  DominatedPair p = *gen_dominated_pair(64);
   const auto a = ref::domination_factor(p.sigma_delta, p.sigma_v);
   RC_ASSERT(a.finite);  // range(S_delta) = range(A) is inside range([A C])
   // alpha* <= scale, since scale A A^T <= scale (A A^T + C C^T).
@@ -94,7 +94,7 @@ TEST(A3, minimality_comparator_rejects_an_overestimated_alpha) {
 
 RC_GTEST_PROP(A3, singular_sigma_v_range_condition, ()) {
   // S_V of rank r < d; S_delta inside its range gives a finite alpha*, one direction outside +inf.
-  const SpdCase c = *gen_spd_case(16, false);
+  const SpdCase c = *gen_spd_case(64, false);
   RC_PRE(c.dim >= 2);
   const int r = *rc::gen::inRange(1, c.dim);
   const Factor fv = random_factor(c.seed, c.dim, r, std::pow(10.0, c.log10_condition), 1.0);
@@ -134,7 +134,7 @@ void check_a4(const RMatrix& sd, const RMatrix& sv, const std::vector<int>& bits
 }
 
 RC_GTEST_PROP(A4, comparative_bound_ordering_and_strictness, ()) {
-  DominatedPair p = *gen_dominated_pair(24);
+  DominatedPair p = *gen_dominated_pair(64);
   RC_PRE(p.scale <= 1.0);
   const auto bits = *gen_bits(static_cast<int>(p.sigma_v.rows()));
   // Strict when alpha* <= 1 and S_delta != S_V: true when C != 0 or the scale is below 1.

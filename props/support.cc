@@ -166,6 +166,17 @@ RMatrix draw_sample(const SampleCase& c) {
   return ref::to_real(x.data(), c.tokens, c.dim);
 }
 
+void showValue(const SampleCase& c, std::ostream& os) {
+  os << "{family " << family_name(c.family) << ", shape " << c.shape << ", seed " << c.seed << ", d " << c.dim
+     << ", T " << c.tokens << "}";
+}
+void showValue(const DominatedPair& p, std::ostream& os) {
+  os << "{d " << p.sigma_v.rows() << ", strict " << p.strict << ", scale " << p.scale << "}";
+}
+void showValue(const SpdCase& c, std::ostream& os) {
+  os << "{seed " << c.seed << ", d " << c.dim << ", rank " << c.rank << ", log10 cond " << c.log10_condition << "}";
+}
+
 rc::Gen<std::vector<int>> gen_bits(int dim) {
   return rc::gen::container<std::vector<int>>(static_cast<std::size_t>(dim), rc::gen::inRange(0, 17));
 }

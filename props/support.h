@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <rapidcheck.h>
+#include <ostream>
 #include <vector>
 
 #include "deltapq/reference/linalg.h"
@@ -57,6 +58,11 @@ struct SampleCase {
 rc::Gen<SampleCase> gen_sample_case(int max_dim, int max_tokens);
 RMatrix draw_sample(const SampleCase& c);
 const char* family_name(Family f);
+
+// Printers, so that RapidCheck shows counterexamples instead of <???>.
+void showValue(const SampleCase& c, std::ostream& os);
+void showValue(const DominatedPair& p, std::ostream& os);
+void showValue(const SpdCase& c, std::ostream& os);
 
 // A design: b_i in 0..16, kappa in [0.5, 8].
 rc::Gen<std::vector<int>> gen_bits(int dim);

@@ -86,8 +86,11 @@ ClippedBound clipped_bound_empirical(const RMatrix& coords, const RealDesign& de
   const Eigen::Index d = coords.cols();
   if (static_cast<std::size_t>(d) != design.dim())
     throw Error("A5 bound: sample has " + std::to_string(d) + " coordinates, design has " + std::to_string(design.dim()));
-  ClippedBound out{RVector::Zero(d), RVector::Zero(d)};
-  const Real inv_t = Real(1) / Real(static_cast<double>(coords.rows()));
+  ClippedBound out{RVector::Zero(d), RVector::Zero(d), Real(0)};
+  const auto n = static_cast<double>(coords.rows());
+  const Real inv_t = Real(1) / Real(n);
+  const Real u = unit_roundoff();
+  Real term_error(0);
   for (Eigen::Index i = 0; i < d; ++i) {
     const Real& c = design.clip[i];
     const Real half_step = step(c, design.bits[i]) / 2;
@@ -97,20 +100,23 @@ ClippedBound clipped_bound_empirical(const RMatrix& coords, const RealDesign& de
       if (a <= c) {
         inside += 1;
       } else {
-        const Real e = a - c + half_step;
+        const Real e = a - c + half_step;  // cancels: error relative to |y| + c, not to e
         out.overload(i) += e * e;
+        term_error += squared_difference_error(e, u * Real(2) * (a + c + half_step));
       }
     }
     out.covariance_term(i) = c * c * pow4_neg(design.bits[i]) * inside * inv_t;
     out.overload(i) *= inv_t;
   }
+  out.error = term_error * inv_t + rounding_slack(out.total(), n + 4);
   return out;
 }
 
 // A5, moment form: O_i <= E[Y_i^4] / c_i^2
 ClippedBound clipped_bound_moment(const RMatrix& coords, const RealDesign& design) {
   ClippedBound out = clipped_bound_empirical(coords, design);
-  const Real inv_t = Real(1) / Real(static_cast<double>(coords.rows()));
+  const auto n = static_cast<double>(coords.rows());
+  const Real inv_t = Real(1) / Real(n);
   for (Eigen::Index i = 0; i < coords.cols(); ++i) {
     Real m4(0);
     for (Eigen::Index t = 0; t < coords.rows(); ++t) {
@@ -119,6 +125,8 @@ ClippedBound clipped_bound_moment(const RMatrix& coords, const RealDesign& desig
     }
     out.overload(i) = m4 * inv_t / (design.clip[i] * design.clip[i]);
   }
+  // Every term is a product/sum of non-negative values: no cancellation.
+  out.error = rounding_slack(out.total(), n + 8);
   return out;
 }
 

@@ -106,19 +106,32 @@ CoordinateDistortion empirical_distortion(const RMatrix& coords, const RealDesig
     throw Error("distortion: sample has " + std::to_string(coords.cols()) + " coordinates, design has " +
                 std::to_string(design.dim()));
   const Eigen::Index d = coords.cols();
-  CoordinateDistortion out{RVector::Zero(d), RVector::Zero(d)};
+  CoordinateDistortion out{RVector::Zero(d), RVector::Zero(d), Real(0)};
+  const Real u = unit_roundoff();
   for (Eigen::Index i = 0; i < d; ++i) {
     const Real& c = design.clip[i];
     for (Eigen::Index t = 0; t < coords.rows(); ++t) {
       const Real& y = coords(t, i);
-      const Real e = y - quantize(y, c, design.bits[i]);
+      const Real q = quantize(y, c, design.bits[i]);
+      const Real e = y - q;
       (abs(y) <= c ? out.in_range(i) : out.overload(i)) += e * e;
+      // q = -c + (k + 1/2) step: the product and the sum each round by u of at most 2c.
+      out.error += squared_difference_error(e, u * Real(4) * c);
     }
   }
-  const Real inv_t = Real(1) / Real(static_cast<double>(coords.rows()));
+  const auto n = static_cast<double>(coords.rows());
+  const Real inv_t = Real(1) / Real(n);
   out.in_range *= inv_t;
   out.overload *= inv_t;
+  // Per-term errors, then the accumulation of n non-negative terms and the division.
+  out.error = out.error * inv_t + rounding_slack(out.sum(), n + 2);
   return out;
+}
+
+Real squared_difference_error(const Real& e, const Real& input_error) {
+  const Real u = unit_roundoff();
+  const Real de = input_error + u * abs(e);
+  return Real(2) * abs(e) * de + de * de + u * e * e;
 }
 
 }  // namespace dpq::ref

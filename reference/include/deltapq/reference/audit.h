@@ -45,8 +45,8 @@ struct SourceSummary {
   RVector eigenvalues;
   Real eigen_radius;
   std::vector<int> bits;
-  Real distortion_support;  // measured D with the support design (A2)
-  Real distortion_matched;  // measured D with the matched kappa design (A5)
+  Certified distortion_support;  // measured D with the support design (A2)
+  Certified distortion_matched;  // measured D with the matched kappa design (A5)
   Real gaussian_model_bound;  // A5 with the Gaussian tail model (a model prediction, not sample-wise)
   RVector tau;              // empirical tail functional per coordinate
 };

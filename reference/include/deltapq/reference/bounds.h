@@ -38,7 +38,9 @@ ComparativeBound comparative_bounded_support(const SymmetricEigen& eig_delta, co
 struct ClippedBound {
   RVector covariance_term;  // c_i^2 4^{-b_i} P(|Y_i| <= c_i)
   RVector overload;         // O_i
+  Real error;               // certified rounding error of total()
   Real total() const { return covariance_term.sum() + overload.sum(); }
+  Certified certified() const { return {total(), error}; }
 };
 ClippedBound clipped_bound_empirical(const RMatrix& coords, const RealDesign& design);
 ClippedBound clipped_bound_moment(const RMatrix& coords, const RealDesign& design);

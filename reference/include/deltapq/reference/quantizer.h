@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "deltapq/core/design.h"
+#include "deltapq/reference/certified.h"
 #include "deltapq/reference/linalg.h"
 #include "deltapq/reference/real.h"
 
@@ -43,12 +44,21 @@ RMatrix eigen_coordinates(const RMatrix& rows, const RVector& mean, const RMatri
 
 // Per-coordinate empirical distortion (1/T) sum_t (Y_ti - q_i(Y_ti))^2, split into the in-range
 // part (|Y| <= c) and the overload part (|Y| > c).
+// error bounds the rounding of the whole computation: y - q(y) cancels, so each term's error is
+// relative to the clip, not to the term (derivation in proofs-notes/A2.md).
 struct CoordinateDistortion {
   RVector in_range;
   RVector overload;
+  Real error;  // |exact sum - sum()| <= error
   RVector total() const { return in_range + overload; }
   Real sum() const { return in_range.sum() + overload.sum(); }
+  Certified certified() const { return {sum(), error}; }
 };
+
+// Certified rounding error of e^2 where e = a - b was computed in Real from exact inputs whose own
+// computation erred by at most `input_error`: |fl(e^2) - e^2| <= 2|e|de + de^2 + u e^2 with
+// de = input_error + u |e|.
+Real squared_difference_error(const Real& e, const Real& input_error);
 CoordinateDistortion empirical_distortion(const RMatrix& coords, const RealDesign& design);
 
 }  // namespace dpq::ref

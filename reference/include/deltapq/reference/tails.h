@@ -5,6 +5,7 @@
 // functions, kept as an independent cross-check.
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include "deltapq/reference/certified.h"
@@ -22,6 +23,8 @@ struct TailModel {
   static TailModel gen_gaussian(const Real& beta);  // throws unless beta > 0
   std::string name() const;
 };
+// For test frameworks' printers.
+inline void showValue(const TailModel& m, std::ostream& os) { os << m.name(); }
 
 // Density of the unit-variance model at z.
 Real model_density(const TailModel& m, const Real& z);
