@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
 
 #include "deltapq/core/error.h"
 
@@ -61,27 +57,6 @@ std::optional<double> Args::real(const std::string& flag, bool positive) const {
     throw Error(flag + " = '" + *t + "' is not a finite number");
   if (positive && !(v > 0)) throw Error(flag + " = " + *t + " must be > 0");
   return v;
-}
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot open for writing");
-    out << content;
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw Error(path + ": write failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot move the finished file into place: " + ec.message());
-  }
 }
 
 }  // namespace dpq::cli

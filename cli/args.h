@@ -30,7 +30,4 @@ class Args {
   std::map<std::string, bool> switches_on_;
 };
 
-// Writes `content` to `path` atomically (temporary + rename): no half-written file on failure.
-void write_file_atomically(const std::string& path, const std::string& content);
-
 }  // namespace dpq::cli

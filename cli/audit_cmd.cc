@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
 #include "deltapq/reference/audit.h"

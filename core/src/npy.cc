@@ -2,14 +2,13 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
-#include <unistd.h>
 
+#include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 
 namespace dpq {
@@ -211,36 +210,21 @@ void write_npy(const std::string& path, std::size_t rows, std::size_t cols, cons
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
 
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<unsigned long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(path + ": cannot open for writing");
-    const unsigned char pre[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
-    out.write(reinterpret_cast<const char*>(pre), 8);
-    const unsigned char len[2] = {static_cast<unsigned char>(header.size() & 0xff),
-                                  static_cast<unsigned char>(header.size() >> 8)};
-    out.write(reinterpret_cast<const char*>(len), 2);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    for (double v : data) {
-      if (as_float32) {
-        const float f = static_cast<float>(v);
-        out.write(reinterpret_cast<const char*>(&f), 4);  // x86-64: little-endian
-      } else {
-        out.write(reinterpret_cast<const char*>(&v), 8);
-      }
-    }
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      throw Error(path + ": write failed");
+  std::string bytes;
+  bytes.reserve(10 + header.size() + data.size() * (as_float32 ? 4 : 8));
+  bytes.append("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(header.size() & 0xff));
+  bytes.push_back(static_cast<char>(header.size() >> 8));
+  bytes += header;
+  for (double v : data) {  // x86-64 is little-endian, as the header says
+    if (as_float32) {
+      const float f = static_cast<float>(v);
+      bytes.append(reinterpret_cast<const char*>(&f), 4);
+    } else {
+      bytes.append(reinterpret_cast<const char*>(&v), 8);
     }
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot move the finished file into place: " + ec.message());
-  }
+  write_file_atomically(path, bytes);
 }
 
 }  // namespace dpq
