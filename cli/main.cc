@@ -8,6 +8,9 @@
 #include "commands.h"
 #include "deltapq/core/error.h"
 #include "deltapq/reference/real.h"
+#ifdef DPQ_HAVE_BENCH
+#include "scalar_bench.h"
+#endif
 
 namespace {
 
@@ -17,6 +20,8 @@ const char* kUsage =
     "        Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy)\n"
     "  synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
     "        the seeded synthetic stream the demo audits\n"
+    "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
+    "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
 
 }  // namespace
@@ -31,6 +36,14 @@ int main(int argc, char** argv) {
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
     if (cmd == "audit") return dpq::cli::run_audit(argc - 2, argv + 2);
     if (cmd == "synth") return dpq::cli::run_synth(argc - 2, argv + 2);
+    if (cmd == "bench") {
+      if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
+#ifdef DPQ_HAVE_BENCH
+      return dpq::bench::run_scalar_bench(argc - 3, argv + 3);
+#else
+      throw dpq::Error("this deltapq was built with -DDPQ_BUILD_BENCH=OFF");
+#endif
+    }
     std::cerr << "deltapq: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const dpq::Error& e) {

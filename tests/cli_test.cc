@@ -131,3 +131,24 @@ TEST(Cli, usage_errors_exit_2) {
 
 }  // namespace
 }  // namespace dpq
+
+namespace dpq {
+namespace {
+
+TEST(Cli, bench_scalar_writes_the_ratios) {
+  // Runs the command end to end on a tiny configuration; asserts the report's shape, never a speed.
+  const auto json = testing::temp_path("bench.json");
+  std::filesystem::remove(json);
+  const CliRun r = run("bench scalar --dim 24 --bits 4 --n 512 --reps 1 --json " + json);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("non-AVX2"), std::string::npos) << r.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  for (const char* key : {"avx2_vs_scalar", "quantize_vs_faiss_sq", "quantize_vs_memcpy", "encode_vs_gemm"})
+    EXPECT_TRUE(j["ratios"][key].is_number()) << key;
+  EXPECT_EQ(run("bench scalar --bits 9").code, 2);
+  EXPECT_EQ(run("bench nonsense").code, 2);
+}
+
+}  // namespace
+}  // namespace dpq

@@ -1,0 +1,42 @@
+// Shared setup of the fast-path benchmarks: data, designs and the FAISS peer, so the CLI table and
+// the Google Benchmark binary measure the same things.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "deltapq/fast/codec.h"
+
+namespace dpq::bench {
+
+struct ScalarSetup {
+  std::size_t n = 0, dim = 0;
+  int bits = 0;
+  std::vector<float> x;           // n x d, the synthetic stream (AR(1), heavy tails, low rank)
+  fast::FastDesign identity;      // mean folded in, clip 3 sigma per raw coordinate
+  fast::FastDesign eigen;         // eigenbasis of the sample covariance, clip 3 sqrt(lambda)
+};
+
+// Seeded, deterministic. bits in 1..8.
+ScalarSetup make_scalar_setup(std::size_t n, std::size_t dim, int bits);
+
+// Mean squared error per vector between two n x d arrays.
+double mse_per_vector(const float* a, const float* b, std::size_t n, std::size_t d);
+
+// FAISS ScalarQuantizer at 4 or 8 bits (QT_4bit / QT_8bit, trained min-max on the data), or null
+// for other widths. Encode and decode n rows.
+class FaissScalar {
+ public:
+  static std::unique_ptr<FaissScalar> make(std::size_t dim, int bits, const float* train, std::size_t n);
+  virtual ~FaissScalar() = default;
+  virtual std::size_t code_size() const = 0;
+  virtual void encode(const float* x, std::size_t n, std::uint8_t* codes) const = 0;
+  virtual void decode(const std::uint8_t* codes, std::size_t n, float* x) const = 0;
+};
+
+// One thread for every library involved (OpenBLAS, OpenMP/FAISS).
+void single_thread();
+
+}  // namespace dpq::bench

@@ -1,0 +1,85 @@
+// Google Benchmark view of the same operations (per-operation timings with counters).
+// Run: ./build/bench/fast_bench --benchmark_min_time=0.2
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+
+#include "bench_data.h"
+
+namespace dpq::bench {
+namespace {
+
+constexpr std::size_t kN = 65536;
+
+void quantize(benchmark::State& state, fast::SimdLevel level) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  const int b = static_cast<int>(state.range(1));
+  const ScalarSetup s = make_scalar_setup(kN, d, b);
+  const fast::Codec codec(s.identity);
+  std::vector<std::uint8_t> codes(kN * codec.bytes_per_row());
+  for (auto _ : state) {
+    fast::quantize_pack(codec.kernel(), s.x.data(), kN, d, codes.data(), level);
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kN * d * sizeof(float)));
+}
+void BM_QuantizeAvx2(benchmark::State& s) { quantize(s, fast::detected_simd()); }
+void BM_QuantizeScalar(benchmark::State& s) { quantize(s, fast::SimdLevel::scalar); }
+
+void BM_FaissEncode(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  const int b = static_cast<int>(state.range(1));
+  const ScalarSetup s = make_scalar_setup(kN, d, b);
+  auto faiss = FaissScalar::make(d, b, s.x.data(), kN);
+  std::vector<std::uint8_t> codes(kN * faiss->code_size());
+  for (auto _ : state) {
+    faiss->encode(s.x.data(), kN, codes.data());
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
+}
+
+void BM_Memcpy(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  std::vector<float> a(kN * d, 1.0f), b(kN * d);
+  for (auto _ : state) {
+    std::memcpy(b.data(), a.data(), a.size() * sizeof(float));
+    benchmark::DoNotOptimize(b.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kN * d * sizeof(float)));
+}
+
+void BM_Encode(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  const int b = static_cast<int>(state.range(1));
+  const ScalarSetup s = make_scalar_setup(kN, d, b);
+  const fast::Codec codec(s.eigen);
+  std::vector<std::uint8_t> codes(kN * codec.bytes_per_row());
+  for (auto _ : state) {
+    codec.encode(s.x.data(), kN, codes.data());
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
+}
+
+const auto kArgs = [](benchmark::internal::Benchmark* b) {
+  for (int d : {64, 128, 256})
+    for (int bits : {2, 4, 8}) b->Args({d, bits});
+};
+BENCHMARK(BM_QuantizeAvx2)->Apply(kArgs);
+BENCHMARK(BM_QuantizeScalar)->Apply(kArgs);
+BENCHMARK(BM_FaissEncode)->Args({64, 4})->Args({128, 4})->Args({256, 4})->Args({64, 8})->Args({128, 8})->Args({256, 8});
+BENCHMARK(BM_Memcpy)->Arg(64)->Arg(128)->Arg(256);
+BENCHMARK(BM_Encode)->Apply(kArgs);
+
+}  // namespace
+}  // namespace dpq::bench
+
+int main(int argc, char** argv) {
+  dpq::bench::single_thread();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}

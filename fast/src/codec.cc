@@ -1,0 +1,157 @@
+#include <cblas.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "deltapq/core/error.h"
+#include "deltapq/fast/codec.h"
+#include "kernels.h"
+
+namespace dpq::fast {
+namespace {
+
+std::string at(const char* what, std::size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw Error(message);
+}
+
+// Rows per block of the encode/decode pipelines: the rotated block stays in L2.
+constexpr std::size_t kBlockRows = 256;
+
+void report_bad_value(std::size_t flat, std::size_t d, const float* x) {
+  if (flat == detail::kNoBadValue) return;
+  const std::size_t r = flat / d, c = flat % d;
+  throw Error(std::string(std::isnan(x[flat]) ? "NaN" : "Inf") + " in the batch at row " + std::to_string(r) +
+              ", column " + std::to_string(c));
+}
+
+}  // namespace
+
+KernelDesign make_kernel_design(const FastDesign& ds) {
+  const std::size_t d = ds.dim;
+  require(d > 0, "fast design: dimension d = 0");
+  require(ds.clip.size() == d, "fast design: " + std::to_string(ds.clip.size()) + " clips for d = " + std::to_string(d));
+  require(ds.bits.size() == d, "fast design: " + std::to_string(ds.bits.size()) + " bit widths for d = " + std::to_string(d));
+  require(ds.mean.empty() || ds.mean.size() == d,
+          "fast design: mean has " + std::to_string(ds.mean.size()) + " entries for d = " + std::to_string(d));
+  require(ds.basis.empty() || ds.basis.size() == d * d,
+          "fast design: basis has " + std::to_string(ds.basis.size()) + " entries, expected d x d = " + std::to_string(d * d));
+  for (std::size_t i = 0; i < ds.mean.size(); ++i) require(std::isfinite(ds.mean[i]), "fast design: " + at("mean", i) + " is not finite");
+  for (std::size_t i = 0; i < ds.basis.size(); ++i) require(std::isfinite(ds.basis[i]), "fast design: " + at("basis", i) + " is not finite");
+
+  KernelDesign kd;
+  kd.dim = d;
+  kd.bits = ds.bits;
+  std::vector<double> m(d, 0.0);  // m = U^T mu, in double, rounded once below
+  if (!ds.mean.empty())
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j)
+        m[i] += static_cast<double>(ds.mean[j]) * (ds.basis.empty() ? (i == j ? 1.0 : 0.0) : ds.basis[j * d + i]);
+  int total = 0;
+  kd.uniform_bits = ds.bits[0];
+  for (std::size_t i = 0; i < d; ++i) {
+    const int b = ds.bits[i];
+    require(b >= 1 && b <= kMaxFastBits, "fast design: " + at("bits", i) + " = " + std::to_string(b) + " is outside 1..8");
+    const float c = ds.clip[i];
+    require(c > 0 && std::isfinite(c), "fast design: " + at("clip", i) + " = " + std::to_string(c) + " is not a positive finite number");
+    const float step = std::ldexp(c, 1 - b);  // 2c / 2^b: exact unless it underflows
+    require(step > 0 && std::isnormal(step), "fast design: " + at("clip", i) + " = " + std::to_string(c) + " is too small for float steps");
+    kd.step.push_back(step);
+    kd.inv_step.push_back(1.0f / step);
+    kd.shift.push_back(static_cast<float>(static_cast<double>(c) - m[i]));
+    kd.offset.push_back(static_cast<float>(static_cast<double>(step) / 2 - static_cast<double>(c)));
+    kd.max_index.push_back(static_cast<float>((1 << b) - 1));
+    kd.bit_offset.push_back(total);
+    total += b;
+    if (b != kd.uniform_bits) kd.uniform_bits = 0;
+  }
+  kd.bytes_per_row = static_cast<std::size_t>(total + 7) / 8;
+  return kd;
+}
+
+void quantize_pack(const KernelDesign& kd, const float* y, std::size_t n, std::size_t y_stride, std::uint8_t* codes,
+                   std::optional<SimdLevel> level) {
+  if (n == 0) return;
+  require(y && codes, "quantize_pack: null buffer");
+  require(y_stride >= kd.dim, "quantize_pack: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
+  const std::size_t bad = select_simd(level) == SimdLevel::avx2 ? detail::quantize_pack_avx2(kd, y, n, y_stride, codes)
+                                                                 : detail::quantize_pack_scalar(kd, y, n, y_stride, codes);
+  if (bad != detail::kNoBadValue) {
+    const std::size_t r = bad / kd.dim, c = bad % kd.dim;
+    const float v = y[r * y_stride + c];
+    throw Error(std::string(std::isnan(v) ? "NaN" : "Inf") + " at row " + std::to_string(r) + ", column " + std::to_string(c));
+  }
+}
+
+void unpack_dequantize(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t y_stride,
+                       std::optional<SimdLevel> level) {
+  if (n == 0) return;
+  require(y && codes, "unpack_dequantize: null buffer");
+  require(y_stride >= kd.dim, "unpack_dequantize: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
+  if (select_simd(level) == SimdLevel::avx2) detail::unpack_dequantize_avx2(kd, codes, n, y, y_stride);
+  else detail::unpack_dequantize_scalar(kd, codes, n, y, y_stride);
+}
+
+void rotate(const float* x, std::size_t n, std::size_t d, const float* basis, float* out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(d), static_cast<int>(d),
+              1.0f, x, static_cast<int>(d), basis, static_cast<int>(d), 0.0f, out, static_cast<int>(d));
+}
+
+void rotate_back(const float* y, std::size_t n, std::size_t d, const float* basis, float* out) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(d), static_cast<int>(d),
+              1.0f, y, static_cast<int>(d), basis, static_cast<int>(d), 0.0f, out, static_cast<int>(d));
+}
+
+Codec::Codec(FastDesign design) : design_(std::move(design)), kernel_(make_kernel_design(design_)) {}
+
+void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
+  if (n == 0) return;
+  require(x && codes, "encode: null buffer");
+  const std::size_t d = kernel_.dim;
+  const SimdLevel simd = select_simd(level);
+  if (design_.basis.empty()) {
+    // Identity basis: the mean is folded into the shift, so the kernel reads x directly.
+    try {
+      quantize_pack(kernel_, x, n, d, codes, simd);
+    } catch (const Error& e) {
+      throw Error(std::string("encode: ") + e.what());
+    }
+    return;
+  }
+  std::vector<float> block(kBlockRows * d);  // once per call, outside the loop
+  for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
+    const std::size_t rows = std::min(kBlockRows, n - r0);
+    // NaN/Inf must be reported in x's coordinates, before the GEMM mixes them.
+    for (std::size_t i = 0; i < rows * d; ++i)
+      if (!std::isfinite(x[r0 * d + i])) report_bad_value(r0 * d + i, d, x);
+    rotate(x + r0 * d, rows, d, design_.basis.data(), block.data());
+    quantize_pack(kernel_, block.data(), rows, d, codes + r0 * kernel_.bytes_per_row, simd);
+  }
+}
+
+void Codec::decode(const std::uint8_t* codes, std::size_t n, float* out, std::optional<SimdLevel> level) const {
+  if (n == 0) return;
+  require(out && codes, "decode: null buffer");
+  const std::size_t d = kernel_.dim;
+  const SimdLevel simd = select_simd(level);
+  if (design_.basis.empty()) {
+    unpack_dequantize(kernel_, codes, n, out, d, simd);
+    if (!design_.mean.empty())
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t i = 0; i < d; ++i) out[r * d + i] += design_.mean[i];
+    return;
+  }
+  std::vector<float> block(kBlockRows * d);
+  for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
+    const std::size_t rows = std::min(kBlockRows, n - r0);
+    unpack_dequantize(kernel_, codes + r0 * kernel_.bytes_per_row, rows, block.data(), d, simd);
+    rotate_back(block.data(), rows, d, design_.basis.data(), out + r0 * d);
+    if (!design_.mean.empty())
+      for (std::size_t r = r0; r < r0 + rows; ++r)
+        for (std::size_t i = 0; i < d; ++i) out[r * d + i] += design_.mean[i];
+  }
+}
+
+}  // namespace dpq::fast
