@@ -171,7 +171,7 @@ int run_scalar_bench(int argc, char** argv) {
   const int reps = static_cast<int>(args.integer("--reps", 1, 1000).value_or(7));
   single_thread();
   std::cout << "deltapq bench scalar: fast Part A codec vs scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM.\n"
-               "Note: Debian's libfaiss-dev is a generic build (no AVX2 kernels), so FAISS numbers are not its best.\n";
+               "Note: Debian's libfaiss-dev is a generic, non-AVX2 build, so the FAISS numbers are not FAISS at its best.\n";
   nlohmann::ordered_json report;
   report["faiss_build"] = "Debian libfaiss-dev 1.7.3, generic (non-AVX2)";
   report["threads"] = 1;
