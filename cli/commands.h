@@ -6,5 +6,7 @@ namespace dpq::cli {
 
 int run_audit(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_generate(int argc, char** argv);
+int run_kvdump(int argc, char** argv);
 
 }  // namespace dpq::cli

@@ -20,6 +20,10 @@ const char* kUsage =
     "        Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy)\n"
     "  synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
     "        the seeded synthetic stream the demo audits\n"
+    "  generate --model M.bin --tokenizer T.bin [--steps N]\n"
+    "        greedy generation from BOS with a llama2.c-format checkpoint\n"
+    "  kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
+    "        pre-RoPE K, post-RoPE K and V of every layer and KV head as .npy, plus manifest.json\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
@@ -36,6 +40,8 @@ int main(int argc, char** argv) {
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
     if (cmd == "audit") return dpq::cli::run_audit(argc - 2, argv + 2);
     if (cmd == "synth") return dpq::cli::run_synth(argc - 2, argv + 2);
+    if (cmd == "generate") return dpq::cli::run_generate(argc - 2, argv + 2);
+    if (cmd == "kvdump") return dpq::cli::run_kvdump(argc - 2, argv + 2);
     if (cmd == "bench") {
       if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
 #ifdef DPQ_HAVE_BENCH

@@ -152,3 +152,59 @@ TEST(Cli, bench_scalar_writes_the_ratios) {
 
 }  // namespace
 }  // namespace dpq
+
+namespace dpq {
+namespace {
+
+std::string shared_models() {
+  const char* env = std::getenv("DPQ_MODELS");
+  return env && *env ? env : std::string(DPQ_SOURCE_DIR) + "/../shared/models";
+}
+
+TEST(Cli, generate_and_kvdump_on_the_shared_model) {
+  const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
+  if (!std::filesystem::exists(m)) GTEST_SKIP() << "the shared model is absent: no " << m << " (set DPQ_MODELS)";
+  const CliRun g = run("generate --model " + m + " --tokenizer " + t + " --steps 20");
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_EQ(g.out.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << g.out;
+
+  const auto text = testing::temp_path("story.txt");
+  std::ofstream(text) << "Lily and Ben went to the park. They saw a big red ball.";
+  const auto dir = testing::temp_path("kv");
+  std::filesystem::remove_all(dir);
+  const CliRun k = run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + dir);
+  ASSERT_EQ(k.code, 0) << k.out;
+  std::ifstream in(dir + "/manifest.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["files"].size(), 5u * 4u * 3u);  // layers x kv heads x {k_pre, k_post, v}
+  const std::size_t tokens = j["tokens"].size();
+  for (const auto& f : j["files"]) {
+    const NpyMatrix a = read_npy(dir + "/" + f["path"].get<std::string>());
+    EXPECT_EQ(a.rows, tokens);
+    EXPECT_EQ(a.cols, 8u);
+  }
+  // Bad input: more tokens than seq_len, a tokenizer that does not match, a truncated checkpoint.
+  std::string long_text;
+  for (int i = 0; i < 200; ++i) long_text += "Lily and Ben went to the park. ";
+  std::ofstream(text) << long_text;
+  const auto bad_dir = testing::temp_path("kv_bad");
+  std::filesystem::remove_all(bad_dir);
+  const CliRun too_long = run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + bad_dir);
+  EXPECT_EQ(too_long.code, 2);
+  EXPECT_NE(too_long.out.find("exceed the model's seq_len 512"), std::string::npos) << too_long.out;
+  EXPECT_FALSE(std::filesystem::exists(bad_dir + "/manifest.json"));
+  const auto trunc = testing::temp_path("trunc_model.bin");
+  {
+    std::ifstream src(m, std::ios::binary);
+    std::vector<char> b((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+    std::ofstream(trunc, std::ios::binary).write(b.data(), 4000);
+  }
+  const CliRun bad_model = run("generate --model " + trunc + " --tokenizer " + t);
+  EXPECT_EQ(bad_model.code, 2);
+  EXPECT_NE(bad_model.out.find("truncated"), std::string::npos) << bad_model.out;
+  const CliRun bad_tok = run("generate --model " + m + " --tokenizer " + trunc);
+  EXPECT_EQ(bad_tok.code, 2) << bad_tok.out;
+}
+
+}  // namespace
+}  // namespace dpq

@@ -1,0 +1,30 @@
+// The llama2.c tokenizer file: int32 max_token_length, then per token float score, int32 length,
+// bytes. Ids 0..2 are special (1 = BOS), 3..258 the byte fallbacks <0x00>..<0xFF>.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace dpq::model {
+
+class Tokenizer {
+ public:
+  // vocab_size comes from the model header; a file with another number of tokens is an error.
+  Tokenizer(const std::string& path, int vocab_size);
+
+  static constexpr int kBos = 1;
+  int size() const { return static_cast<int>(pieces_.size()); }
+  // SentencePiece-style BPE as llama2.c: a dummy-prefix space, one token per UTF-8 character (byte
+  // fallback when the character is not in the vocabulary), then greedy merges by best score.
+  std::vector<int> encode(const std::string& text) const;
+  // The text of `token` following `previous` (leading space dropped after BOS, <0xXX> as its byte).
+  std::string decode(int previous, int token) const;
+
+ private:
+  std::vector<std::string> pieces_;
+  std::vector<float> scores_;
+  std::unordered_map<std::string, int> lookup_;
+};
+
+}  // namespace dpq::model
