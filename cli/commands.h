@@ -8,5 +8,7 @@ int run_audit(int argc, char** argv);
 int run_synth(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_kvdump(int argc, char** argv);
+int run_audit_stream(int argc, char** argv);
+int run_eval_nll(int argc, char** argv);
 
 }  // namespace dpq::cli

@@ -24,6 +24,10 @@ const char* kUsage =
     "        greedy generation from BOS with a llama2.c-format checkpoint\n"
     "  kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
     "        pre-RoPE K, post-RoPE K and V of every layer and KV head as .npy, plus manifest.json\n"
+    "  audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--json OUT]\n"
+    "        Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE\n"
+    "  eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
+    "        [--bits B] [--kappa K] [--json OUT]   next-token NLL and KL with the KV cache through a codec\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
@@ -42,6 +46,8 @@ int main(int argc, char** argv) {
     if (cmd == "synth") return dpq::cli::run_synth(argc - 2, argv + 2);
     if (cmd == "generate") return dpq::cli::run_generate(argc - 2, argv + 2);
     if (cmd == "kvdump") return dpq::cli::run_kvdump(argc - 2, argv + 2);
+    if (cmd == "audit-stream") return dpq::cli::run_audit_stream(argc - 2, argv + 2);
+    if (cmd == "eval-nll") return dpq::cli::run_eval_nll(argc - 2, argv + 2);
     if (cmd == "bench") {
       if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
 #ifdef DPQ_HAVE_BENCH

@@ -1,0 +1,261 @@
+// deltapq audit-stream DIR [--bits B] [--kappa K] [--json OUT]
+// deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S --bits B [--kappa K] [--json OUT]
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "args.h"
+#include "commands.h"
+#include "deltapq/core/atomic_file.h"
+#include "deltapq/core/error.h"
+#include "deltapq/core/npy.h"
+#include "deltapq/model/llama2.h"
+#include "deltapq/model/tokenizer.h"
+#include "deltapq/pipeline/pipeline.h"
+#include "deltapq/reference/linalg.h"
+
+namespace dpq::cli {
+namespace {
+
+using pipeline::Stream;
+
+Stream to_stream(const NpyMatrix& m) {
+  Stream s{m.rows, m.cols, {}};
+  s.data.assign(m.data.begin(), m.data.end());
+  return s;
+}
+
+ref::RMatrix to_rmatrix(const pipeline::Moments& m) {
+  const std::size_t d = m.mean.size();
+  return ref::to_real(m.covariance.data(), d, d);
+}
+
+nlohmann::ordered_json alpha_json(const ref::DominationFactor& a) {
+  if (!a.finite) return nullptr;
+  return ref::to_double(a.alpha.value);
+}
+
+}  // namespace
+
+int run_audit_stream(int argc, char** argv) {
+  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta"}, {});
+  if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
+  const std::filesystem::path dir = args.positional()[0];
+  const int bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
+  const double kappa = args.real("--kappa", true).value_or(3.0);
+  pipeline::MonitorOptions mon;
+  mon.half_life = args.real("--half-life", true).value_or(64.0);
+  mon.theta = args.real("--theta", true).value_or(0.8);
+  std::ifstream in(dir / "manifest.json");
+  if (!in) throw Error((dir / "manifest.json").string() + ": no manifest (run deltapq kvdump first)");
+  nlohmann::json manifest;
+  try {
+    manifest = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error((dir / "manifest.json").string() + ": not valid JSON: " + e.what());
+  }
+  if (!manifest.contains("files") || !manifest["files"].is_array())
+    throw Error((dir / "manifest.json").string() + ": no 'files' array");
+
+  nlohmann::ordered_json report;
+  report["input"] = dir.string();
+  report["bits"] = bits;
+  report["kappa"] = kappa;
+  report["heads"] = nlohmann::ordered_json::array();
+  std::size_t premise = 0, counted = 0;
+  char line[400];
+  std::cout << "deltapq audit-stream: " << dir.string() << "  (b = " << bits << ", kappa = " << kappa
+            << ", closed loop calibrated to its fixed point)\n";
+  std::cout << "  layer head kind    trS_V      trS_u      trS_d(ss)  a*open   a*closed rho    cert      zones g/y/r   "
+               "resets  mse_direct mse_delta\n";
+  for (const auto& f : manifest["files"]) {
+    const std::string path = (dir / f.at("path").get<std::string>()).string();
+    const Stream s = to_stream(read_npy(path));
+    if (s.rows < 3) throw Error(path + ": " + std::to_string(s.rows) + " tokens; the pipeline needs at least 3");
+    const pipeline::Moments mv = pipeline::moments(s);
+    const fast::Codec key(pipeline::matched_design(mv, kappa, bits, true));
+    const pipeline::Calibration cal = pipeline::calibrate(s, key, kappa, bits);
+    const fast::Codec delta(cal.delta_design);
+    const auto a_open = ref::domination_factor(to_rmatrix(cal.open_loop), to_rmatrix(mv));
+    const auto a_closed = ref::domination_factor(to_rmatrix(cal.steady_state), to_rmatrix(mv));
+    const pipeline::Certificate cert = pipeline::certificate(kappa, bits, cal.open_loop.trace(), cal.steady_state.trace());
+    const pipeline::ZonedResult z = pipeline::run_zoned(s, key, delta, mon);
+    const double mse_direct = pipeline::run_direct(s, key).mse;
+    const double mse_delta = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta).mse;
+    ++counted;
+    const bool dominated = a_closed.finite && a_closed.alpha.value + a_closed.alpha.error < 1;
+    premise += dominated;
+    nlohmann::ordered_json h{{"layer", f.at("layer")}, {"head", f.at("head")}, {"kind", f.at("kind")},
+                             {"tokens", s.rows}, {"trace_v", mv.trace()}, {"trace_delta_open", cal.open_loop.trace()},
+                             {"trace_delta_closed", cal.steady_state.trace()}, {"alpha_open", alpha_json(a_open)},
+                             {"alpha_closed", alpha_json(a_closed)},
+                             {"calibration", {{"rounds", cal.rounds}, {"converged", cal.converged}}},
+                             {"certificate", {{"rho", cert.rho}, {"bound", cert.issued ? nlohmann::ordered_json(cert.bound) : nlohmann::ordered_json()},
+                                              {"verdict", cert.verdict}}},
+                             {"zones", {{"green", z.green}, {"yellow", z.yellow}, {"red", z.red}}},
+                             {"resets", z.resets}, {"mse_direct", mse_direct}, {"mse_delta", mse_delta}};
+    for (const auto& tr : z.transitions)
+      h["transitions"].push_back({{"t", tr.t}, {"from", pipeline::to_string(tr.from)}, {"to", pipeline::to_string(tr.to)},
+                                  {"cause", tr.cause}});
+    report["heads"].push_back(h);
+    std::snprintf(line, sizeof line, "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
+                  f.at("layer").get<int>(), f.at("head").get<int>(), f.at("kind").get<std::string>().c_str(), mv.trace(),
+                  cal.open_loop.trace(), cal.steady_state.trace(), a_open.finite ? ref::to_double(a_open.alpha.value) : INFINITY,
+                  a_closed.finite ? ref::to_double(a_closed.alpha.value) : INFINITY, cert.rho, cert.verdict.c_str(), z.green,
+                  z.yellow, z.red, z.resets, mse_direct, mse_delta);
+    std::cout << line;
+  }
+  report["premise_holds_fraction"] = counted ? static_cast<double>(premise) / static_cast<double>(counted) : 0.0;
+  std::cout << "\n  domination premise (steady-state alpha* < 1, certified) holds for " << premise << " of " << counted
+            << " streams\n";
+  if (auto out = args.text("--json")) write_file_atomically(*out, report.dump(2) + "\n");
+  return 0;
+}
+
+int run_eval_nll(int argc, char** argv) {
+  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life"}, {});
+  const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
+  if (!m || !t || !text_path) throw Error("eval-nll needs --model, --tokenizer and --text");
+  const std::string scheme = args.text("--kv-scheme").value_or("fp32");
+  static const std::vector<std::string> kSchemes = {"fp32", "direct", "delta-open", "delta-closed", "delta-zoned"};
+  if (std::find(kSchemes.begin(), kSchemes.end(), scheme) == kSchemes.end())
+    throw Error("--kv-scheme = '" + scheme + "' is not one of fp32, direct, delta-open, delta-closed, delta-zoned");
+  const int bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
+  const double kappa = args.real("--kappa", true).value_or(3.0);
+  pipeline::MonitorOptions mon;
+  mon.half_life = args.real("--half-life", true).value_or(64.0);
+  mon.theta = args.real("--theta", true).value_or(0.8);
+
+  model::Llama2 llm(*m);
+  const model::Tokenizer tok(*t, llm.config().vocab_size);
+  std::ifstream in(*text_path, std::ios::binary);
+  if (!in) throw Error(*text_path + ": cannot read the text file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<int> tokens{model::Tokenizer::kBos};
+  for (int id : tok.encode(ss.str())) tokens.push_back(id);
+  const auto& c = llm.config();
+  if (static_cast<int>(tokens.size()) > c.seq_len)
+    throw Error(*text_path + ": " + std::to_string(tokens.size()) + " tokens (with BOS) exceed the model's seq_len " +
+                std::to_string(c.seq_len) + "; shorten the text (deltapq does not window)");
+  if (tokens.size() < 4) throw Error(*text_path + ": need at least 3 tokens of text");
+  const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
+  const std::size_t streams = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
+
+  // Pass 1, fp32: reference distributions and the calibration streams (pre-RoPE K, V).
+  std::vector<Stream> k_pre(streams, Stream{0, hd, {}}), v(streams, Stream{0, hd, {}});
+  std::vector<std::vector<double>> logp_ref(T);
+  auto log_softmax = [](const std::vector<float>& logits) {
+    const double mx = *std::max_element(logits.begin(), logits.end());
+    double s = 0;
+    for (float l : logits) s += std::exp(l - mx);
+    std::vector<double> out(logits.size());
+    for (std::size_t i = 0; i < logits.size(); ++i) out[i] = logits[i] - mx - std::log(s);
+    return out;
+  };
+  for (std::size_t pos = 0; pos < T; ++pos) {
+    const auto& logits = llm.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int, const float* kp, float*, float* vv) {
+      const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
+      k_pre[idx].data.insert(k_pre[idx].data.end(), kp, kp + hd);
+      ++k_pre[idx].rows;
+      v[idx].data.insert(v[idx].data.end(), vv, vv + hd);
+      ++v[idx].rows;
+    });
+    logp_ref[pos] = log_softmax(logits);
+  }
+
+  // Designs per stream (calibrated in-sample on this text: documented in proofs-notes/C2.md).
+  struct Coder {
+    std::unique_ptr<fast::Codec> key, delta;
+    pipeline::Moments mv, md;
+  };
+  std::vector<Coder> coders;
+  for (const std::vector<Stream>* group : {&k_pre, &v})
+    for (const Stream& s : *group) {
+      Coder cd;
+      cd.mv = pipeline::moments(s);
+      cd.key = std::make_unique<fast::Codec>(pipeline::matched_design(cd.mv, kappa, bits, true));
+      if (scheme == "delta-open") {
+        cd.md = pipeline::moments(pipeline::deltas(s));
+        cd.delta = std::make_unique<fast::Codec>(pipeline::matched_design(cd.md, kappa, bits, false));
+      } else if (scheme == "delta-closed" || scheme == "delta-zoned") {
+        const auto cal = pipeline::calibrate(s, *cd.key, kappa, bits);
+        cd.md = cal.steady_state;
+        cd.delta = std::make_unique<fast::Codec>(cal.delta_design);
+      }
+      coders.push_back(std::move(cd));
+    }
+
+  // Online coders, one per stream (K streams first, then V).
+  using Fn = std::function<void(const float*, float*)>;
+  struct Online {
+    std::function<void(const float*, float*)> step;
+  };
+  std::vector<Online> online;
+  std::size_t resets = 0;
+  std::vector<std::unique_ptr<pipeline::ZonedCoder>> zoned;
+  for (Coder& cd : coders) {
+    const fast::Codec* key = cd.key.get();
+    const fast::Codec* del = cd.delta.get();
+    if (scheme == "fp32") {
+      online.push_back({[hd](const float* x, float* out) { std::copy(x, x + hd, out); }});
+    } else if (scheme == "direct") {
+      online.push_back({[key, buf = std::vector<std::uint8_t>(key->bytes_per_row())](const float* x, float* out) mutable {
+        key->encode(x, 1, buf.data());
+        key->decode(buf.data(), 1, out);
+      }});
+    } else if (scheme == "delta-zoned") {
+      zoned.push_back(std::make_unique<pipeline::ZonedCoder>(*key, *del, cd.mv, cd.md, mon));
+      pipeline::ZonedCoder* z = zoned.back().get();
+      online.push_back({[z](const float* x, float* out) { z->step(x, out); }});
+    } else {
+      const auto mode = scheme == "delta-open" ? pipeline::LoopMode::open : pipeline::LoopMode::closed;
+      auto kb = std::make_shared<std::vector<std::uint8_t>>(key->bytes_per_row());
+      auto db = std::make_shared<std::vector<std::uint8_t>>(del->bytes_per_row());
+      Fn kf = [key, kb](const float* in_, float* out) { key->encode(in_, 1, kb->data()); key->decode(kb->data(), 1, out); };
+      Fn df = [del, db](const float* in_, float* out) { del->encode(in_, 1, db->data()); del->decode(db->data(), 1, out); };
+      auto loop = std::make_shared<pipeline::DeltaLoop<float, Fn, Fn>>(hd, mode, kf, df);
+      online.push_back({[loop](const float* x, float* out) { loop->step(x, out, false); }});
+    }
+  }
+
+  // Pass 2: the model reads its KV cache through the codec (keys coded pre-RoPE, rotated on read: C5).
+  double nll = 0, nll_ref = 0, kl = 0;
+  std::vector<float> kbuf(hd);
+  for (std::size_t pos = 0; pos < T; ++pos) {
+    const auto& logits = llm.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int p, const float* kp, float* kr, float* vv) {
+      const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
+      online[idx].step(kp, kbuf.data());
+      model::apply_rope(kbuf.data(), static_cast<int>(hd), static_cast<int>(hd), p);
+      std::copy(kbuf.begin(), kbuf.end(), kr);
+      std::vector<float> vin(vv, vv + hd);
+      online[streams + idx].step(vin.data(), vv);
+    });
+    const auto lp = log_softmax(logits);
+    if (pos + 1 < T) {
+      nll -= lp[static_cast<std::size_t>(tokens[pos + 1])];
+      nll_ref -= logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])];
+    }
+    double k = 0;
+    for (std::size_t i = 0; i < lp.size(); ++i) k += std::exp(logp_ref[pos][i]) * (logp_ref[pos][i] - lp[i]);
+    kl += k;
+  }
+  for (const auto& z : zoned) resets += z->resets();
+  const double n = static_cast<double>(T - 1);
+  nlohmann::ordered_json j{{"scheme", scheme}, {"bits", bits}, {"kappa", kappa}, {"tokens", T},
+                           {"nll_fp32", nll_ref / n}, {"nll", nll / n}, {"delta_nll", (nll - nll_ref) / n},
+                           {"kl", kl / static_cast<double>(T)}};
+  if (scheme == "delta-zoned") j["resets"] = resets;
+  std::cout << "eval-nll: " << scheme << " at " << bits << " bits (kappa " << kappa << "), " << T << " tokens: NLL "
+            << nll / n << " vs fp32 " << nll_ref / n << " (delta " << (nll - nll_ref) / n << "), mean KL "
+            << kl / static_cast<double>(T) << (scheme == "delta-zoned" ? ", resets " + std::to_string(resets) : "") << "\n";
+  if (auto out = args.text("--json")) write_file_atomically(*out, j.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace dpq::cli

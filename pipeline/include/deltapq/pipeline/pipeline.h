@@ -1,0 +1,119 @@
+// The closed-loop delta pipeline of Part C on one stream [T, d] (one layer, one head, one of
+// K pre-RoPE, K post-RoPE or V), over the fast Part A codec.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deltapq/fast/codec.h"
+#include "deltapq/pipeline/delta_loop.h"
+
+namespace dpq::pipeline {
+
+// Row-major [rows, dim] stream in float.
+struct Stream {
+  std::size_t rows = 0, dim = 0;
+  std::vector<float> data;
+  const float* row(std::size_t t) const { return data.data() + t * dim; }
+};
+
+struct Moments {
+  std::vector<double> mean;        // d
+  std::vector<double> covariance;  // d x d
+  double trace() const;
+};
+Moments moments(const Stream& s);
+// Open-loop deltas u_t = x_t - x_{t-1} (rows - 1 rows).
+Stream deltas(const Stream& s);
+
+// Matched design in the eigenbasis of `m`: clip kappa sqrt(lambda_i) (lambda floored at 1e-12 of
+// the largest), `bits` per coordinate; `centered` = false gives a zero mean (deltas).
+fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool centered);
+
+// C1 on a whole stream: reconstructions and the quantized deltas, with key frames at t = 0 and at
+// every t in `resets`.
+struct LoopResult {
+  Stream reconstruction;
+  Stream quantized_deltas;  // delta_t fed to Q_delta (rows - 1 rows; row t-1 belongs to t)
+  double mse = 0;           // mean over rows of ||x_t - x^_t||^2
+};
+LoopResult run_loop(const Stream& s, LoopMode mode, const fast::Codec& key, const fast::Codec& delta,
+                    const std::vector<bool>& resets = {});
+// Direct (intra) coding of every row with Q_V.
+LoopResult run_direct(const Stream& s, const fast::Codec& key);
+
+// C2: steady-state calibration of Q_delta on the closed loop.
+struct Calibration {
+  fast::FastDesign delta_design;
+  Moments open_loop;     // of u_t (ground truth)
+  Moments steady_state;  // of the closed-loop deltas at the fixed point
+  int rounds = 0;
+  bool converged = false;
+  std::vector<double> trace_history;  // tr Sigma_delta per round
+};
+Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int bits, int max_rounds = 50,
+                      double tolerance = 1e-6);
+
+// C3: contraction certificate. rho = kappa^2 4^{-min b} (bounded support, matched design).
+struct Certificate {
+  double rho = 0;
+  bool issued = false;      // rho < 1
+  double bound = 0;         // tr Sigma_u / (1 - sqrt rho)^2
+  double bound_orthogonal = 0;  // tr Sigma_u / (1 - rho), when e is orthogonal to u
+  double trace_delta = 0;   // steady-state tr Sigma_delta
+  std::string verdict;      // "holds", "fails", or "no certificate"
+};
+Certificate certificate(double kappa, int min_bits, double trace_u, double trace_delta);
+
+// C4: risk monitor. mu_t = alpha^_t (1 + eta) / (1 - eta), alpha^_t the determinant ratio of
+// exponentially weighted covariances (half-life H tokens) of the closed-loop deltas and of V.
+struct MonitorOptions {
+  double half_life = 64;
+  double theta = 0.8;  // Green: mu <= theta; Yellow: theta < mu < 1; Red: mu >= 1
+  double eta = 0.0;    // the B5 shape estimate; 0 until the PQ issue supplies the tiers
+  int warmup = 0;      // tokens before the monitor may leave Green (0: d + 1)
+};
+enum class Zone { green, yellow, red };
+const char* to_string(Zone z);
+struct Transition {
+  std::size_t t;
+  Zone from, to;
+  std::string cause;
+};
+struct ZonedResult {
+  LoopResult loop;
+  std::vector<Zone> zones;
+  std::vector<Transition> transitions;
+  std::size_t resets = 0;
+  std::size_t green = 0, yellow = 0, red = 0;
+};
+// The zone state machine, online (one token at a time), as a KV cache would run it. The monitor
+// starts from the calibration covariances (Sigma_V of the stream, Sigma_delta of its deltas) and
+// tracks them with exponential weights.
+class ZonedCoder {
+ public:
+  ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const Moments& v, const Moments& delta_moments,
+             const MonitorOptions& opt);
+  ~ZonedCoder();
+  ZonedCoder(ZonedCoder&&) noexcept;
+  // Codes x_t, writes x^_t, returns the zone after this token.
+  Zone step(const float* x, float* out);
+  const std::vector<Transition>& transitions() const;
+  std::size_t resets() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Closed loop with the zone state machine: Red at t makes t + 1 a key frame, and the stream stays
+// intra-coded until mu <= theta again.
+ZonedResult run_zoned(const Stream& s, const fast::Codec& key, const fast::Codec& delta, const MonitorOptions& opt);
+
+// C5: RoPE of a whole stream, row t rotated by position first_position + t.
+Stream rope(const Stream& pre, std::size_t first_position, double base = 10000.0);
+
+}  // namespace dpq::pipeline

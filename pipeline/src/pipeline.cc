@@ -1,0 +1,281 @@
+#include "deltapq/pipeline/pipeline.h"
+
+#include <Eigen/Eigenvalues>
+#include <cmath>
+#include <sstream>
+
+#include "deltapq/core/error.h"
+#include "deltapq/model/llama2.h"
+
+namespace dpq::pipeline {
+namespace {
+
+using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// One row through a codec: encode then decode (the fast codec's own round trip).
+struct RowCodec {
+  const fast::Codec& codec;
+  std::vector<std::uint8_t> codes;
+  explicit RowCodec(const fast::Codec& c) : codec(c), codes(c.bytes_per_row()) {}
+  void operator()(const float* in, float* out) {
+    codec.encode(in, 1, codes.data());
+    codec.decode(codes.data(), 1, out);
+  }
+};
+
+double log_det_ratio_per_dim(const MatD& num, const MatD& den) {
+  Eigen::SelfAdjointEigenSolver<MatD> a(num, Eigen::EigenvaluesOnly), b(den, Eigen::EigenvaluesOnly);
+  double s = 0;
+  for (Eigen::Index i = 0; i < num.rows(); ++i) {
+    if (!(a.eigenvalues()(i) > 0) || !(b.eigenvalues()(i) > 0)) return std::numeric_limits<double>::quiet_NaN();
+    s += std::log(a.eigenvalues()(i)) - std::log(b.eigenvalues()(i));
+  }
+  return s / static_cast<double>(num.rows());
+}
+
+}  // namespace
+
+double Moments::trace() const {
+  double t = 0;
+  const std::size_t d = mean.size();
+  for (std::size_t i = 0; i < d; ++i) t += covariance[i * d + i];
+  return t;
+}
+
+Moments moments(const Stream& s) {
+  if (s.rows < 1 || s.dim < 1) throw Error("moments: empty stream");
+  Moments m;
+  const std::size_t d = s.dim;
+  m.mean.assign(d, 0.0);
+  m.covariance.assign(d * d, 0.0);
+  for (std::size_t t = 0; t < s.rows; ++t)
+    for (std::size_t i = 0; i < d; ++i) m.mean[i] += s.row(t)[i];
+  for (auto& v : m.mean) v /= static_cast<double>(s.rows);
+  for (std::size_t t = 0; t < s.rows; ++t)
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j)
+        m.covariance[i * d + j] += (s.row(t)[i] - m.mean[i]) * (s.row(t)[j] - m.mean[j]);
+  for (auto& v : m.covariance) v /= static_cast<double>(s.rows);
+  return m;
+}
+
+Stream deltas(const Stream& s) {
+  Stream u{s.rows ? s.rows - 1 : 0, s.dim, {}};
+  for (std::size_t t = 1; t < s.rows; ++t)
+    for (std::size_t i = 0; i < s.dim; ++i) u.data.push_back(s.row(t)[i] - s.row(t - 1)[i]);
+  return u;
+}
+
+fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool centered) {
+  const std::size_t d = m.mean.size();
+  const Eigen::Map<const MatD> cov(m.covariance.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+  Eigen::SelfAdjointEigenSolver<MatD> es(cov);
+  fast::FastDesign ds;
+  ds.dim = d;
+  ds.bits.assign(d, bits);
+  if (centered)
+    for (double v : m.mean) ds.mean.push_back(static_cast<float>(v));
+  const double top = std::max(es.eigenvalues()(static_cast<Eigen::Index>(d) - 1), 1e-30);
+  ds.basis.resize(d * d);
+  for (std::size_t r = 0; r < d; ++r) {  // rank r = r-th largest eigenvalue
+    const auto col = static_cast<Eigen::Index>(d - 1 - r);
+    ds.clip.push_back(static_cast<float>(kappa * std::sqrt(std::max(es.eigenvalues()(col), 1e-12 * top))));
+    for (std::size_t j = 0; j < d; ++j) ds.basis[j * d + r] = static_cast<float>(es.eigenvectors()(static_cast<Eigen::Index>(j), col));
+  }
+  return ds;
+}
+
+LoopResult run_loop(const Stream& s, LoopMode mode, const fast::Codec& key, const fast::Codec& delta,
+                    const std::vector<bool>& resets) {
+  RowCodec qk(key), qd(delta);
+  auto kf = [&](const float* in, float* out) { qk(in, out); };
+  auto df = [&](const float* in, float* out) { qd(in, out); };
+  DeltaLoop<float, decltype(kf), decltype(df)> loop(s.dim, mode, kf, df);
+  LoopResult r;
+  r.reconstruction = {s.rows, s.dim, std::vector<float>(s.rows * s.dim)};
+  r.quantized_deltas = {0, s.dim, {}};
+  double err = 0;
+  for (std::size_t t = 0; t < s.rows; ++t) {
+    const bool key_frame = t == 0 || (t < resets.size() && resets[t]);
+    float* out = r.reconstruction.data.data() + t * s.dim;
+    const auto& d = loop.step(s.row(t), out, key_frame);
+    if (!key_frame) {
+      r.quantized_deltas.data.insert(r.quantized_deltas.data.end(), d.begin(), d.end());
+      ++r.quantized_deltas.rows;
+    }
+    for (std::size_t i = 0; i < s.dim; ++i) err += static_cast<double>(s.row(t)[i] - out[i]) * (s.row(t)[i] - out[i]);
+  }
+  r.mse = err / static_cast<double>(s.rows);
+  return r;
+}
+
+LoopResult run_direct(const Stream& s, const fast::Codec& key) {
+  return run_loop(s, LoopMode::closed, key, key, std::vector<bool>(s.rows, true));
+}
+
+// C2
+Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int bits, int max_rounds, double tolerance) {
+  if (s.rows < 3) throw Error("calibration needs at least 3 tokens, got " + std::to_string(s.rows));
+  Calibration c;
+  c.open_loop = moments(deltas(s));
+  Moments current = c.open_loop;
+  double previous = current.trace();
+  c.trace_history.push_back(previous);
+  for (c.rounds = 1; c.rounds <= max_rounds; ++c.rounds) {
+    c.delta_design = matched_design(current, kappa, bits, /*centered=*/false);
+    const fast::Codec delta(c.delta_design);
+    const LoopResult r = run_loop(s, LoopMode::closed, key, delta);
+    current = moments(r.quantized_deltas);
+    const double tr = current.trace();
+    c.trace_history.push_back(tr);
+    if (std::fabs(tr - previous) < tolerance * std::max(std::fabs(previous), 1e-300)) {
+      c.converged = true;
+      break;
+    }
+    previous = tr;
+  }
+  if (c.rounds > max_rounds) c.rounds = max_rounds;
+  c.steady_state = current;
+  c.delta_design = matched_design(current, kappa, bits, false);
+  return c;
+}
+
+// C3
+Certificate certificate(double kappa, int min_bits, double trace_u, double trace_delta) {
+  Certificate c;
+  c.rho = kappa * kappa * std::pow(4.0, -min_bits);
+  c.trace_delta = trace_delta;
+  c.issued = c.rho < 1;
+  if (!c.issued) {
+    c.verdict = "no certificate";
+    return c;
+  }
+  const double sr = std::sqrt(c.rho);
+  c.bound = trace_u / ((1 - sr) * (1 - sr));
+  c.bound_orthogonal = trace_u / (1 - c.rho);
+  c.verdict = trace_delta <= c.bound ? "holds" : "fails";
+  return c;
+}
+
+const char* to_string(Zone z) { return z == Zone::green ? "green" : z == Zone::yellow ? "yellow" : "red"; }
+
+// C4
+struct ZonedCoder::State {
+  const fast::Codec& key;
+  const fast::Codec& delta;
+  MonitorOptions opt;
+  std::size_t d;
+  MatD sv, sd;
+  Eigen::VectorXd mean_v;
+  double w;
+  std::vector<std::uint8_t> codes_k, codes_d;
+  std::vector<float> prev_hat, dl, qdl;
+  bool intra = true;
+  Zone zone = Zone::green;
+  std::size_t t = 0, resets = 0;
+  std::vector<Transition> transitions;
+};
+
+ZonedCoder::ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const Moments& v, const Moments& dm,
+                       const MonitorOptions& opt)
+    : s_(new State{key, delta, opt, v.mean.size(), {}, {}, {}, 0, {}, {}, {}, {}, {}}) {
+  if (!(opt.half_life > 0)) throw Error("monitor: half-life must be > 0");
+  if (!(opt.theta > 0 && opt.theta < 1)) throw Error("monitor: theta = " + std::to_string(opt.theta) + " must be in (0, 1)");
+  const auto d = static_cast<Eigen::Index>(s_->d);
+  s_->sv = Eigen::Map<const MatD>(v.covariance.data(), d, d);
+  s_->sd = Eigen::Map<const MatD>(dm.covariance.data(), d, d);
+  s_->mean_v = Eigen::Map<const Eigen::VectorXd>(v.mean.data(), d);
+  s_->w = std::pow(0.5, 1.0 / opt.half_life);
+  s_->codes_k.resize(key.bytes_per_row());
+  s_->codes_d.resize(delta.bytes_per_row());
+  s_->prev_hat.assign(s_->d, 0.0f);
+  s_->dl.assign(s_->d, 0.0f);
+  s_->qdl.assign(s_->d, 0.0f);
+}
+ZonedCoder::~ZonedCoder() = default;
+ZonedCoder::ZonedCoder(ZonedCoder&&) noexcept = default;
+const std::vector<Transition>& ZonedCoder::transitions() const { return s_->transitions; }
+std::size_t ZonedCoder::resets() const { return s_->resets; }
+
+Zone ZonedCoder::step(const float* x, float* out) {
+  State& st = *s_;
+  const std::size_t d = st.d;
+  for (std::size_t i = 0; i < d; ++i) st.dl[i] = st.t ? x[i] - st.prev_hat[i] : 0.0f;  // closed-loop delta
+  if (st.intra) {
+    st.key.encode(x, 1, st.codes_k.data());
+    st.key.decode(st.codes_k.data(), 1, out);
+    if (st.t) ++st.resets;
+  } else {
+    st.delta.encode(st.dl.data(), 1, st.codes_d.data());
+    st.delta.decode(st.codes_d.data(), 1, st.qdl.data());
+    for (std::size_t i = 0; i < d; ++i) out[i] = st.prev_hat[i] + st.qdl[i];
+  }
+  Eigen::VectorXd xv(static_cast<Eigen::Index>(d)), dv(static_cast<Eigen::Index>(d));
+  bool finite = true;
+  for (std::size_t i = 0; i < d; ++i) {
+    st.prev_hat[i] = out[i];
+    xv(static_cast<Eigen::Index>(i)) = x[i];
+    dv(static_cast<Eigen::Index>(i)) = st.dl[i];
+    finite = finite && std::isfinite(x[i]) && std::isfinite(out[i]);
+  }
+  const double w = st.w;
+  st.mean_v = w * st.mean_v + (1 - w) * xv;
+  st.sv = w * st.sv + (1 - w) * (xv - st.mean_v) * (xv - st.mean_v).transpose();
+  if (st.t) st.sd = w * st.sd + (1 - w) * dv * dv.transpose();
+  const double mu = std::exp(log_det_ratio_per_dim(st.sd, st.sv)) * (1 + st.opt.eta) / (1 - st.opt.eta);
+  Zone next;
+  std::ostringstream cause;
+  if (!finite || !std::isfinite(mu)) {
+    next = Zone::red;
+    cause << "non-finite input or monitor value";
+  } else if (st.opt.eta >= 1) {
+    next = Zone::red;
+    cause << "eta = " << st.opt.eta << " >= 1";
+  } else if (mu >= 1) {
+    next = Zone::red;
+    cause << "mu = " << mu << " >= 1";
+  } else if (mu > st.opt.theta) {
+    next = Zone::yellow;
+    cause << "mu = " << mu << " in (theta = " << st.opt.theta << ", 1)";
+  } else {
+    next = Zone::green;
+    cause << "mu = " << mu << " <= theta = " << st.opt.theta;
+  }
+  if (next != st.zone) st.transitions.push_back({st.t, st.zone, next, cause.str()});
+  st.zone = next;
+  // Red: the next token is a key frame and the stream stays intra-coded until mu <= theta.
+  if (next == Zone::red) st.intra = true;
+  else if (next == Zone::green) st.intra = false;
+  else if (st.t == 0) st.intra = false;  // Yellow keeps the current mode after the first key frame
+  ++st.t;
+  return next;
+}
+
+ZonedResult run_zoned(const Stream& s, const fast::Codec& key, const fast::Codec& delta, const MonitorOptions& opt) {
+  ZonedCoder coder(key, delta, moments(s), moments(deltas(s)), opt);
+  ZonedResult z;
+  z.loop.reconstruction = {s.rows, s.dim, std::vector<float>(s.rows * s.dim)};
+  double err = 0;
+  for (std::size_t t = 0; t < s.rows; ++t) {
+    float* out = z.loop.reconstruction.data.data() + t * s.dim;
+    const Zone zone = coder.step(s.row(t), out);
+    z.zones.push_back(zone);
+    (zone == Zone::green ? z.green : zone == Zone::yellow ? z.yellow : z.red)++;
+    for (std::size_t i = 0; i < s.dim; ++i) err += static_cast<double>(s.row(t)[i] - out[i]) * (s.row(t)[i] - out[i]);
+  }
+  z.loop.mse = err / static_cast<double>(s.rows);
+  z.transitions = coder.transitions();
+  z.resets = coder.resets();
+  return z;
+}
+
+// C5
+Stream rope(const Stream& pre, std::size_t first_position, double base) {
+  Stream out = pre;
+  for (std::size_t t = 0; t < pre.rows; ++t)
+    model::apply_rope(out.data.data() + t * pre.dim, static_cast<int>(pre.dim), static_cast<int>(pre.dim),
+                      static_cast<int>(first_position + t), static_cast<float>(base));
+  return out;
+}
+
+}  // namespace dpq::pipeline
