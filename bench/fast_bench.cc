@@ -64,6 +64,31 @@ void BM_Encode(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
 }
 
+// Closed-loop append (C1): encode one token's delta, decode it, update the reference x^_{t-1}.
+// Identity basis, b = 4, one head of d coordinates.
+void BM_ClosedLoopAppend(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  fast::FastDesign ds;
+  ds.dim = d;
+  ds.clip.assign(d, 1.0f);
+  ds.bits.assign(d, 4);
+  const fast::Codec codec(ds);
+  std::vector<float> x(d, 0.1f), prev(d, 0.0f), delta(d), q(d);
+  std::vector<std::uint8_t> codes(codec.bytes_per_row());
+  float phase = 0.0f;
+  for (auto _ : state) {
+    phase += 0.01f;
+    for (std::size_t i = 0; i < d; ++i) delta[i] = x[i] + phase - prev[i];  // delta_t = x_t - x^_{t-1}
+    codec.encode(delta.data(), 1, codes.data());
+    codec.decode(codes.data(), 1, q.data());
+    for (std::size_t i = 0; i < d; ++i) prev[i] += q[i];                     // x^_t = x^_{t-1} + Q(delta_t)
+    benchmark::DoNotOptimize(prev.data());
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ClosedLoopAppend)->Arg(128)->Arg(8);
+
 const auto kArgs = [](benchmark::internal::Benchmark* b) {
   for (int d : {64, 128, 256})
     for (int bits : {2, 4, 8}) b->Args({d, bits});

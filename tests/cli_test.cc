@@ -208,3 +208,48 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
 
 }  // namespace
 }  // namespace dpq
+
+namespace dpq {
+namespace {
+
+TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
+  const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
+  if (!std::filesystem::exists(m)) GTEST_SKIP() << "the shared model is absent: no " << m << " (set DPQ_MODELS)";
+  const std::string text = std::string(DPQ_SOURCE_DIR) + "/data/story.txt";
+  const auto dir = testing::temp_path("kv_audit");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + dir).code, 0);
+  const auto json = testing::temp_path("audit_stream.json");
+  const CliRun a = run("audit-stream " + dir + " --bits 4 --json " + json);
+  ASSERT_EQ(a.code, 0) << a.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["heads"].size(), 60u);
+  for (const auto& h : j["heads"]) {
+    for (const char* key : {"layer", "head", "kind", "alpha_open", "alpha_closed", "certificate", "zones", "mse_direct",
+                            "mse_delta"})
+      EXPECT_TRUE(h.contains(key)) << key;
+    EXPECT_TRUE(h["certificate"].contains("rho") && h["certificate"].contains("verdict"));
+    const auto z = h["zones"];
+    EXPECT_EQ(z["green"].get<int>() + z["yellow"].get<int>() + z["red"].get<int>(), h["tokens"].get<int>());
+  }
+  EXPECT_TRUE(j["premise_holds_fraction"].is_number());
+
+  const auto nll_json = testing::temp_path("nll.json");
+  const CliRun fp = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme fp32 --json " + nll_json);
+  ASSERT_EQ(fp.code, 0) << fp.out;
+  std::ifstream nin(nll_json);
+  const auto nj = nlohmann::json::parse(nin);
+  EXPECT_EQ(nj["nll"].get<double>(), nj["nll_fp32"].get<double>());  // the fp32 cache is the reference itself
+  EXPECT_EQ(nj["kl"].get<double>(), 0.0);
+  const CliRun bad_scheme = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme zip");
+  EXPECT_EQ(bad_scheme.code, 2);
+  EXPECT_NE(bad_scheme.out.find("'zip' is not one of"), std::string::npos) << bad_scheme.out;
+  EXPECT_EQ(run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --bits 9").code, 2);
+  const CliRun no_manifest = run("audit-stream " + testing::temp_path("nothing_here"));
+  EXPECT_EQ(no_manifest.code, 2);
+  EXPECT_NE(no_manifest.out.find("no manifest"), std::string::npos) << no_manifest.out;
+}
+
+}  // namespace
+}  // namespace dpq

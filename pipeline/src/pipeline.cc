@@ -113,6 +113,19 @@ LoopResult run_direct(const Stream& s, const fast::Codec& key) {
   return run_loop(s, LoopMode::closed, key, key, std::vector<bool>(s.rows, true));
 }
 
+// Standard error of the sample trace: tr Sigma^ is the mean of ||delta_t - mean||^2.
+double trace_standard_error(const Stream& s, const Moments& m) {
+  double s1 = 0, s2 = 0;
+  for (std::size_t t = 0; t < s.rows; ++t) {
+    double q = 0;
+    for (std::size_t i = 0; i < s.dim; ++i) q += (s.row(t)[i] - m.mean[i]) * (s.row(t)[i] - m.mean[i]);
+    s1 += q;
+    s2 += q * q;
+  }
+  const double n = static_cast<double>(s.rows);
+  return std::sqrt(std::max(0.0, s2 / n - (s1 / n) * (s1 / n)) / n);
+}
+
 // C2
 Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int bits, int max_rounds, double tolerance) {
   if (s.rows < 3) throw Error("calibration needs at least 3 tokens, got " + std::to_string(s.rows));
@@ -128,6 +141,11 @@ Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int
     current = moments(r.quantized_deltas);
     const double tr = current.trace();
     c.trace_history.push_back(tr);
+    c.trace_standard_error = trace_standard_error(r.quantized_deltas, current);
+    if (!c.settled && std::fabs(tr - previous) <= 3 * std::sqrt(2.0) * c.trace_standard_error) {
+      c.settled = true;
+      c.settled_round = c.rounds;
+    }
     if (std::fabs(tr - previous) < tolerance * std::max(std::fabs(previous), 1e-300)) {
       c.converged = true;
       break;
@@ -171,6 +189,7 @@ struct ZonedCoder::State {
   std::vector<std::uint8_t> codes_k, codes_d;
   std::vector<float> prev_hat, dl, qdl;
   bool intra = true;
+  bool last_key = false;
   Zone zone = Zone::green;
   std::size_t t = 0, resets = 0;
   std::vector<Transition> transitions;
@@ -196,11 +215,13 @@ ZonedCoder::~ZonedCoder() = default;
 ZonedCoder::ZonedCoder(ZonedCoder&&) noexcept = default;
 const std::vector<Transition>& ZonedCoder::transitions() const { return s_->transitions; }
 std::size_t ZonedCoder::resets() const { return s_->resets; }
+bool ZonedCoder::last_was_key_frame() const { return s_->last_key; }
 
 Zone ZonedCoder::step(const float* x, float* out) {
   State& st = *s_;
   const std::size_t d = st.d;
   for (std::size_t i = 0; i < d; ++i) st.dl[i] = st.t ? x[i] - st.prev_hat[i] : 0.0f;  // closed-loop delta
+  st.last_key = st.intra;
   if (st.intra) {
     st.key.encode(x, 1, st.codes_k.data());
     st.key.decode(st.codes_k.data(), 1, out);

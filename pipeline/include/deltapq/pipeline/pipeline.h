@@ -51,7 +51,14 @@ struct Calibration {
   Moments open_loop;     // of u_t (ground truth)
   Moments steady_state;  // of the closed-loop deltas at the fixed point
   int rounds = 0;
-  bool converged = false;
+  bool converged = false;  // SPEC rule: relative change of tr Sigma_delta < tolerance (1e-6)
+  // The rule above rarely fires on finite data: each redesign moves the sample errors, so the trace
+  // wanders within its own sampling noise. `settled` says the iteration reached that band: a change
+  // within 3 sqrt(2) standard errors of the trace estimate (SE from the sample variance of
+  // ||delta_t - mean||^2). settled_round is the first round where it did (0: never).
+  bool settled = false;
+  int settled_round = 0;
+  double trace_standard_error = 0;
   std::vector<double> trace_history;  // tr Sigma_delta per round
 };
 Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int bits, int max_rounds = 50,
@@ -103,6 +110,8 @@ class ZonedCoder {
   Zone step(const float* x, float* out);
   const std::vector<Transition>& transitions() const;
   std::size_t resets() const;
+  // Whether the last step() coded its token as a key frame (intra).
+  bool last_was_key_frame() const;
 
  private:
   struct State;

@@ -1,0 +1,256 @@
+// Part C: C1 loop identities (exact, in Real), C2 fixed point, C3 certificate, C4 zone machine,
+// C5 RoPE deltas.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <cmath>
+
+#include "deltapq/model/llama2.h"
+#include "deltapq/pipeline/pipeline.h"
+#include "deltapq/reference/quantizer.h"
+#include "support.h"
+
+namespace dpq::props {
+namespace {
+
+using pipeline::LoopMode;
+using pipeline::Stream;
+
+// C1 in exact arithmetic: dyadic data and a power-of-two clip make every value of the loop a
+// short dyadic number, so Real arithmetic at 256 bits is exact and the identities hold with ==.
+struct C1Case {
+  std::uint64_t seed;
+  int dim, tokens, bits, clip_exp;
+};
+void showValue(const C1Case& c, std::ostream& os) {
+  os << "{d " << c.dim << ", T " << c.tokens << ", b " << c.bits << ", clip 2^" << c.clip_exp << "}";
+}
+rc::Gen<C1Case> gen_c1() {
+  return rc::gen::exec([] {
+    return C1Case{*rc::gen::arbitrary<std::uint64_t>(), *rc::gen::inRange(1, 9), *rc::gen::inRange(2, 60),
+                  *rc::gen::inRange(1, 9), *rc::gen::inRange(-2, 4)};
+  });
+}
+
+struct C1Run {
+  std::vector<std::vector<Real>> x, hat, delta, qdelta;
+};
+C1Run run_c1(const C1Case& c, LoopMode mode) {
+  boost::random::mt19937_64 rng(c.seed);
+  boost::random::uniform_int_distribution<int> step(-4096, 4096);
+  const Real clip = ldexp(Real(1), c.clip_exp);
+  auto q = [&](const Real* in, Real* out) {
+    for (int i = 0; i < c.dim; ++i) out[i] = ref::quantize(in[i], clip, c.bits);
+  };
+  auto qv = [&](const Real* in, Real* out) {
+    for (int i = 0; i < c.dim; ++i) out[i] = ref::quantize(in[i], clip * 4, c.bits);
+  };
+  pipeline::DeltaLoop<Real, decltype(qv), decltype(q)> loop(static_cast<std::size_t>(c.dim), mode, qv, q);
+  C1Run r;
+  std::vector<Real> x(c.dim);
+  for (int t = 0; t < c.tokens; ++t) {
+    for (auto& v : x) v += ldexp(Real(step(rng)), -12);  // a random walk on a dyadic grid
+    std::vector<Real> out(c.dim), qd(c.dim);
+    const auto& d = loop.step(x.data(), out.data(), t == 0);
+    for (int i = 0; i < c.dim; ++i) qd[i] = t == 0 ? Real(0) : out[i] - r.hat.back()[i];
+    r.x.push_back(x);
+    r.hat.push_back(out);
+    r.delta.emplace_back(d.begin(), d.end());
+    r.qdelta.push_back(qd);
+  }
+  return r;
+}
+
+RC_GTEST_PROP(C1, closed_loop_error_is_the_current_quantization_error, ()) {
+  const C1Case c = *gen_c1();
+  const C1Run r = run_c1(c, LoopMode::closed);
+  for (int t = 1; t < c.tokens; ++t)
+    for (int i = 0; i < c.dim; ++i) RC_ASSERT(r.x[t][i] - r.hat[t][i] == r.delta[t][i] - r.qdelta[t][i]);
+}
+
+RC_GTEST_PROP(C1, open_loop_error_is_the_running_sum, ()) {
+  const C1Case c = *gen_c1();
+  const C1Run r = run_c1(c, LoopMode::open);
+  for (int i = 0; i < c.dim; ++i) {
+    Real sum = r.x[0][i] - r.hat[0][i];  // the key frame's error
+    for (int t = 1; t < c.tokens; ++t) {
+      sum += r.delta[t][i] - r.qdelta[t][i];
+      RC_ASSERT(r.x[t][i] - r.hat[t][i] == sum);
+    }
+  }
+}
+
+TEST(C1, open_loop_identity_fails_for_the_closed_loop) {
+  // Test of the test: the running-sum identity is false for the closed loop once errors are nonzero.
+  const bool ok = rc::check("closed loop as if open", [] {
+    C1Case c = *gen_c1();
+    c.bits = 1;
+    c.tokens = std::max(c.tokens, 10);
+    const C1Run r = run_c1(c, LoopMode::closed);
+    for (int i = 0; i < c.dim; ++i) {
+      Real sum = r.x[0][i] - r.hat[0][i];
+      for (int t = 1; t < c.tokens; ++t) {
+        sum += r.delta[t][i] - r.qdelta[t][i];
+        RC_ASSERT(r.x[t][i] - r.hat[t][i] == sum);
+      }
+    }
+  });
+  EXPECT_FALSE(ok);
+}
+
+Stream ar1(std::uint64_t seed, std::size_t d, std::size_t tokens, double phi, double scale) {
+  boost::random::mt19937_64 rng(seed);
+  boost::random::normal_distribution<double> normal;
+  Stream s{tokens, d, std::vector<float>(tokens * d)};
+  std::vector<double> state(d), gain(d);
+  for (auto& g : gain) g = scale * std::exp(normal(rng));
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t i = 0; i < d; ++i) {
+      state[i] = (t ? phi * state[i] : 0.0) + gain[i] * normal(rng);
+      s.data[t * d + i] = static_cast<float>(state[i]);
+    }
+  return s;
+}
+
+RC_GTEST_PROP(C2, uncorrelated_model_steady_state_dominates_open_loop_and_settles, ()) {
+  // A random walk: u_t independent of the past, hence of e_{t-1}: Sigma_delta = Sigma_u + Sigma_e.
+  // b = 2, kappa = 3: rho = 9/16 < 1, and E tr Sigma_e ~ 0.19 tr Sigma_u is ~10 standard deviations
+  // of the sample cross term at T = 4000, so the sample inequality is not a coin flip.
+  const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(1, 9));
+  const Stream s = ar1(*rc::gen::arbitrary<std::uint64_t>(), d, 4000, 1.0, 1.0);
+  const fast::Codec key(pipeline::matched_design(pipeline::moments(s), 3.0, 4, true));
+  const pipeline::Calibration cal = pipeline::calibrate(s, key, 3.0, 2);
+  RC_ASSERT(cal.settled);  // the SPEC's 1e-6 rule is reported (cal.converged) but is not reachable here
+  RC_ASSERT(cal.steady_state.trace() > cal.open_loop.trace());
+}
+
+RC_GTEST_PROP(C3, certificate_bound_holds_whenever_its_premise_holds, ()) {
+  const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(1, 9));
+  const double phi = *rc::gen::inRange(0, 100) / 100.0;
+  const int bits = *rc::gen::inRange(1, 7);
+  const double kappa = *rc::gen::inRange(100, 400) / 100.0;
+  const Stream s = ar1(*rc::gen::arbitrary<std::uint64_t>(), d, 600, phi, std::exp(*rc::gen::inRange(-3, 4)));
+  const fast::Codec key(pipeline::matched_design(pipeline::moments(s), kappa, bits, true));
+  const pipeline::Calibration cal = pipeline::calibrate(s, key, kappa, bits);
+  const pipeline::Certificate cert = pipeline::certificate(kappa, bits, cal.open_loop.trace(), cal.steady_state.trace());
+  if (kappa * kappa * std::pow(4.0, -bits) >= 1) {
+    RC_ASSERT(!cert.issued);
+    RC_ASSERT(cert.verdict == "no certificate");
+    return;
+  }
+  // The premise, on the data: tr Sigma_e <= rho tr Sigma_delta for the steady-state loop.
+  const fast::Codec delta(cal.delta_design);
+  const auto loop = pipeline::run_loop(s, LoopMode::closed, key, delta);
+  Stream e{s.rows - 1, d, {}};
+  for (std::size_t t = 0; t + 1 < s.rows; ++t)  // e_{t-1} for the deltas of t = 1..T-1
+    for (std::size_t i = 0; i < d; ++i) e.data.push_back(s.row(t)[i] - loop.reconstruction.row(t)[i]);
+  const double tr_e = pipeline::moments(e).trace(), tr_d = pipeline::moments(loop.quantized_deltas).trace();
+  const bool premise = tr_e <= cert.rho * tr_d;
+  RC_CLASSIFY(premise);
+  const pipeline::Certificate c2 = pipeline::certificate(kappa, bits, cal.open_loop.trace(), tr_d);
+  if (premise) RC_ASSERT(c2.verdict == "holds");
+}
+
+TEST(C4, rule_checker_rejects_resetting_on_the_current_zone) {
+  // Test of the test: "key frame iff the current token is Red" is not the SPEC's rule (the reset
+  // applies to the next token); the checker must tell them apart on a regime-switching stream.
+  const bool ok = rc::check("reset on the current token", [] {
+    const std::size_t d = 4;
+    Stream s = ar1(*rc::gen::arbitrary<std::uint64_t>(), d, 300, 0.995, 1.0);
+    const Stream noise = ar1(7, d, 300, 0.0, 1.0);
+    for (std::size_t t = 100; t < 200; ++t)
+      for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+    const fast::Codec key(pipeline::matched_design(pipeline::moments(s), 3.0, 4, true));
+    const fast::Codec delta(pipeline::matched_design(pipeline::moments(pipeline::deltas(s)), 3.0, 4, false));
+    pipeline::MonitorOptions opt;
+    opt.half_life = 8;  // short memory: the noise segment drives mu over 1
+    pipeline::ZonedCoder coder(key, delta, pipeline::moments(s), pipeline::moments(pipeline::deltas(s)), opt);
+    std::vector<float> out(d);
+    for (std::size_t t = 0; t < s.rows; ++t) {
+      const pipeline::Zone z = coder.step(s.row(t), out.data());
+      RC_ASSERT(coder.last_was_key_frame() == (t == 0 || z == pipeline::Zone::red));
+    }
+  });
+  EXPECT_FALSE(ok);
+}
+
+RC_GTEST_PROP(C4, resets_exactly_on_red_and_reenters_on_green, ()) {
+  // A stream that switches regimes: smooth (small deltas) then white noise (large deltas) then smooth.
+  const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(2, 9));
+  const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
+  Stream s = ar1(seed, d, 300, 0.995, 1.0);
+  const Stream noise = ar1(seed + 1, d, 300, 0.0, 1.0);
+  for (std::size_t t = 100; t < 200; ++t)
+    for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+  const fast::Codec key(pipeline::matched_design(pipeline::moments(s), 3.0, 4, true));
+  const fast::Codec delta(pipeline::matched_design(pipeline::moments(pipeline::deltas(s)), 3.0, 4, false));
+  pipeline::MonitorOptions opt;
+  opt.half_life = *rc::gen::inRange(4, 65);
+  pipeline::ZonedCoder coder(key, delta, pipeline::moments(s), pipeline::moments(pipeline::deltas(s)), opt);
+  std::vector<float> out(d);
+  pipeline::Zone prev = pipeline::Zone::green;
+  bool prev_key = false;
+  std::size_t reds = 0, keys = 0;
+  for (std::size_t t = 0; t < s.rows; ++t) {
+    const pipeline::Zone z = coder.step(s.row(t), out.data());
+    const bool key_frame = coder.last_was_key_frame();
+    // The rule: t = 0 is a key frame; afterwards a key frame iff the previous token was Red, or the
+    // stream was intra-coded and the previous zone was Yellow (it stays intra until Green).
+    const bool expected = t == 0 || prev == pipeline::Zone::red || (prev_key && prev == pipeline::Zone::yellow && t > 1);
+    RC_ASSERT(key_frame == expected);
+    reds += z == pipeline::Zone::red;
+    keys += key_frame && t > 0;
+    prev = z;
+    prev_key = key_frame;
+  }
+  RC_CLASSIFY(reds > 0);
+  RC_ASSERT(coder.resets() == keys);
+  for (const auto& tr : coder.transitions()) RC_ASSERT(tr.from != tr.to && !tr.cause.empty());
+}
+
+void check_c5(double predicted_base);
+
+RC_GTEST_PROP(C5, constant_content_has_zero_pre_rope_deltas_and_the_predicted_post_rope_trace, ()) { check_c5(10000.0); }
+
+TEST(C5, prediction_with_a_wrong_rope_base_is_rejected) {
+  EXPECT_FALSE(rc::check("base 1000 predicted, 10000 applied", [] { check_c5(1000.0); }));
+}
+
+void check_c5(double predicted_base) {
+  const int half = *rc::gen::inRange(1, 33);
+  const std::size_t d = static_cast<std::size_t>(2 * half);
+  boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
+  boost::random::normal_distribution<double> normal;
+  std::vector<float> c(d);
+  for (auto& v : c) v = static_cast<float>(normal(rng));
+  const std::size_t tokens = static_cast<std::size_t>(*rc::gen::inRange(2, 300));
+  Stream pre{tokens, d, {}};
+  for (std::size_t t = 0; t < tokens; ++t) pre.data.insert(pre.data.end(), c.begin(), c.end());
+  const Stream u_pre = pipeline::deltas(pre);
+  for (float v : u_pre.data) RC_ASSERT(v == 0.0f);
+  const Stream post = pipeline::rope(pre, 0);
+  const Stream u_post = pipeline::deltas(post);
+  const double u = 0x1p-24;
+  for (std::size_t t = 1; t < tokens; ++t) {
+    // ||R_t c - R_{t-1} c||^2 = sum_j 2 (1 - cos theta_j) |c_j|^2, theta_j = 10000^{-2j/d}, for every t.
+    double predicted = 0, slack = 0, got = 0;
+    for (int j = 0; j < half; ++j) {
+      const double theta = std::pow(predicted_base, -2.0 * j / static_cast<double>(d));
+      const double cj2 = static_cast<double>(c[2 * j]) * c[2 * j] + static_cast<double>(c[2 * j + 1]) * c[2 * j + 1];
+      const double dj = std::sqrt(2 * (1 - std::cos(theta)) * cj2);
+      predicted += dj * dj;
+      // Float RoPE: the angle t theta carries ~4u t theta (freq and product), cos/sin/products ~4u;
+      // each rotated pair is off by |c_j| times that, the delta by the sum for t and t - 1.
+      const double eta = std::sqrt(cj2) * (4 * u * theta * (2.0 * static_cast<double>(t) - 1) + 16 * u);
+      slack += (2 * dj + eta) * eta;
+    }
+    for (std::size_t i = 0; i < d; ++i) got += static_cast<double>(u_post.row(t - 1)[i]) * u_post.row(t - 1)[i];
+    RC_ASSERT(std::fabs(got - predicted) <= slack + 4 * u * got);
+  }
+}
+
+}  // namespace
+}  // namespace dpq::props
