@@ -103,6 +103,22 @@ int run_audit_stream(int argc, char** argv) {
     for (const auto& tr : z.transitions)
       h["transitions"].push_back({{"t", tr.t}, {"from", pipeline::to_string(tr.from)}, {"to", pipeline::to_string(tr.to)},
                                   {"cause", tr.cause}});
+    if (f.at("kind") == "k_post") {
+      // C5: centre post-RoPE keys with the position-rotated pre-RoPE mean R_t mu_pre instead of a
+      // fixed mean; the pre-RoPE stream of the same layer and head is in the same manifest.
+      for (const auto& g : manifest["files"])
+        if (g.at("layer") == f.at("layer") && g.at("head") == f.at("head") && g.at("kind") == "k_pre") {
+          const pipeline::Moments pre = pipeline::moments(to_stream(read_npy((dir / g.at("path").get<std::string>()).string())));
+          Stream mean_rows{s.rows, s.dim, {}};
+          for (std::size_t t = 0; t < s.rows; ++t)
+            for (double mval : pre.mean) mean_rows.data.push_back(static_cast<float>(mval));
+          const Stream rotated = pipeline::rope(mean_rows, 0);
+          double tr = 0;
+          for (std::size_t k = 0; k < s.data.size(); ++k)
+            tr += static_cast<double>(s.data[k] - rotated.data[k]) * (s.data[k] - rotated.data[k]);
+          h["trace_v_rotated_mean"] = tr / static_cast<double>(s.rows);
+        }
+    }
     report["heads"].push_back(h);
     std::snprintf(line, sizeof line, "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
                   f.at("layer").get<int>(), f.at("head").get<int>(), f.at("kind").get<std::string>().c_str(), mv.trace(),
