@@ -61,17 +61,8 @@ int run_kvdump(int argc, char** argv) {
   const auto out = args.text("--out");
   if (!text_path || !out) throw Error("kvdump needs --text FILE and --out DIR");
   Loaded x = load(args);
-  std::ifstream in(*text_path, std::ios::binary);
-  if (!in) throw Error(*text_path + ": cannot read the text file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::vector<int> tokens{model::Tokenizer::kBos};
-  for (int t : x.tok.encode(ss.str())) tokens.push_back(t);
   const auto& c = x.llm.config();
-  if (static_cast<int>(tokens.size()) > c.seq_len)
-    throw Error(*text_path + ": " + std::to_string(tokens.size()) + " tokens (with BOS) exceed the model's seq_len " +
-                std::to_string(c.seq_len) + "; shorten the text (deltapq does not window)");
-  if (tokens.size() < 2) throw Error(*text_path + ": the text is empty");
+  const std::vector<int> tokens = model::tokenize_file(x.tok, *text_path, c.seq_len);
 
   const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
   const std::size_t heads = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;

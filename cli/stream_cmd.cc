@@ -150,17 +150,8 @@ int run_eval_nll(int argc, char** argv) {
 
   model::Llama2 llm(*m);
   const model::Tokenizer tok(*t, llm.config().vocab_size);
-  std::ifstream in(*text_path, std::ios::binary);
-  if (!in) throw Error(*text_path + ": cannot read the text file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::vector<int> tokens{model::Tokenizer::kBos};
-  for (int id : tok.encode(ss.str())) tokens.push_back(id);
   const auto& c = llm.config();
-  if (static_cast<int>(tokens.size()) > c.seq_len)
-    throw Error(*text_path + ": " + std::to_string(tokens.size()) + " tokens (with BOS) exceed the model's seq_len " +
-                std::to_string(c.seq_len) + "; shorten the text (deltapq does not window)");
-  if (tokens.size() < 4) throw Error(*text_path + ": need at least 3 tokens of text");
+  const std::vector<int> tokens = model::tokenize_file(tok, *text_path, c.seq_len, 3);
   const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
   const std::size_t streams = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
 

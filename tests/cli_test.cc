@@ -129,11 +129,6 @@ TEST(Cli, usage_errors_exit_2) {
   EXPECT_EQ(run("--help").code, 0);
 }
 
-}  // namespace
-}  // namespace dpq
-
-namespace dpq {
-namespace {
 
 TEST(Cli, bench_scalar_writes_the_ratios) {
   // Runs the command end to end on a tiny configuration; asserts the report's shape, never a speed.
@@ -150,16 +145,8 @@ TEST(Cli, bench_scalar_writes_the_ratios) {
   EXPECT_EQ(run("bench nonsense").code, 2);
 }
 
-}  // namespace
-}  // namespace dpq
 
-namespace dpq {
-namespace {
-
-std::string shared_models() {
-  const char* env = std::getenv("DPQ_MODELS");
-  return env && *env ? env : std::string(DPQ_SOURCE_DIR) + "/../shared/models";
-}
+using testing::shared_models;
 
 TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
@@ -206,11 +193,6 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   EXPECT_EQ(bad_tok.code, 2) << bad_tok.out;
 }
 
-}  // namespace
-}  // namespace dpq
-
-namespace dpq {
-namespace {
 
 TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";

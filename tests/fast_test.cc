@@ -8,9 +8,12 @@
 
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
+#include "test_files.h"
 
 namespace dpq::fast {
 namespace {
+
+using dpq::testing::error_of;
 
 std::vector<SimdLevel> levels() {
   std::vector<SimdLevel> l{SimdLevel::scalar};
@@ -97,15 +100,6 @@ TEST(FastCodec, environment_variable_selects_the_level) {
   ::setenv("DPQ_SIMD", "sse9", 1);
   EXPECT_THROW(select_simd(), dpq::Error);
   ::unsetenv("DPQ_SIMD");
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dpq::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(E2, fast_bad_input_is_an_error) {

@@ -17,10 +17,8 @@
 namespace dpq::model {
 namespace {
 
-std::string models_dir() {
-  const char* env = std::getenv("DPQ_MODELS");
-  return env && *env ? env : std::string(DPQ_SOURCE_DIR) + "/../shared/models";
-}
+using testing::error_of;
+std::string models_dir() { return testing::shared_models(); }
 std::string checkpoint() { return models_dir() + "/stories260K.bin"; }
 std::string tokenizer() { return models_dir() + "/tok512.bin"; }
 
@@ -28,15 +26,6 @@ std::string tokenizer() { return models_dir() + "/tok512.bin"; }
   if (!std::filesystem::exists(checkpoint()))                                                              \
   GTEST_SKIP() << "the shared model is absent: no " << checkpoint()                                        \
                << " (set DPQ_MODELS to the folder holding stories260K.bin and tok512.bin)"
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const dpq::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Model, header_is_read_not_assumed) {
   REQUIRE_MODEL();

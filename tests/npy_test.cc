@@ -16,12 +16,7 @@ using testing::temp_path;
 using testing::write_raw_npy;
 
 std::string error_of(const std::string& path) {
-  try {
-    read_npy(path);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return testing::error_of([&] { read_npy(path); });
 }
 
 TEST(Npy, round_trip_float32_and_float64) {

@@ -2,6 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
+
+#include "deltapq/core/error.h"
 #include <cstring>
 #include <unistd.h>
 #include <filesystem>
@@ -31,6 +35,22 @@ inline void write_raw_npy(const std::string& path, const std::string& dict, cons
   out.write(reinterpret_cast<const char*>(ver), 4);
   out.write(header.data(), static_cast<std::streamsize>(header.size()));
   out.write(reinterpret_cast<const char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
+}
+
+// The message of the dpq::Error that f throws, or "" when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const dpq::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The folder holding the shared model: DPQ_MODELS, else ../shared/models next to the repository.
+inline std::string shared_models() {
+  const char* env = std::getenv("DPQ_MODELS");
+  return env && *env ? env : std::string(DPQ_SOURCE_DIR) + "/../shared/models";
 }
 
 inline std::vector<unsigned char> f8_bytes(const std::vector<double>& v) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "deltapq/core/error.h"
 
@@ -79,6 +80,22 @@ std::string Tokenizer::decode(int previous, int token) const {
   unsigned byte;
   if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%02X>", &byte) == 1) return std::string(1, static_cast<char>(byte));
   return piece;
+}
+
+std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the text file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<int> tokens{Tokenizer::kBos};
+  for (int t : tok.encode(ss.str())) tokens.push_back(t);
+  if (static_cast<int>(tokens.size()) > seq_len)
+    throw Error(path + ": " + std::to_string(tokens.size()) + " tokens (with BOS) exceed the model's seq_len " +
+                std::to_string(seq_len) + "; shorten the text (deltapq does not window)");
+  if (static_cast<int>(tokens.size()) - 1 < min_text_tokens)
+    throw Error(path + ": " + std::to_string(tokens.size() - 1) + " tokens of text; need at least " +
+                std::to_string(min_text_tokens));
+  return tokens;
 }
 
 }  // namespace dpq::model

@@ -27,4 +27,8 @@ class Tokenizer {
   std::unordered_map<std::string, int> lookup_;
 };
 
+// BOS followed by the tokens of a text file. Throws dpq::Error when the file cannot be read, holds
+// fewer than `min_text_tokens` tokens, or the result exceeds seq_len (deltapq does not window).
+std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens = 1);
+
 }  // namespace dpq::model
