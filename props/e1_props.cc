@@ -125,8 +125,10 @@ std::string e1_violation(const FastDesign& ds, const float* x, std::size_t n, co
         const Real exact = ref::reconstruct(k_fast, Real(c), b);
         const double offset = ref::to_double(step) / 2 - c;
         const double mean_add = ds.mean.empty() ? 0.0 : kU * (std::fabs(decoded[r * d + i]) + 2 * std::fabs(ds.mean[i]));
-        const double bound = kU * (static_cast<double>(k_fast) * ref::to_double(step) + std::fabs(offset) +
-                                   std::fabs(got)) + 2 * mean_add;
+        // Gappa (formal/gappa/e1_dequant.g, e1_add.g): each rounding is relative <= u, and the final
+        // add's error u |p + offset| <= u / (1 - u) |y^|.
+        const double bound = kU * (static_cast<double>(k_fast) * ref::to_double(step) + std::fabs(offset)) +
+                             kU / (1 - kU) * std::fabs(got) + 2 * mean_add;
         if (abs(Real(got) - exact) > Real(bound))
           return "row " + std::to_string(r) + ", coordinate " + std::to_string(i) + ": decoded " + std::to_string(got) +
                  " vs " + ref::to_string(exact, 10) + " beyond " + std::to_string(bound);
@@ -150,13 +152,14 @@ std::string e1_violation(const FastDesign& ds, const float* x, std::size_t n, co
           const Real q = ref::reconstruct(k, Real(ds.clip[i]), b);
           exact += Real(u_at(j, i)) * q;
           const double step = std::ldexp(static_cast<double>(ds.clip[i]), 1 - b);
-          const double dec = kU * (static_cast<double>(k) * step + std::fabs(step / 2 - ds.clip[i]) + std::fabs(yhat[i]));
+          const double dec = kU * (static_cast<double>(k) * step + std::fabs(step / 2 - ds.clip[i])) +
+                             kU / (1 - kU) * std::fabs(yhat[i]);
           s_abs += std::fabs(u_at(j, i) * yhat[i]);
           propagated += std::fabs(u_at(j, i)) * dec;
         }
         const float got = decoded[r * d + j];
         const double mean_add = ds.mean.empty() ? 0.0 : kU * (std::fabs(got) + std::fabs(ds.mean[j]) + s_abs);
-        const double bound = propagated + gamma_f * s_abs * (1 + kU) + mean_add + kU * std::fabs(got);
+        const double bound = propagated + gamma_f * s_abs * (1 + kU) + mean_add + kU / (1 - kU) * std::fabs(got);
         if (abs(Real(got) - exact) > Real(bound))
           return "row " + std::to_string(r) + ", output " + std::to_string(j) + ": decoded " + std::to_string(got) +
                  " vs " + ref::to_string(exact, 10) + " beyond " + std::to_string(bound);
