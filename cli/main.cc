@@ -28,6 +28,10 @@ const char* kUsage =
     "        Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE\n"
     "  eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
     "        [--bits B] [--kappa K] [--json OUT]   next-token NLL and KL with the KV cache through a codec\n"
+    "  codebook --dim D --bits B [--digits N] [--json OUT]\n"
+    "        certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
+    "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
+    "        audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
     if (cmd == "kvdump") return dpq::cli::run_kvdump(argc - 2, argv + 2);
     if (cmd == "audit-stream") return dpq::cli::run_audit_stream(argc - 2, argv + 2);
     if (cmd == "eval-nll") return dpq::cli::run_eval_nll(argc - 2, argv + 2);
+    if (cmd == "codebook") return dpq::cli::run_codebook(argc - 2, argv + 2);
     if (cmd == "bench") {
       if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
 #ifdef DPQ_HAVE_BENCH

@@ -233,5 +233,58 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   EXPECT_NE(no_manifest.out.find("no manifest"), std::string::npos) << no_manifest.out;
 }
 
+TEST(Cli, codebook_generates_and_audits) {
+  const auto json = testing::temp_path("cb.json");
+  const CliRun g = run("codebook --dim 64 --bits 3 --digits 30 --json " + json);
+  ASSERT_EQ(g.code, 0) << g.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["centroids"].size(), 8u);
+  EXPECT_EQ(j["thresholds"].size(), 7u);
+  EXPECT_TRUE(j["centroids"][0].is_string());  // 30 digits: more than a double holds
+  EXPECT_TRUE(j.contains("mse_per_coordinate") && j.contains("mse_per_vector"));
+
+  // Audits: the optimal table itself (0 % excess, no defect) ...
+  const auto report = testing::temp_path("audit.json");
+  CliRun a = run("codebook --check " + json + " --dim 64 --bits 3 --json " + report);
+  EXPECT_EQ(a.code, 0) << a.out;
+  {
+    std::ifstream r(report);
+    const auto rj = nlohmann::json::parse(r);
+    EXPECT_LT(std::fabs(rj["excess_mse_pct"].get<double>()), 1e-9);
+    EXPECT_TRUE(rj["defects"].empty());
+    EXPECT_FALSE(rj["scaled_by_inv_sqrt_d"].get<bool>());
+  }
+  // ... the N(0,1) Lloyd-Max table for 2 bits, which must be divided by sqrt(d) ...
+  const auto gauss = testing::temp_path("gauss.json");
+  std::ofstream(gauss) << R"({"centroids": [-1.5104176, -0.4527800, 0.4527800, 1.5104176]})";
+  a = run("codebook --check " + gauss + " --dim 128 --bits 2 --json " + report);
+  EXPECT_EQ(a.code, 0) << a.out;
+  {
+    std::ifstream r(report);
+    const auto rj = nlohmann::json::parse(r);
+    EXPECT_TRUE(rj["scaled_by_inv_sqrt_d"].get<bool>());
+    EXPECT_LT(rj["excess_mse_pct"].get<double>(), 0.1);  // Gaussian vs sphere optimum at d = 128
+  }
+  // ... a table scaled 14 % too wide fails a 1 % gate, and one of the wrong size fails whatever.
+  const auto wide = testing::temp_path("wide.json");
+  std::ofstream(wide) << R"({"centroids": [-1.7218761, -0.5161692, 0.5161692, 1.7218761]})";
+  a = run("codebook --check " + wide + " --dim 128 --bits 2 --max-excess 1");
+  EXPECT_EQ(a.code, 1) << a.out;
+  const auto five = testing::temp_path("five.json");
+  std::ofstream(five) << R"({"centroids": [-0.133, -0.04, 0.0, 0.04, 0.133]})";
+  a = run("codebook --check " + five + " --dim 128 --bits 2");
+  EXPECT_EQ(a.code, 1) << a.out;
+  EXPECT_NE(a.out.find("wrong size"), std::string::npos) << a.out;
+  // Bad input.
+  EXPECT_EQ(run("codebook --dim 1 --bits 2").code, 2);
+  EXPECT_EQ(run("codebook --dim 64 --bits 9").code, 2);
+  const auto broken = testing::temp_path("broken.json");
+  std::ofstream(broken) << "{ not json";
+  const CliRun b = run("codebook --check " + broken + " --dim 64 --bits 2");
+  EXPECT_EQ(b.code, 2);
+  EXPECT_NE(b.out.find("not valid JSON"), std::string::npos) << b.out;
+}
+
 }  // namespace
 }  // namespace dpq
