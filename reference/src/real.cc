@@ -16,14 +16,7 @@ void set_precision_bits(int bits) {
   Real::default_precision(digits);
 }
 
-namespace {
-// Every program that links the reference starts at the documented default precision (Boost's own
-// default of 50 digits would silently lose the exactness the properties rely on).
-const int kPrecisionInitialised = (set_precision_bits(kDefaultPrecisionBits), 0);
-}  // namespace
-
 int precision_bits() {
-  (void)kPrecisionInitialised;
   const Real probe(1);
   return static_cast<int>(mpfr_get_prec(probe.backend().data()));
 }

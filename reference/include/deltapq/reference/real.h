@@ -38,6 +38,13 @@ inline Real real(const char* decimal) { return Real(decimal); }
 std::string to_string(const Real& x, int digits = 20);
 inline double to_double(const Real& x) { return x.convert_to<double>(); }
 
+namespace detail {
+// Every program that includes this header starts at the documented default precision, whatever
+// it links (a static initializer inside real.cc runs only if the linker keeps real.o; Boost's own
+// default would then silently apply).
+inline const int kPrecisionInitialised = (set_precision_bits(kDefaultPrecisionBits), 0);
+}  // namespace detail
+
 }  // namespace dpq::ref
 
 namespace Eigen {

@@ -1,0 +1,160 @@
+// D4 (QJL: unbiased, exact variance, the pi/2 inflation) and D6 (KL identity, Jensen bound).
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
+#include <cmath>
+
+#include "deltapq/reference/attention.h"
+#include "support.h"
+
+namespace dpq::props {
+namespace {
+
+struct QjlCase {
+  std::uint64_t seed;
+  int d, m;
+  double correlation;  // cos angle(q, r)
+};
+void showValue(const QjlCase& c, std::ostream& os) {
+  os << "{d " << c.d << ", m " << c.m << ", cos " << c.correlation << "}";
+}
+rc::Gen<QjlCase> gen_qjl() {
+  return rc::gen::exec([] {
+    return QjlCase{*rc::gen::arbitrary<std::uint64_t>(), *rc::gen::inRange(2, 65), *rc::gen::inRange(1, 65),
+                   *rc::gen::inRange(-100, 101) / 100.0};
+  });
+}
+
+// Monte-Carlo over fresh sketches: N estimates of <q,r> by the sign sketch (and by the plain
+// Gaussian sketch). Returns {mean, variance} of each.
+struct McResult {
+  double mean_sign, var_sign, mean_gauss, var_gauss, qr, q2, r2;
+};
+McResult simulate(const QjlCase& c, int n, double variance_scale_for_wrong_formula = 1.0) {
+  (void)variance_scale_for_wrong_formula;
+  boost::random::mt19937_64 rng(c.seed);
+  boost::random::normal_distribution<double> normal;
+  std::vector<double> q(c.d), r(c.d), w(c.d);
+  for (auto& v : q) v = normal(rng);
+  for (auto& v : w) v = normal(rng);
+  // r = cos * q/|q| * |w| + sin * (w orthogonalised), so that cos angle(q, r) = c.correlation.
+  double qn = 0, dot = 0;
+  for (int i = 0; i < c.d; ++i) qn += q[i] * q[i];
+  for (int i = 0; i < c.d; ++i) dot += w[i] * q[i];
+  double on = 0;
+  for (int i = 0; i < c.d; ++i) {
+    w[i] -= dot / qn * q[i];
+    on += w[i] * w[i];
+  }
+  const double s = std::sqrt(std::max(0.0, 1 - c.correlation * c.correlation));
+  for (int i = 0; i < c.d; ++i) r[i] = c.correlation * q[i] / std::sqrt(qn) + s * w[i] / std::sqrt(on);
+  McResult res{0, 0, 0, 0, 0, qn, 0};
+  for (int i = 0; i < c.d; ++i) {
+    res.qr += q[i] * r[i];
+    res.r2 += r[i] * r[i];
+  }
+  const double rn = std::sqrt(res.r2);
+  double s1 = 0, s2 = 0, g1 = 0, g2 = 0;
+  std::vector<double> row(c.d);
+  for (int k = 0; k < n; ++k) {
+    double sum_sign = 0, sum_gauss = 0;
+    for (int j = 0; j < c.m; ++j) {
+      double sr = 0, sq = 0;
+      for (int i = 0; i < c.d; ++i) {
+        const double g = normal(rng);
+        sr += g * r[i];
+        sq += g * q[i];
+      }
+      sum_sign += (sr >= 0 ? 1.0 : -1.0) * sq;
+      sum_gauss += sr * sq;
+    }
+    const double est = std::sqrt(M_PI / 2) / c.m * rn * sum_sign, gest = sum_gauss / c.m;
+    s1 += est;
+    s2 += est * est;
+    g1 += gest;
+    g2 += gest * gest;
+  }
+  res.mean_sign = s1 / n;
+  res.var_sign = s2 / n - res.mean_sign * res.mean_sign;
+  res.mean_gauss = g1 / n;
+  res.var_gauss = g2 / n - res.mean_gauss * res.mean_gauss;
+  return res;
+}
+
+// The D4 comparator. Mean: |mean - <q,r>| <= 5 sqrt(V/N) with V the claimed exact variance.
+// Variance: the sample variance of N (m-term sums, near normal) has relative SE sqrt(2/(N-1)) up to
+// the excess kurtosis; the terms' kurtosis is at most that of a product of normals (9), which for an
+// m-term mean gives excess <= 6/m, so the SE is sqrt((2 + 6/m)/(N-1)); allow 5 of them.
+void check_qjl(const McResult& r, int n, int m, double claimed_var_sign, double claimed_var_gauss) {
+  RC_ASSERT(std::fabs(r.mean_sign - r.qr) <= 5 * std::sqrt(claimed_var_sign / n) + 1e-12);
+  const double rel = 5 * std::sqrt((2 + 6.0 / m) / (n - 1));
+  RC_ASSERT(std::fabs(r.var_sign / claimed_var_sign - 1) <= rel);
+  RC_ASSERT(std::fabs(r.var_gauss / claimed_var_gauss - 1) <= rel);
+}
+
+RC_GTEST_PROP(D4, qjl_is_unbiased_with_the_exact_variance, ()) {
+  const QjlCase c = *gen_qjl();
+  const int n = 4000;
+  const McResult r = simulate(c, n);
+  const double vs = ref::to_double(ref::qjl_variance(Real(r.q2), Real(r.r2), Real(r.qr), c.m));
+  const double vg = ref::to_double(ref::gaussian_sketch_variance(Real(r.q2), Real(r.r2), Real(r.qr), c.m));
+  check_qjl(r, n, c.m, vs, vg);
+  // The sign step inflates the leading term by exactly pi/2: for orthogonal q, r the ratio is pi/2.
+  if (c.correlation == 0) RC_ASSERT(std::fabs(vs / vg - M_PI / 2) <= 1e-12);
+}
+
+TEST(D4, comparator_rejects_the_unquantized_variance_for_the_sign_sketch) {
+  // Test of the test: claiming the Gaussian sketch's variance for the sign sketch (missing pi/2).
+  EXPECT_FALSE(rc::check("no pi/2", [] {
+    QjlCase c = *gen_qjl();
+    c.correlation = 0;
+    c.m = std::max(c.m, 8);
+    const int n = 4000;
+    const McResult r = simulate(c, n);
+    const double vg = ref::to_double(ref::gaussian_sketch_variance(Real(r.q2), Real(r.r2), Real(r.qr), c.m));
+    check_qjl(r, n, c.m, vg, vg);
+  }));
+}
+
+RC_GTEST_PROP(D6, kl_identity_holds, ()) {
+  const int n = *rc::gen::inRange(1, 200);
+  boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
+  boost::random::normal_distribution<double> normal;
+  const double scale = std::exp(normal(rng)), noise = std::exp(normal(rng));
+  std::vector<Real> z(n), xi(n);
+  for (int i = 0; i < n; ++i) {
+    z[i] = Real(scale * normal(rng));
+    xi[i] = Real(noise * normal(rng));
+  }
+  const Real direct = ref::kl_softmax_direct(z, xi), identity = ref::kl_softmax_identity(z, xi);
+  RC_ASSERT(direct >= -ldexp(Real(1), -200));
+  // Both are sums of ~3n rounded terms of magnitude <= max |logit| + log n: 2^-200 relative is far
+  // above 256-bit rounding and far below any algebra error.
+  RC_ASSERT(abs(direct - identity) <= ldexp(Real(1), -200) * (Real(1) + abs(direct)) * Real(n));
+}
+
+RC_GTEST_PROP(D6, expected_kl_under_gaussian_noise_is_at_most_half_sigma_squared, ()) {
+  // Jensen: E KL = E log E_p e^xi - 0 <= log E_p E e^xi = sigma^2 / 2. Monte-Carlo mean over 2000
+  // noise draws, one-sided: mean - 5 SE <= sigma^2 / 2.
+  const int n = *rc::gen::inRange(2, 64);
+  const double sigma = *rc::gen::inRange(1, 300) / 100.0;
+  boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
+  boost::random::normal_distribution<double> normal;
+  std::vector<Real> z(n), xi(n);
+  for (auto& v : z) v = Real(2 * normal(rng));
+  const int draws = 2000;
+  double s1 = 0, s2 = 0;
+  for (int k = 0; k < draws; ++k) {
+    for (auto& v : xi) v = Real(sigma * normal(rng));
+    const double kl = ref::to_double(ref::kl_softmax_identity(z, xi));
+    s1 += kl;
+    s2 += kl * kl;
+  }
+  const double mean = s1 / draws, se = std::sqrt(std::max(0.0, s2 / draws - mean * mean) / draws);
+  RC_ASSERT(mean - 5 * se <= ref::to_double(ref::kl_gaussian_noise_bound(Real(sigma))));
+}
+
+}  // namespace
+}  // namespace dpq::props
