@@ -11,5 +11,6 @@ int run_kvdump(int argc, char** argv);
 int run_audit_stream(int argc, char** argv);
 int run_eval_nll(int argc, char** argv);
 int run_codebook(int argc, char** argv);
+int run_paper_check(int argc, char** argv);
 
 }  // namespace dpq::cli

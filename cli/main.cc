@@ -32,6 +32,8 @@ const char* kUsage =
     "        certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
     "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
     "        audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate\n"
+    "  paper-check [--quick] [--seed N] [--json OUT]\n"
+    "        the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
     if (cmd == "audit-stream") return dpq::cli::run_audit_stream(argc - 2, argv + 2);
     if (cmd == "eval-nll") return dpq::cli::run_eval_nll(argc - 2, argv + 2);
     if (cmd == "codebook") return dpq::cli::run_codebook(argc - 2, argv + 2);
+    if (cmd == "paper-check") return dpq::cli::run_paper_check(argc - 2, argv + 2);
     if (cmd == "bench") {
       if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
 #ifdef DPQ_HAVE_BENCH

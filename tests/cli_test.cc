@@ -286,5 +286,26 @@ TEST(Cli, codebook_generates_and_audits) {
   EXPECT_NE(b.out.find("not valid JSON"), std::string::npos) << b.out;
 }
 
+TEST(Cli, paper_check_quick_reports_every_finding) {
+  const auto json = testing::temp_path("pc.json");
+  const CliRun r = run("paper-check --quick --json " + json);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["findings"].size(), 3u);
+  for (const auto& f : j["findings"]) {
+    const std::string v = f["verdict"];
+    EXPECT_TRUE(v == "holds" || v == "fails") << v;
+    EXPECT_FALSE(f["evidence"].get<std::string>().empty());
+  }
+  // 5 regimes x 2 dims x 3 budgets x 3 metrics.
+  EXPECT_EQ(j["table"].size(), 90u);
+  for (const auto& row : j["table"]) {
+    EXPECT_GE(row["permutation_p"].get<double>(), 1.0 / 200);
+    EXPECT_LE(std::fabs(row["rank_biserial_r"].get<double>()), 1.0);
+  }
+  EXPECT_EQ(run("paper-check --frobnicate").code, 2);
+}
+
 }  // namespace
 }  // namespace dpq
