@@ -10,6 +10,7 @@
 #include "deltapq/reference/real.h"
 #ifdef DPQ_HAVE_BENCH
 #include "scalar_bench.h"
+#include "turbo_bench.h"
 #endif
 
 namespace {
@@ -36,6 +37,8 @@ const char* kUsage =
     "        the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
+    "  bench turbo [--dim D] [--n N] [--reps R] [--json OUT]\n"
+    "        the TurboQuant-style codec (Walsh-Hadamard + Lloyd-Max) against memcpy and the dense rotation\n"
     "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
 
 }  // namespace
@@ -57,8 +60,10 @@ int main(int argc, char** argv) {
     if (cmd == "codebook") return dpq::cli::run_codebook(argc - 2, argv + 2);
     if (cmd == "paper-check") return dpq::cli::run_paper_check(argc - 2, argv + 2);
     if (cmd == "bench") {
-      if (argc < 3 || std::strcmp(argv[2], "scalar") != 0) throw dpq::Error("bench needs a suite: bench scalar");
+      if (argc < 3 || (std::strcmp(argv[2], "scalar") != 0 && std::strcmp(argv[2], "turbo") != 0))
+        throw dpq::Error("bench needs a suite: bench scalar | bench turbo");
 #ifdef DPQ_HAVE_BENCH
+      if (!std::strcmp(argv[2], "turbo")) return dpq::bench::run_turbo_bench(argc - 3, argv + 3);
       return dpq::bench::run_scalar_bench(argc - 3, argv + 3);
 #else
       throw dpq::Error("this deltapq was built with -DDPQ_BUILD_BENCH=OFF");

@@ -13,8 +13,6 @@
 namespace dpq::turbo {
 namespace {
 
-bool power_of_two(int d) { return d > 0 && (d & (d - 1)) == 0; }
-
 double dot(const float* a, const float* b, int d) {
   double s = 0;
   for (int i = 0; i < d; ++i) s += static_cast<double>(a[i]) * b[i];
@@ -28,69 +26,6 @@ double angle(const float* a, const float* b, int d) {
 }
 
 }  // namespace
-
-void walsh_hadamard(float* x, int n) {
-  for (int h = 1; h < n; h *= 2)
-    for (int i = 0; i < n; i += 2 * h)
-      for (int j = i; j < i + h; ++j) {
-        const float a = x[j], b = x[j + h];
-        x[j] = a + b;
-        x[j + h] = a - b;
-      }
-}
-
-Rotation::Rotation(int dim, std::uint64_t seed) : dim_(dim) {
-  if (dim < 1) throw Error("rotation: d = " + std::to_string(dim));
-  boost::random::mt19937_64 rng(seed);
-  if (power_of_two(dim)) {
-    boost::random::uniform_int_distribution<int> coin(0, 1);
-    for (int i = 0; i < dim; ++i) signs_.push_back(coin(rng) ? 1.0f : -1.0f);
-    return;
-  }
-  // Dense: modified Gram-Schmidt on Gaussian rows, in double, then rounded once.
-  boost::random::normal_distribution<double> normal;
-  std::vector<double> q(static_cast<std::size_t>(dim) * dim);
-  for (auto& v : q) v = normal(rng);
-  for (int r = 0; r < dim; ++r) {
-    for (int p = 0; p < r; ++p) {
-      double s = 0;
-      for (int i = 0; i < dim; ++i) s += q[r * dim + i] * q[p * dim + i];
-      for (int i = 0; i < dim; ++i) q[r * dim + i] -= s * q[p * dim + i];
-    }
-    double n = 0;
-    for (int i = 0; i < dim; ++i) n += q[r * dim + i] * q[r * dim + i];
-    for (int i = 0; i < dim; ++i) q[r * dim + i] /= std::sqrt(n);
-  }
-  dense_.assign(q.begin(), q.end());
-}
-
-void Rotation::apply(float* x) const {
-  const int d = dim_;
-  if (hadamard()) {
-    for (int i = 0; i < d; ++i) x[i] *= signs_[i];
-    walsh_hadamard(x, d);
-    const float s = 1.0f / std::sqrt(static_cast<float>(d));
-    for (int i = 0; i < d; ++i) x[i] *= s;
-    return;
-  }
-  std::vector<float> y(d);
-  for (int r = 0; r < d; ++r) y[r] = static_cast<float>(dot(dense_.data() + static_cast<std::size_t>(r) * d, x, d));
-  std::copy(y.begin(), y.end(), x);
-}
-
-void Rotation::inverse(float* x) const {
-  const int d = dim_;
-  if (hadamard()) {
-    walsh_hadamard(x, d);  // H^{-1} = H / d, and D^{-1} = D
-    const float s = 1.0f / std::sqrt(static_cast<float>(d));
-    for (int i = 0; i < d; ++i) x[i] *= s * signs_[i];
-    return;
-  }
-  std::vector<double> y(d, 0.0);
-  for (int r = 0; r < d; ++r)
-    for (int i = 0; i < d; ++i) y[i] += static_cast<double>(dense_[static_cast<std::size_t>(r) * d + i]) * x[r];
-  for (int i = 0; i < d; ++i) x[i] = static_cast<float>(y[i]);
-}
 
 LloydMax::LloydMax(int dim, int bits) : bits_(bits) {
   static std::map<std::pair<int, int>, std::pair<std::vector<float>, double>> cache;

@@ -8,26 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/fast/turbo_codec.h"
+
 namespace dpq::turbo {
 
-// D3: y = R x with R orthogonal: d a power of two: H D / sqrt(d) (random signs D, Walsh-Hadamard H);
-// otherwise a seeded dense orthogonal matrix (Gram-Schmidt of a Gaussian matrix, in double).
-class Rotation {
- public:
-  Rotation(int dim, std::uint64_t seed);
-  int dim() const { return dim_; }
-  bool hadamard() const { return dense_.empty(); }
-  void apply(float* x) const;    // in place
-  void inverse(float* x) const;  // in place
-
- private:
-  int dim_;
-  std::vector<float> signs_;
-  std::vector<float> dense_;  // row-major d x d (R), empty for Hadamard
-};
-
-// In-place unnormalized fast Walsh-Hadamard transform of n = 2^k floats.
-void walsh_hadamard(float* x, int n);
+// D3: the rotation and the Walsh-Hadamard transform are the fast path's (deltapq/fast/turbo_codec.h).
+using fast::Rotation;
+using fast::walsh_hadamard;
 
 // Lloyd-Max scalar quantizer of the sphere marginal f_d (codebook from the reference at >= 160 bits).
 // A value exactly on a threshold goes to the upper cell.

@@ -1,0 +1,23 @@
+// Internal: the turbo codec's per-vector kernels of each level (same arithmetic, same order).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace dpq::fast::detail {
+
+struct TurboKernelArgs {
+  int dim, bits;
+  const float* signs;       // d (Hadamard) 
+  const float* thresholds;  // 2^bits - 1
+  const float* centroids;   // 2^bits
+  std::size_t code_bytes;
+};
+
+// Hadamard path only (d = 2^k >= 8). Returns the flat index of the first non-finite input or -1.
+std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
+std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
+void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
+void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
+
+}  // namespace dpq::fast::detail
