@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "deltapq/core/error.h"
+#include "kernels.h"
 #include "turbo_common.h"
 #include "turbo_kernels.h"
 
@@ -20,15 +21,7 @@ constexpr int kMaxTurboDim = 16384;
 
 }  // namespace
 
-void walsh_hadamard(float* x, int n) {
-  for (int h = 1; h < n; h *= 2)
-    for (int i = 0; i < n; i += 2 * h)
-      for (int j = i; j < i + h; ++j) {
-        const float a = x[j], b = x[j + h];
-        x[j] = a + b;
-        x[j + h] = a - b;
-      }
-}
+void walsh_hadamard(float* x, int n) { detail::wht_strides(x, n, 1); }
 
 Rotation::Rotation(int dim, std::uint64_t seed, bool force_dense) : dim_(dim) {
   if (dim < 1 || dim > kMaxTurboDim) throw Error("rotation: d = " + std::to_string(dim) + " is outside 1..16384");
@@ -144,7 +137,7 @@ void TurboCodec::encode(const float* x, std::size_t n, std::uint8_t* out, std::o
         for (std::size_t i = 0; i < d; ++i) {
           std::uint32_t k = 0;
           for (float t : thresholds_) k += y[r * d + i] >= t;
-          detail::put_code(rec + 4, i * static_cast<std::size_t>(bits_), k, bits_);
+          detail::put_bits(rec + 4, i * static_cast<std::size_t>(bits_), k, bits_);
         }
       }
     }
@@ -170,7 +163,7 @@ void TurboCodec::decode(const std::uint8_t* in, std::size_t n, float* x, std::op
     const std::uint8_t* rec = in + r * bytes_per_vector();
     float norm;
     std::memcpy(&norm, rec, 4);
-    for (std::size_t i = 0; i < d; ++i) u[i] = centroids_[detail::get_code(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
+    for (std::size_t i = 0; i < d; ++i) u[i] = centroids_[detail::get_bits(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
     rot_.inverse(u.data());
     for (std::size_t i = 0; i < d; ++i) x[r * d + i] = u[i] * norm;
   }

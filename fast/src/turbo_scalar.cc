@@ -21,14 +21,7 @@ std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std
     std::uint8_t* rec = out + r * (4 + a.code_bytes);
     std::memcpy(rec, &norm, 4);
     for (int i = 0; i < d; ++i) u[i] = xr[i] * a.signs[i];
-    wht_small(u, d);
-    for (int h = 8; h < d; h *= 2)
-      for (int i = 0; i < d; i += 2 * h)
-        for (int j = i; j < i + h; ++j) {
-          const float p = u[j], q = u[j + h];
-          u[j] = p + q;
-          u[j + h] = p - q;
-        }
+    wht_strides(u, d, 1);
     const float scale = norm > 0 ? inv_sqrt_d / norm : 0.0f;
     std::uint8_t* codes = rec + 4;
     std::memset(codes, 0, a.code_bytes);
@@ -36,7 +29,7 @@ std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std
       const float v = u[i] * scale;
       std::uint32_t k = 0;
       for (int t = 0; t < L1; ++t) k += v >= a.thresholds[t];
-      put_code(codes, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), k, a.bits);
+      put_bits(codes, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), k, a.bits);
     }
   }
   return -1;
@@ -52,15 +45,8 @@ void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::
     float norm;
     std::memcpy(&norm, rec, 4);
     for (int i = 0; i < d; ++i)
-      u[i] = a.centroids[get_code(rec + 4, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), a.bits)];
-    wht_small(u, d);
-    for (int h = 8; h < d; h *= 2)
-      for (int i = 0; i < d; i += 2 * h)
-        for (int j = i; j < i + h; ++j) {
-          const float p = u[j], q = u[j + h];
-          u[j] = p + q;
-          u[j + h] = p - q;
-        }
+      u[i] = a.centroids[get_bits(rec + 4, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), a.bits)];
+    wht_strides(u, d, 1);
     const float scale = norm * inv_sqrt_d;
     float* xr = x + r * static_cast<std::size_t>(d);
     for (int i = 0; i < d; ++i) xr[i] = (u[i] * scale) * a.signs[i];
