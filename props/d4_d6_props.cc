@@ -6,6 +6,7 @@
 #include <boost/random/normal_distribution.hpp>
 #include <cmath>
 
+#include "deltapq/fast/qjl.h"
 #include "deltapq/reference/attention.h"
 #include "support.h"
 
@@ -32,8 +33,7 @@ rc::Gen<QjlCase> gen_qjl() {
 struct McResult {
   double mean_sign, var_sign, mean_gauss, var_gauss, qr, q2, r2;
 };
-McResult simulate(const QjlCase& c, int n, double variance_scale_for_wrong_formula = 1.0) {
-  (void)variance_scale_for_wrong_formula;
+McResult simulate(const QjlCase& c, int n) {
   boost::random::mt19937_64 rng(c.seed);
   boost::random::normal_distribution<double> normal;
   std::vector<double> q(c.d), r(c.d), w(c.d);
@@ -116,6 +116,72 @@ TEST(D4, comparator_rejects_the_unquantized_variance_for_the_sign_sketch) {
     const double vg = ref::to_double(ref::gaussian_sketch_variance(Real(r.q2), Real(r.r2), Real(r.qr), c.m));
     check_qjl(r, n, c.m, vg, vg);
   }));
+}
+
+// The stored sign bits against the exact projections (S r)_j (double), where they are decidable:
+// |(S r)_j| beyond the float dot-product bound gamma_d sum_i |S_ji r_i|.
+void check_signs(const fast::QjlSketch& sk, const std::vector<float>& r, const std::vector<std::uint8_t>& rec) {
+  const int d = sk.dim();
+  const double gamma = d * 0x1p-24 / (1 - d * 0x1p-24);
+  for (int j = 0; j < sk.m(); ++j) {
+    double p = 0, mag = 0;
+    for (int i = 0; i < d; ++i) {
+      const double t = static_cast<double>(sk.matrix()[static_cast<std::size_t>(j) * d + i]) * r[static_cast<std::size_t>(i)];
+      p += t;
+      mag += std::fabs(t);
+    }
+    const bool bit = (rec[4 + j / 8] >> (j % 8)) & 1u;
+    if (std::fabs(p) > gamma * mag) RC_ASSERT(bit == (p >= 0));
+  }
+}
+
+TEST(D4, sign_comparator_rejects_flipped_bits) {
+  EXPECT_FALSE(rc::check("bit 0 flipped", [] {
+    const QjlCase c = *gen_qjl();
+    boost::random::mt19937_64 rng(c.seed);
+    boost::random::normal_distribution<float> normal;
+    std::vector<float> r(c.d);
+    for (auto& v : r) v = normal(rng);
+    const fast::QjlSketch sk(c.d, c.m, rng());
+    std::vector<std::uint8_t> rec(sk.bytes_per_vector());
+    sk.encode(r.data(), 1, rec.data());
+    rec[4] ^= 1u;
+    check_signs(sk, r, rec);
+  }));
+}
+
+// The fast, bit-packed sketch: every stored sign equals the sign of the exact projection (S r)_j
+// unless |(S r)_j| is within the float dot-product bound gamma_d sum_i |S_ji r_i|; and over fresh
+// sketches the estimates are unbiased with the exact variance (the comparator above).
+RC_GTEST_PROP(D4, fast_sketch_signs_and_estimates, ()) {
+  QjlCase c = *gen_qjl();
+  c.m = std::max(c.m, 4);
+  boost::random::mt19937_64 rng(c.seed);
+  boost::random::normal_distribution<float> normal;
+  std::vector<float> q(c.d), r(c.d);
+  for (auto& v : q) v = normal(rng);
+  for (auto& v : r) v = normal(rng);
+  double qr = 0, q2 = 0, r2 = 0;
+  for (int i = 0; i < c.d; ++i) {
+    qr += static_cast<double>(q[i]) * r[i];
+    q2 += static_cast<double>(q[i]) * q[i];
+    r2 += static_cast<double>(r[i]) * r[i];
+  }
+  const int n = 3000;
+  double s1 = 0, s2 = 0;
+  for (int k = 0; k < n; ++k) {
+    const fast::QjlSketch sk(c.d, c.m, rng());
+    std::vector<std::uint8_t> rec(sk.bytes_per_vector());
+    sk.encode(r.data(), 1, rec.data());
+    check_signs(sk, r, rec);
+    const double e = sk.estimate(rec.data(), sk.project(q.data()));
+    s1 += e;
+    s2 += e * e;
+  }
+  McResult res{s1 / n, s2 / n - (s1 / n) * (s1 / n), 0, 1, qr, q2, r2};
+  const double v = ref::to_double(ref::qjl_variance(Real(q2), Real(r2), Real(qr), c.m));
+  RC_ASSERT(std::fabs(res.mean_sign - qr) <= 5 * std::sqrt(v / n));
+  RC_ASSERT(std::fabs(res.var_sign / v - 1) <= 5 * std::sqrt((2 + 6.0 / c.m) / (n - 1)));
 }
 
 RC_GTEST_PROP(D6, kl_identity_holds, ()) {

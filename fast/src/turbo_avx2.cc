@@ -37,6 +37,44 @@ inline void wht_large(float* u, int d) {
       }
 }
 
+// Branchless search of the sorted thresholds for b = 3, 4 (the count of thresholds <= v, as the
+// linear count gives, in b compare steps instead of 2^b - 1). Step s compares v with the threshold at
+// idx + 2^(b-1-s) - 1; the candidates of the last two steps come from 8-entry tables by permutevar.
+struct SearchTables {
+  __m256 odd;   // b = 4: thresholds 1, 5, 9, 13 (index idx/4); b = 3: unused
+  __m256 even;  // b = 4: thresholds 0, 2, ..., 14 (index idx/2); b = 3: thresholds 0, 2, 4, 6
+};
+inline SearchTables search_tables(const float* t, int b) {
+  SearchTables s;
+  if (b == 4) {
+    s.odd = _mm256_setr_ps(t[1], t[5], t[9], t[13], t[13], t[13], t[13], t[13]);
+    s.even = _mm256_setr_ps(t[0], t[2], t[4], t[6], t[8], t[10], t[12], t[14]);
+  } else {
+    s.odd = _mm256_setzero_ps();
+    s.even = _mm256_setr_ps(t[0], t[2], t[4], t[6], t[6], t[6], t[6], t[6]);
+  }
+  return s;
+}
+inline __m256i step_mask(__m256 v, __m256 t, int add) {
+  return _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(v, t, _CMP_GE_OQ)), _mm256_set1_epi32(add));
+}
+inline __m256i search8(__m256 v, int b, const __m256* th, const SearchTables& tab) {
+  __m256i idx;
+  if (b == 4) {
+    idx = step_mask(v, th[7], 8);                                                             // threshold 7
+    const __m256 t2 = _mm256_blendv_ps(th[3], th[11], _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_setzero_si256())));
+    idx = _mm256_add_epi32(idx, step_mask(v, t2, 4));                                         // 3 or 11
+    const __m256 t3 = _mm256_permutevar8x32_ps(tab.odd, _mm256_srli_epi32(idx, 2));
+    idx = _mm256_add_epi32(idx, step_mask(v, t3, 2));                                         // idx + 1
+  } else {
+    idx = step_mask(v, th[3], 4);                                                             // threshold 3
+    const __m256 t2 = _mm256_blendv_ps(th[1], th[5], _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, _mm256_setzero_si256())));
+    idx = _mm256_add_epi32(idx, step_mask(v, t2, 2));                                         // 1 or 5
+  }
+  const __m256 t4 = _mm256_permutevar8x32_ps(tab.even, _mm256_srli_epi32(idx, 1));
+  return _mm256_add_epi32(idx, step_mask(v, t4, 1));                                          // idx (even)
+}
+
 }  // namespace
 
 std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out) {
@@ -47,6 +85,8 @@ std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::
   alignas(32) float part[8];
   __m256 th[255];  // the thresholds broadcast once per call
   for (int t = 0; t < L1; ++t) th[t] = _mm256_set1_ps(a.thresholds[t]);
+  SearchTables tables{};
+  if (b == 4 || b == 3) tables = search_tables(a.thresholds, b);
   for (std::size_t r = 0; r < n; ++r) {
     const float* xr = x + r * static_cast<std::size_t>(d);
     __m256 acc = _mm256_setzero_ps(), bad = _mm256_setzero_ps();
@@ -69,6 +109,7 @@ std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::
     std::uint8_t* codes = rec + 4;
     auto quantize8 = [&](int i) {
       const __m256 v = _mm256_mul_ps(_mm256_load_ps(u + i), scale);
+      if (b == 4 || b == 3) return search8(v, b, th, tables);
       __m256i k = _mm256_setzero_si256();
       for (int t = 0; t < L1; ++t)  // count of thresholds <= v: upper cell on a tie
         k = _mm256_sub_epi32(k, _mm256_castps_si256(_mm256_cmp_ps(v, th[t], _CMP_GE_OQ)));

@@ -46,24 +46,6 @@ int LloydMax::encode(float t) const {
   return static_cast<int>(std::upper_bound(thresholds_.begin(), thresholds_.end(), t) - thresholds_.begin());
 }
 
-Qjl::Qjl(int dim, int m, std::uint64_t seed) : dim_(dim), m_(m), s_(static_cast<std::size_t>(dim) * m) {
-  boost::random::mt19937_64 rng(seed);
-  boost::random::normal_distribution<float> normal;
-  for (auto& v : s_) v = normal(rng);
-}
-
-void Qjl::reconstruct(const float* r, float* out) const {
-  const double norm = std::sqrt(dot(r, r, dim_));
-  std::fill(out, out + dim_, 0.0f);
-  if (norm == 0) return;
-  const double scale = std::sqrt(M_PI / 2) / m_ * norm;
-  for (int j = 0; j < m_; ++j) {
-    const float* row = s_.data() + static_cast<std::size_t>(j) * dim_;
-    const float sign = dot(row, r, dim_) >= 0 ? 1.0f : -1.0f;
-    for (int i = 0; i < dim_; ++i) out[i] += static_cast<float>(scale * sign * row[i]);
-  }
-}
-
 const char* to_string(Scheme s) { return s == Scheme::kv ? "KV" : s == Scheme::kqv ? "KQV" : "QKQV"; }
 
 BitAccount SideCoder::account() const {
@@ -78,7 +60,8 @@ std::vector<float> SideCoder::code(const std::vector<float>& x) const {
   if (bits < (with_qjl ? 2 : 1)) throw Error("scheme budget n = " + std::to_string(bits) + " too small");
   const LloydMax q(dim, with_qjl ? bits - 1 : bits);
   const Rotation rot(dim, seed);
-  const Qjl qjl(dim, dim, seed ^ 0x5151515151ULL);
+  const fast::QjlSketch qjl(dim, dim, seed ^ 0x5151515151ULL);
+  std::vector<std::uint8_t> sketch(qjl.bytes_per_vector());
   std::vector<float> out(x.size()), u(dim), uq(dim), r(dim), rq(dim);
   for (std::size_t row = 0; row * dim < x.size(); ++row) {
     const float* xr = x.data() + row * dim;
@@ -93,7 +76,8 @@ std::vector<float> SideCoder::code(const std::vector<float>& x) const {
     for (int i = 0; i < dim; ++i) uq[i] = q.decode(q.encode(u[i]));
     if (with_qjl) {
       for (int i = 0; i < dim; ++i) r[i] = u[i] - uq[i];
-      qjl.reconstruct(r.data(), rq.data());
+      qjl.encode(r.data(), 1, sketch.data());
+      qjl.reconstruct(sketch.data(), rq.data());
       for (int i = 0; i < dim; ++i) uq[i] += rq[i];
     }
     if (rotate) rot.inverse(uq.data());

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/fast/qjl.h"
 #include "deltapq/fast/turbo_codec.h"
 
 namespace dpq::turbo {
@@ -31,19 +32,6 @@ class LloydMax {
   int bits_;
   std::vector<float> centroids_, thresholds_;
   double mse_;
-};
-
-// D4: a seeded m x d Gaussian sketch; encode keeps sign(S r) and ||r||, decode returns the unbiased
-// reconstruction r^ = sqrt(pi/2)/m ||r|| S^T s (so <q, r^> is the QJL estimator).
-class Qjl {
- public:
-  Qjl(int dim, int m, std::uint64_t seed);
-  void reconstruct(const float* r, float* out) const;  // encode + decode
-  int sketch_bits() const { return m_; }
-
- private:
-  int dim_, m_;
-  std::vector<float> s_;  // m x d
 };
 
 enum class Scheme { kv, kqv, qkqv };

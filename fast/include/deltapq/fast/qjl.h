@@ -1,0 +1,34 @@
+// D4 in the fast path: the 1-bit QJL sketch of a residual, bit-packed.
+// Record per vector: fp32 ||r||, then ceil(m / 8) bytes of sign bits (bit j = 1 when (S r)_j >= 0,
+// LSB first). The estimator of <q, r> is sqrt(pi/2)/m ||r|| sum_j s_j (S q)_j with s_j = +-1.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace dpq::fast {
+
+class QjlSketch {
+ public:
+  // S is m x d with i.i.d. N(0, 1) entries from `seed` (Boost.Random, portable).
+  QjlSketch(int dim, int m, std::uint64_t seed);
+  int dim() const { return dim_; }
+  int m() const { return m_; }
+  const std::vector<float>& matrix() const { return s_; }  // S, row-major m x d
+  std::size_t bytes_per_vector() const { return 4 + (static_cast<std::size_t>(m_) + 7) / 8; }
+  // Throws dpq::Error on a non-finite entry (naming row and column) or null buffers.
+  void encode(const float* r, std::size_t n, std::uint8_t* out) const;
+  // S q for one query (m floats), computed once and reused for every stored residual.
+  std::vector<float> project(const float* q) const;
+  // The QJL estimate of <q, r> from a record and the projected query.
+  double estimate(const std::uint8_t* record, const std::vector<float>& projected_query) const;
+  // The unbiased vector reconstruction r^ = sqrt(pi/2)/m ||r|| S^T s (so <q, r^> is the estimate).
+  void reconstruct(const std::uint8_t* record, float* out) const;
+
+ private:
+  int dim_, m_;
+  std::vector<float> s_;
+};
+
+}  // namespace dpq::fast
