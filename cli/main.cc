@@ -33,7 +33,7 @@ const char* kUsage =
     "        certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
     "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
     "        audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate\n"
-    "  paper-check [--quick] [--seed N] [--json OUT]\n"
+    "  paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]\n"
     "        the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails\n"
     "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
     "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"

@@ -75,7 +75,12 @@ int run_kvdump(int argc, char** argv) {
     k_post[idx].insert(k_post[idx].end(), kr, kr + hd);
     v[idx].insert(v[idx].end(), vv, vv + hd);
   };
-  for (std::size_t pos = 0; pos < T; ++pos) x.llm.forward(tokens[pos], static_cast<int>(pos), hook);
+  std::vector<std::vector<double>> q(static_cast<std::size_t>(c.n_layers) * c.n_heads);
+  const model::QueryHook qhook = [&](int layer, int head, int, const float* qv) {
+    auto& dst = q[static_cast<std::size_t>(layer) * c.n_heads + head];
+    dst.insert(dst.end(), qv, qv + hd);
+  };
+  for (std::size_t pos = 0; pos < T; ++pos) x.llm.forward(tokens[pos], static_cast<int>(pos), hook, qhook);
 
   std::filesystem::create_directories(*out);
   nlohmann::ordered_json manifest;
@@ -93,6 +98,14 @@ int run_kvdump(int argc, char** argv) {
         write_npy((std::filesystem::path(*out) / name).string(), T, hd, *data, /*as_float32=*/true);
         manifest["files"].push_back({{"layer", l}, {"head", h}, {"kind", kind}, {"path", name}, {"shape", {T, hd}}});
       }
+    }
+  // Post-RoPE queries of every query head, with the KV head they attend through (GQA).
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int h = 0; h < c.n_heads; ++h) {
+      const std::string name = "L" + std::to_string(l) + "_Q" + std::to_string(h) + "_q.npy";
+      write_npy((std::filesystem::path(*out) / name).string(), T, hd, q[static_cast<std::size_t>(l) * c.n_heads + h], true);
+      manifest["queries"].push_back({{"layer", l}, {"query_head", h}, {"kv_head", h / c.kv_group()}, {"path", name},
+                                     {"shape", {T, hd}}});
     }
   write_file_atomically((std::filesystem::path(*out) / "manifest.json").string(), manifest.dump(2) + "\n");
   std::cout << "wrote " << manifest["files"].size() << " arrays [" << T << ", " << hd << "] and manifest.json to " << *out

@@ -164,6 +164,7 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   std::ifstream in(dir + "/manifest.json");
   const auto j = nlohmann::json::parse(in);
   EXPECT_EQ(j["files"].size(), 5u * 4u * 3u);  // layers x kv heads x {k_pre, k_post, v}
+  EXPECT_EQ(j["queries"].size(), 5u * 8u);     // layers x query heads
   const std::size_t tokens = j["tokens"].size();
   for (const auto& f : j["files"]) {
     const NpyMatrix a = read_npy(dir + "/" + f["path"].get<std::string>());
@@ -228,6 +229,14 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   EXPECT_EQ(bad_scheme.code, 2);
   EXPECT_NE(bad_scheme.out.find("'zip' is not one of"), std::string::npos) << bad_scheme.out;
   EXPECT_EQ(run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --bits 9").code, 2);
+  // The TurboQuant grid on the same dump (queries are dumped per query head).
+  const auto pc = testing::temp_path("pc_kv.json");
+  const CliRun p = run("paper-check --quick --kv " + dir + " --json " + pc);
+  ASSERT_EQ(p.code, 0) << p.out;
+  std::ifstream pin(pc);
+  const auto pj = nlohmann::json::parse(pin);
+  EXPECT_EQ(pj["findings"].size(), 3u);
+  EXPECT_EQ(pj["table"].size(), 20u * 3u * 3u);  // 20 KV heads x 3 budgets x 3 metrics
   const CliRun no_manifest = run("audit-stream " + testing::temp_path("nothing_here"));
   EXPECT_EQ(no_manifest.code, 2);
   EXPECT_NE(no_manifest.out.find("no manifest"), std::string::npos) << no_manifest.out;

@@ -130,7 +130,7 @@ Llama2::Llama2(const std::string& path) {
   value_cache_.resize(L * S * kv);
 }
 
-const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook) {
+const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook, const QueryHook& query_hook) {
   const Config& c = config_;
   if (token < 0 || token >= c.vocab_size) throw Error("forward: token " + std::to_string(token) + " outside the vocabulary");
   if (pos < 0 || pos >= c.seq_len)
@@ -147,6 +147,8 @@ const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook
     std::vector<float> k_unrotated = k_;
     apply_rope(q_.data(), d, head, pos);
     apply_rope(k_.data(), kv, head, pos);
+    if (query_hook)
+      for (int h = 0; h < c.n_heads; ++h) query_hook(l, h, pos, q_.data() + h * head);
     if (hook)
       for (int h = 0; h < c.n_kv_heads; ++h)
         hook(l, h, pos, k_unrotated.data() + h * head, k_.data() + h * head, v_.data() + h * head);

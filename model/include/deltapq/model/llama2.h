@@ -29,6 +29,9 @@ struct Config {
 // replaced in place (a KV-cache codec): the attention then reads the replaced values.
 using KvHook = std::function<void(int layer, int kv_head, int pos, const float* k_pre, float* k_post, float* v)>;
 
+// Called for every layer and query head with the post-RoPE query of the current position.
+using QueryHook = std::function<void(int layer, int head, int pos, const float* q)>;
+
 class Llama2 {
  public:
   // Throws dpq::Error naming the file and what does not add up.
@@ -37,7 +40,8 @@ class Llama2 {
   const Config& config() const { return config_; }
   // Runs one token at position pos (0-based, pos < seq_len, positions fed in order from 0);
   // returns the logits (vocab_size floats, valid until the next call).
-  const std::vector<float>& forward(int token, int pos, const KvHook& hook = nullptr);
+  const std::vector<float>& forward(int token, int pos, const KvHook& hook = nullptr,
+                                   const QueryHook& query_hook = nullptr);
 
  private:
   Config config_;
