@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "manifest.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
@@ -73,14 +74,7 @@ std::vector<float> as_floats(const NpyMatrix& m) { return std::vector<float>(m.d
 // the query heads that attend through that KV head.
 std::vector<Dataset> kv_datasets(const std::string& dir) {
   const std::filesystem::path root(dir);
-  std::ifstream in(root / "manifest.json");
-  if (!in) throw Error((root / "manifest.json").string() + ": no manifest (run deltapq kvdump first)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error((root / "manifest.json").string() + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = read_manifest(root);
   if (!j.contains("queries")) throw Error((root / "manifest.json").string() + ": no queries (re-run kvdump with this deltapq)");
   std::vector<Dataset> out;
   for (const auto& f : j["files"]) {

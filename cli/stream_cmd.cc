@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "manifest.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
@@ -51,16 +52,7 @@ int run_audit_stream(int argc, char** argv) {
   pipeline::MonitorOptions mon;
   mon.half_life = args.real("--half-life", true).value_or(64.0);
   mon.theta = args.real("--theta", true).value_or(0.8);
-  std::ifstream in(dir / "manifest.json");
-  if (!in) throw Error((dir / "manifest.json").string() + ": no manifest (run deltapq kvdump first)");
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error((dir / "manifest.json").string() + ": not valid JSON: " + e.what());
-  }
-  if (!manifest.contains("files") || !manifest["files"].is_array())
-    throw Error((dir / "manifest.json").string() + ": no 'files' array");
+  const nlohmann::json manifest = read_manifest(dir);
 
   nlohmann::ordered_json report;
   report["input"] = dir.string();
