@@ -151,8 +151,8 @@ int run_paper_check(int argc, char** argv) {
       for (Scheme sc : schemes) {
         const auto kq = turbo::key_coder(sc, d, n, s0 + 11).code(keys);
         const auto vq = turbo::value_coder(sc, d, n, s0 + 11).code(values);
-        const auto ks = turbo::set_metrics(keys, kq, d, false), vs = turbo::set_metrics(values, vq, d, true);
-        cell["k_dir"][sc] = ks.k_dir;
+        const auto ks = turbo::set_metrics(keys, kq, d), vs = turbo::set_metrics(values, vq, d);
+        cell["k_dir"][sc] = ks.dir;
         for (int q = 0; q < nq; ++q) {
           const auto m = turbo::query_metrics(queries.data() + static_cast<std::size_t>(q) * d, keys, kq, values, vq, d, ks, vs);
           cell["kl"][sc].push_back(m.kl);

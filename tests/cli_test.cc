@@ -150,7 +150,7 @@ using testing::shared_models;
 
 TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
-  if (!std::filesystem::exists(m)) GTEST_SKIP() << "the shared model is absent: no " << m << " (set DPQ_MODELS)";
+  DPQ_REQUIRE_SHARED_MODEL(m);
   const CliRun g = run("generate --model " + m + " --tokenizer " + t + " --steps 20");
   ASSERT_EQ(g.code, 0) << g.out;
   EXPECT_EQ(g.out.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << g.out;
@@ -197,7 +197,7 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
 
 TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
-  if (!std::filesystem::exists(m)) GTEST_SKIP() << "the shared model is absent: no " << m << " (set DPQ_MODELS)";
+  DPQ_REQUIRE_SHARED_MODEL(m);
   const std::string text = std::string(DPQ_SOURCE_DIR) + "/data/story.txt";
   const auto dir = testing::temp_path("kv_audit");
   std::filesystem::remove_all(dir);

@@ -22,13 +22,9 @@ std::string models_dir() { return testing::shared_models(); }
 std::string checkpoint() { return models_dir() + "/stories260K.bin"; }
 std::string tokenizer() { return models_dir() + "/tok512.bin"; }
 
-#define REQUIRE_MODEL()                                                                                    \
-  if (!std::filesystem::exists(checkpoint()))                                                              \
-  GTEST_SKIP() << "the shared model is absent: no " << checkpoint()                                        \
-               << " (set DPQ_MODELS to the folder holding stories260K.bin and tok512.bin)"
 
 TEST(Model, header_is_read_not_assumed) {
-  REQUIRE_MODEL();
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
   const Llama2 m(checkpoint());
   const Config& c = m.config();
   EXPECT_EQ(c.dim, 64);
@@ -40,7 +36,7 @@ TEST(Model, header_is_read_not_assumed) {
 }
 
 TEST(Model, greedy_generation_tells_the_story_of_lily) {
-  REQUIRE_MODEL();
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
   Llama2 m(checkpoint());
   const Tokenizer tok(tokenizer(), m.config().vocab_size);
   std::string text;
@@ -55,7 +51,7 @@ TEST(Model, greedy_generation_tells_the_story_of_lily) {
 }
 
 TEST(Model, tokenizer_round_trip_and_byte_fallback) {
-  REQUIRE_MODEL();
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
   const Tokenizer tok(tokenizer(), 512);
   const std::string text = "Lily saw a big dog. Ünïcode ☃!";
   const auto ids = tok.encode(text);
@@ -73,7 +69,7 @@ TEST(Model, tokenizer_round_trip_and_byte_fallback) {
 }
 
 TEST(Model, kv_hook_sees_pre_and_post_rope_keys) {
-  REQUIRE_MODEL();
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
   Llama2 m(checkpoint());
   const int hd = m.config().head_dim();
   int calls = 0;
@@ -91,7 +87,7 @@ TEST(Model, kv_hook_sees_pre_and_post_rope_keys) {
 }
 
 TEST(E2, bad_checkpoints_and_tokenizers) {
-  REQUIRE_MODEL();
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
   std::ifstream in(checkpoint(), std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto write = [](const std::string& p, const std::vector<char>& b) {

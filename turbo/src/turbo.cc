@@ -93,21 +93,19 @@ SideCoder value_coder(Scheme s, int dim, int n, std::uint64_t seed) {
   return SideCoder{dim, n, s != Scheme::kv, s != Scheme::kv, seed + 1};
 }
 
-SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq, int dim, bool) {
+SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq, int dim) {
   SetMetrics m;
   double err = 0, tot = 0;
   for (std::size_t row = 0; row * dim < x.size(); ++row) {
     const float* a = x.data() + row * dim;
     const float* b = xq.data() + row * dim;
     const double na = std::sqrt(dot(a, a, dim)), nb = std::sqrt(dot(b, b, dim));
-    m.k_dir.push_back(angle(a, b, dim));
-    m.k_norm.push_back(na > 0 ? std::fabs(nb - na) / na : 0.0);
+    m.dir.push_back(angle(a, b, dim));
+    m.norm.push_back(na > 0 ? std::fabs(nb - na) / na : 0.0);
     for (int i = 0; i < dim; ++i) err += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
     tot += na * na;
   }
-  m.v_dir = m.k_dir;
-  m.v_norm = m.k_norm;
-  m.v_rel_mse = tot > 0 ? err / tot : 0.0;
+  m.rel_mse = tot > 0 ? err / tot : 0.0;
   return m;
 }
 
@@ -149,7 +147,7 @@ QueryMetrics query_metrics(const float* q, const std::vector<float>& k, const st
     for (double v : x) t += v;
     return x.empty() ? 0.0 : t / static_cast<double>(x.size());
   };
-  const double parts[6] = {mean(ks.k_dir), mean(ks.k_norm), mean(vs.v_dir), mean(vs.v_norm), m.out_dir, m.out_norm};
+  const double parts[6] = {mean(ks.dir), mean(ks.norm), mean(vs.dir), mean(vs.norm), m.out_dir, m.out_norm};
   double sq6 = 0;
   for (double p : parts) sq6 += p * p;
   m.six_d = std::sqrt(sq6);

@@ -66,11 +66,13 @@ struct QueryMetrics {
   double out_norm;       // | ||o^|| - ||o|| | / ||o||
   double six_d;          // Euclidean length of (K dir, K norm, V dir, V norm, o dir, o norm)
 };
+// Errors of a coded set (keys or values): per vector the angle to its reconstruction and the
+// relative norm error, and sum ||x - x^||^2 / sum ||x||^2.
 struct SetMetrics {
-  std::vector<double> k_dir, k_norm, v_dir, v_norm;  // per key / value: angle, relative norm error
-  double v_rel_mse = 0;                              // sum ||v - v^||^2 / sum ||v||^2
+  std::vector<double> dir, norm;
+  double rel_mse = 0;
 };
-SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq, int dim, bool values);
+SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq, int dim);
 QueryMetrics query_metrics(const float* q, const std::vector<float>& k, const std::vector<float>& kq,
                            const std::vector<float>& v, const std::vector<float>& vq, int dim, const SetMetrics& ks,
                            const SetMetrics& vs);
