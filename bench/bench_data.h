@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -34,6 +37,33 @@ class FaissScalar {
   virtual std::size_t code_size() const = 0;
   virtual void encode(const float* x, std::size_t n, std::uint8_t* codes) const = 0;
   virtual void decode(const std::uint8_t* codes, std::size_t n, float* x) const = 0;
+};
+
+// Median of `reps` timings of f (seconds). Every method of a configuration is measured in the same
+// process, interleaved round by round, so slow phases of a noisy machine hit all of them.
+struct Timer {
+  std::vector<std::function<void()>> ops;
+  std::vector<std::vector<double>> times;
+  std::size_t add(std::function<void()> f) {
+    ops.push_back(std::move(f));
+    times.emplace_back();
+    return ops.size() - 1;
+  }
+  void run(int reps, bool warm_up = true) {
+    if (warm_up)
+      for (auto& op : ops) op();  // page in buffers, train caches
+    for (int r = 0; r < reps; ++r)
+      for (std::size_t k = 0; k < ops.size(); ++k) {
+        const auto t0 = std::chrono::steady_clock::now();
+        ops[k]();
+        times[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+  }
+  double median(std::size_t k) const {
+    auto v = times[k];
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  }
 };
 
 // One thread for every library involved (OpenBLAS, OpenMP/FAISS).

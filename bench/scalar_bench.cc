@@ -17,34 +17,6 @@
 namespace dpq::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Median of `reps` timings of f (seconds). Every method of a configuration is measured in the same
-// process, interleaved round by round, so slow phases of a noisy machine hit all of them.
-struct Timer {
-  std::vector<std::function<void()>> ops;
-  std::vector<std::vector<double>> times;
-  std::size_t add(std::function<void()> f) {
-    ops.push_back(std::move(f));
-    times.emplace_back();
-    return ops.size() - 1;
-  }
-  void run(int reps) {
-    for (auto& op : ops) op();  // warm-up: page in buffers, train caches
-    for (int r = 0; r < reps; ++r)
-      for (std::size_t k = 0; k < ops.size(); ++k) {
-        const auto t0 = Clock::now();
-        ops[k]();
-        times[k].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-      }
-  }
-  double median(std::size_t k) const {
-    auto v = times[k];
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-    return v[v.size() / 2];
-  }
-};
-
 struct Row {
   std::string method;
   double seconds = 0;

@@ -11,6 +11,7 @@
 #ifdef DPQ_HAVE_BENCH
 #include "scalar_bench.h"
 #include "turbo_bench.h"
+#include "pq_bench.h"
 #endif
 
 namespace {
@@ -60,10 +61,12 @@ int main(int argc, char** argv) {
     if (cmd == "codebook") return dpq::cli::run_codebook(argc - 2, argv + 2);
     if (cmd == "paper-check") return dpq::cli::run_paper_check(argc - 2, argv + 2);
     if (cmd == "bench") {
-      if (argc < 3 || (std::strcmp(argv[2], "scalar") != 0 && std::strcmp(argv[2], "turbo") != 0))
-        throw dpq::Error("bench needs a suite: bench scalar | bench turbo");
+      if (argc < 3 || (std::strcmp(argv[2], "scalar") != 0 && std::strcmp(argv[2], "turbo") != 0 &&
+                        std::strcmp(argv[2], "pq") != 0))
+        throw dpq::Error("bench needs a suite: bench scalar | bench turbo | bench pq");
 #ifdef DPQ_HAVE_BENCH
       if (!std::strcmp(argv[2], "turbo")) return dpq::bench::run_turbo_bench(argc - 3, argv + 3);
+      if (!std::strcmp(argv[2], "pq")) return dpq::bench::run_pq_bench(argc - 3, argv + 3);
       return dpq::bench::run_scalar_bench(argc - 3, argv + 3);
 #else
       throw dpq::Error("this deltapq was built with -DDPQ_BUILD_BENCH=OFF");

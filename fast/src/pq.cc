@@ -1,0 +1,252 @@
+#include "deltapq/fast/pq.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+
+#include "deltapq/core/error.h"
+#include "kernels.h"
+#include "pq_kernels.h"
+
+namespace dpq::fast {
+namespace {
+
+constexpr int kMaxBlockDim = 256;  // the kernels' stack buffer of -2 x_j
+
+void require_finite(const float* x, std::size_t n, int dim, const char* what) {
+  for (std::size_t i = 0; i < n; ++i)
+    for (int j = 0; j < dim; ++j)
+      if (!std::isfinite(x[i * dim + j]))
+        throw Error(std::string(what) + ": non-finite value " + std::to_string(x[i * dim + j]) + " at row " +
+                    std::to_string(i) + ", column " + std::to_string(j));
+}
+
+using AssignFn = std::ptrdiff_t (*)(const detail::PqBlock&, const float*, std::size_t, std::size_t, std::uint8_t*,
+                                    std::size_t, float*);
+AssignFn assign_kernel(SimdLevel level) {
+  return level == SimdLevel::avx2 ? detail::pq_assign_avx2 : detail::pq_assign_scalar;
+}
+
+// Fixed-size copies for the common block widths (the compiler turns them into a few moves).
+template <int D>
+void decode_fixed(const float* centroids, int m, int k, const std::uint8_t* codes, std::size_t n, float* x) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t* c = codes + i * m;
+    float* out = x + i * static_cast<std::size_t>(m) * D;
+    for (int b = 0; b < m; ++b)
+      std::memcpy(out + b * D, centroids + (static_cast<std::size_t>(b) * k + c[b]) * D, D * sizeof(float));
+  }
+}
+
+// One block's centroids (K x d_m, row-major) into the kernel layout.
+void layout_block(const float* c, int k, int kpad, int dsub, float* ct, float* norms) {
+  for (int kk = 0; kk < kpad; ++kk) {
+    float s = 0.0f;
+    for (int j = 0; j < dsub; ++j) {
+      const float v = kk < k ? c[kk * dsub + j] : 0.0f;
+      ct[static_cast<std::size_t>(j) * kpad + kk] = v;
+      s = std::fma(v, v, s);
+    }
+    norms[kk] = kk < k ? s : std::numeric_limits<float>::infinity();
+  }
+}
+
+}  // namespace
+
+ProductQuantizer::ProductQuantizer(int dim, int m, int bits) : dim_(dim), m_(m), bits_(bits) {
+  if (dim < 1) throw Error("pq: dimension " + std::to_string(dim) + " must be >= 1");
+  if (m < 1 || m > dim) throw Error("pq: M = " + std::to_string(m) + " blocks must be in 1.." + std::to_string(dim));
+  if (dim % m != 0)
+    throw Error("pq: dimension " + std::to_string(dim) + " is not divisible by M = " + std::to_string(m));
+  if (bits < 1 || bits > 8) throw Error("pq: bits = " + std::to_string(bits) + " per block must be in 1..8");
+  dsub_ = dim / m;
+  if (dsub_ > kMaxBlockDim)
+    throw Error("pq: block dimension " + std::to_string(dsub_) + " exceeds " + std::to_string(kMaxBlockDim));
+  k_ = 1 << bits;
+  kpad_ = (k_ + 7) / 8 * 8;
+  centroids_.assign(static_cast<std::size_t>(m_) * k_ * dsub_, 0.0f);
+}
+
+void ProductQuantizer::build_layout() {
+  transposed_.assign(static_cast<std::size_t>(m_) * dsub_ * kpad_, 0.0f);
+  norms_.assign(static_cast<std::size_t>(m_) * kpad_, 0.0f);
+  for (int b = 0; b < m_; ++b)
+    layout_block(centroids_.data() + static_cast<std::size_t>(b) * k_ * dsub_, k_, kpad_, dsub_,
+                 transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_, norms_.data() + b * kpad_);
+  trained_ = true;
+}
+
+void ProductQuantizer::set_centroids(const std::vector<float>& centroids) {
+  if (centroids.size() != centroids_.size())
+    throw Error("pq: " + std::to_string(centroids.size()) + " centroid values given, expected M x K x d_m = " +
+                std::to_string(centroids_.size()));
+  require_finite(centroids.data(), centroids.size() / dsub_, dsub_, "pq centroids");
+  centroids_ = centroids;
+  build_layout();
+}
+
+void ProductQuantizer::check_trained() const {
+  if (!trained_) throw Error("pq: the quantizer has no centroids yet (train or set_centroids first)");
+}
+
+PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTrainOptions& options,
+                                      std::optional<SimdLevel> level) {
+  if (n < static_cast<std::size_t>(k_))
+    throw Error("pq train: " + std::to_string(n) + " rows, but K = 2^" + std::to_string(bits_) + " = " +
+                std::to_string(k_) + " centroids need at least K rows");
+  if (options.iterations < 1) throw Error("pq train: iterations = " + std::to_string(options.iterations) + " must be >= 1");
+  require_finite(x, n, dim_, "pq train");
+  const AssignFn assign = assign_kernel(select_simd(level));
+  PqTrainReport report;
+  std::vector<float> xs(n * dsub_), xt(n * dsub_), d2(n), dist(n);
+  std::vector<std::uint8_t> codes(n), previous(n);
+  std::vector<double> sums(static_cast<std::size_t>(k_) * dsub_);
+  std::vector<std::size_t> counts(k_);
+  std::vector<float> ct(static_cast<std::size_t>(dsub_) * kpad_), norms(kpad_);
+  for (int b = 0; b < m_; ++b) {
+    for (std::size_t i = 0; i < n; ++i)
+      for (int j = 0; j < dsub_; ++j) {
+        xs[i * dsub_ + j] = x[i * dim_ + static_cast<std::size_t>(b) * dsub_ + j];
+        xt[static_cast<std::size_t>(j) * n + i] = xs[i * dsub_ + j];
+      }
+    float* c = centroids_.data() + static_cast<std::size_t>(b) * k_ * dsub_;
+    std::mt19937_64 rng(options.seed + static_cast<std::uint64_t>(b));
+    // k-means++ seeding.
+    std::size_t pick = rng() % n;
+    d2.assign(n, std::numeric_limits<float>::infinity());
+    for (int kk = 0; kk < k_; ++kk) {
+      std::memcpy(c + kk * dsub_, &xs[pick * dsub_], dsub_ * sizeof(float));
+      if (kk + 1 == k_) break;
+      // Squared distances to the new centre, column by column over the transposed block (plain
+      // multiply and add: vectorizes, and rounds the same at any vector width).
+      std::fill(dist.begin(), dist.end(), 0.0f);
+      for (int j = 0; j < dsub_; ++j) {
+        const float cj = c[kk * dsub_ + j];
+        const float* col = &xt[static_cast<std::size_t>(j) * n];
+        for (std::size_t i = 0; i < n; ++i) {
+          const float diff = col[i] - cj;
+          dist[i] += diff * diff;
+        }
+      }
+      double total = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        d2[i] = dist[i] < d2[i] ? dist[i] : d2[i];
+        total += d2[i];
+      }
+      if (!(total > 0.0)) {  // every row sits on a chosen centre: duplicates are all that is left
+        pick = rng() % n;
+        continue;
+      }
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
+      double cumulative = 0.0;
+      pick = n - 1;
+      for (std::size_t i = 0; i < n; ++i) {
+        cumulative += d2[i];
+        if (cumulative > u) {
+          pick = i;
+          break;
+        }
+      }
+    }
+    // Lloyd iterations.
+    const detail::PqBlock view{dsub_, k_, kpad_, ct.data(), norms.data()};
+    int rounds = 0;
+    bool converged = false;
+    for (int it = 0; it < options.iterations; ++it) {
+      layout_block(c, k_, kpad_, dsub_, ct.data(), norms.data());
+      const std::ptrdiff_t bad = assign(view, xs.data(), n, dsub_, codes.data(), 1, nullptr);
+      if (bad >= 0)
+        throw Error("pq train: row " + std::to_string(bad) + ", block " + std::to_string(b) +
+                    ": squared distances overflow float (values too large)");
+      if (it > 0 && codes == previous) {
+        converged = true;
+        break;
+      }
+      previous = codes;
+      ++rounds;
+      std::fill(sums.begin(), sums.end(), 0.0);
+      std::fill(counts.begin(), counts.end(), 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        ++counts[codes[i]];
+        for (int j = 0; j < dsub_; ++j) sums[codes[i] * dsub_ + j] += xs[i * dsub_ + j];
+      }
+      for (int kk = 0; kk < k_; ++kk)
+        if (counts[kk] > 0)
+          for (int j = 0; j < dsub_; ++j)
+            c[kk * dsub_ + j] = static_cast<float>(sums[kk * dsub_ + j] / static_cast<double>(counts[kk]));
+    }
+    report.iterations_run.push_back(rounds);
+    report.converged.push_back(converged);
+  }
+  build_layout();
+  return report;
+}
+
+void ProductQuantizer::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
+  check_trained();
+  require_finite(x, n, dim_, "pq encode");
+  const AssignFn assign = assign_kernel(select_simd(level));
+  constexpr std::size_t kTile = 64;  // rows per pass over the blocks: the tile stays in L1/L2
+  for (std::size_t r0 = 0; r0 < n; r0 += kTile) {
+    const std::size_t rows = std::min(kTile, n - r0);
+    for (int b = 0; b < m_; ++b) {
+      const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
+                                 norms_.data() + b * kpad_};
+      const std::ptrdiff_t bad =
+          assign(view, x + r0 * dim_ + static_cast<std::size_t>(b) * dsub_, rows, dim_, codes + r0 * m_ + b, m_, nullptr);
+      if (bad >= 0)
+        throw Error("pq encode: row " + std::to_string(r0 + bad) + ", block " + std::to_string(b) +
+                    ": squared distances overflow float (values too large)");
+    }
+  }
+}
+
+void ProductQuantizer::decode(const std::uint8_t* codes, std::size_t n, float* x) const {
+  check_trained();
+  const float* c = centroids_.data();
+  switch (dsub_) {
+    case 1: return decode_fixed<1>(c, m_, k_, codes, n, x);
+    case 2: return decode_fixed<2>(c, m_, k_, codes, n, x);
+    case 4: return decode_fixed<4>(c, m_, k_, codes, n, x);
+    case 8: return decode_fixed<8>(c, m_, k_, codes, n, x);
+    case 16: return decode_fixed<16>(c, m_, k_, codes, n, x);
+    case 32: return decode_fixed<32>(c, m_, k_, codes, n, x);
+    default:
+      for (std::size_t i = 0; i < n; ++i)
+        for (int b = 0; b < m_; ++b)
+          std::memcpy(x + i * dim_ + static_cast<std::size_t>(b) * dsub_, centroid(b, codes[i * m_ + b]),
+                      dsub_ * sizeof(float));
+  }
+}
+
+void ProductQuantizer::adc_table_l2(const float* query, float* table, std::optional<SimdLevel> level) const {
+  check_trained();
+  require_finite(query, 1, dim_, "pq query");
+  const bool avx2 = select_simd(level) == SimdLevel::avx2;
+  for (int b = 0; b < m_; ++b) {
+    const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
+                               norms_.data() + b * kpad_};
+    (avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar)(view, query + b * dsub_, false, table + b * k_);
+  }
+}
+
+void ProductQuantizer::adc_table_ip(const float* query, float* table, std::optional<SimdLevel> level) const {
+  check_trained();
+  require_finite(query, 1, dim_, "pq query");
+  const bool avx2 = select_simd(level) == SimdLevel::avx2;
+  for (int b = 0; b < m_; ++b) {
+    const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
+                               norms_.data() + b * kpad_};
+    (avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar)(view, query + b * dsub_, true, table + b * k_);
+  }
+}
+
+float ProductQuantizer::adc_lookup(const float* table, const std::uint8_t* code) const {
+  float s = 0.0f;
+  for (int b = 0; b < m_; ++b) s += table[b * k_ + code[b]];
+  return s;
+}
+
+}  // namespace dpq::fast
