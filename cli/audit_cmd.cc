@@ -1,4 +1,5 @@
 // deltapq audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]
+//                [--pq MxBITS [--pq-transform identity|eigenbasis|soft-zca] [--zca-eps REL] [--seed N]]
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,86 @@ nlohmann::ordered_json number(const Real& v) {
 std::string fmt(const Real& v, int digits = 6) {
   if (!isfinite(v)) return v > 0 ? "+inf" : (v < 0 ? "-inf" : "nan");
   return ref::to_string(v, digits);
+}
+
+nlohmann::ordered_json certified(const Certified& c) { return {{"value", number(c.value)}, {"error", number(c.error)}}; }
+
+nlohmann::ordered_json pq_json(const ref::PqReport& p) {
+  nlohmann::ordered_json j;
+  j["blocks"] = p.options.shape.blocks;
+  j["bits_per_block"] = p.options.shape.bits;
+  j["block_dim"] = p.options.shape.block_dim();
+  j["transform"] = ref::to_string(p.options.transform);
+  if (p.options.transform == ref::PqTransform::soft_zca) {
+    j["zca_eps_rel"] = number(p.options.zca_eps_rel);
+    j["zca_eps"] = number(p.zca_eps);
+  }
+  j["kmeans"] = {{"iterations", p.options.kmeans.iterations}, {"seed", p.options.kmeans.seed}, {"init", "k-means++"}};
+  j["knn"] = {{"k", p.options.knn_k}, {"max_points", p.options.knn_max_points}};
+  j["alpha"] = certified(p.alpha);
+  j["alpha_finite"] = p.alpha_finite;
+  j["eta_empirical"] = number(p.eta_empirical);
+  j["eta_ggd"] = number(p.eta_ggd);
+  j["eta_knn"] = p.eta_knn ? number(*p.eta_knn) : nlohmann::ordered_json();
+  j["eta_conservative"] = number(p.eta_conservative);
+  j["mu"] = number(p.mu);
+  j["eta_threshold"] = number(p.eta_threshold);
+  j["distortion_v"] = certified(p.d_v);
+  j["distortion_delta"] = certified(p.d_delta);
+  auto source = [](const ref::PqSourceBlock& s) {
+    nlohmann::ordered_json o;
+    o["det"] = certified(s.det);
+    o["distortion"] = certified(s.distortion);
+    o["distortion_per_row_sd"] = number(s.distortion_sd);
+    o["A"] = certified(s.a);
+    o["ratio_D_over_A"] = number(s.ratio);
+    std::vector<nlohmann::ordered_json> beta;
+    for (const auto& b : s.beta) beta.push_back(number(b));
+    o["ggd_beta"] = beta;
+    o["log_shape_ggd"] = number(s.log_shape_ggd);
+    if (s.knn.available)
+      o["log_shape_knn"] = {{"value", s.knn.log_relative_shape}, {"standard_error", s.knn.standard_error}, {"points", s.knn.points}};
+    else
+      o["log_shape_knn"] = {{"unavailable", s.knn.reason}};
+    o["kmeans_rounds"] = s.kmeans_rounds;
+    o["kmeans_converged"] = s.kmeans_converged;
+    return o;
+  };
+  for (const auto& b : p.blocks) {
+    nlohmann::ordered_json o;
+    o["block"] = b.block;
+    o["alpha_m"] = certified(b.alpha.alpha);
+    o["eta_empirical"] = number(b.eta_empirical);
+    o["eta_ggd"] = number(b.eta_ggd);
+    o["eta_knn"] = b.eta_knn ? number(*b.eta_knn) : nlohmann::ordered_json();
+    if (b.eta_knn) o["eta_knn_standard_error"] = number(b.eta_knn_se);
+    o["eta_conservative"] = number(b.eta_conservative);
+    o["mu_m"] = number(b.mu);
+    o["V"] = source(b.v);
+    o["delta"] = source(b.delta);
+    j["per_block"].push_back(o);
+  }
+  return j;
+}
+
+void print_pq(const ref::PqReport& p, std::ostream& os) {
+  char line[512];
+  os << "\n  Part B: PQ " << p.options.shape.blocks << " blocks x " << p.options.shape.bits << " bits (d_m = "
+     << p.options.shape.block_dim() << "), transform " << ref::to_string(p.options.transform);
+  if (p.options.transform == ref::PqTransform::soft_zca) os << " (eps = " << fmt(p.zca_eps, 4) << ")";
+  os << ", k-means++ seed " << p.options.kmeans.seed << ", " << p.options.kmeans.iterations << " rounds max\n";
+  os << "  block  alpha_m       D_V           D_delta       eta_emp    eta_GGD    eta_kNN (se)        mu_m\n";
+  for (const auto& b : p.blocks) {
+    const std::string knn = b.eta_knn ? fmt(*b.eta_knn, 3) + " (" + fmt(b.eta_knn_se, 2) + ")" : std::string("n/a");
+    std::snprintf(line, sizeof line, "  %-5d  %-12s  %-12s  %-12s  %-9s  %-9s  %-18s  %s\n", b.block,
+                  fmt(b.alpha.alpha.value, 6).c_str(), fmt(b.v.distortion.value, 6).c_str(),
+                  fmt(b.delta.distortion.value, 6).c_str(), fmt(b.eta_empirical, 3).c_str(), fmt(b.eta_ggd, 3).c_str(),
+                  knn.c_str(), fmt(b.mu, 4).c_str());
+    os << line;
+  }
+  os << "  alpha = " << fmt(p.alpha.value, 8) << "  eta: empirical " << fmt(p.eta_empirical, 4) << ", GGD "
+     << fmt(p.eta_ggd, 4) << ", kNN " << (p.eta_knn ? fmt(*p.eta_knn, 4) : std::string("n/a")) << "  ->  mu = "
+     << fmt(p.mu, 6) << " (advantage guaranteed iff eta < " << fmt(p.eta_threshold, 4) << ")\n";
 }
 
 nlohmann::ordered_json to_json(const ref::AuditReport& r, const std::string& input) {
@@ -78,6 +159,7 @@ nlohmann::ordered_json to_json(const ref::AuditReport& r, const std::string& inp
     o["tau"] = tau;
     j["sources"][s->name] = o;
   }
+  if (r.pq) j["pq"] = pq_json(*r.pq);
   j["any_fails"] = r.any_fails();
   return j;
 }
@@ -112,6 +194,7 @@ void print_report(const ref::AuditReport& r, const std::string& input, std::ostr
     for (const auto& [what, ok] : t.premises)
       if (!ok) os << "      premise false: " << what << "\n";
   }
+  if (r.pq) print_pq(*r.pq, os);
   os << "\n  " << (r.any_fails() ? "Some claims FAIL on this data (exit 1)." : "No claim fails on this data (exit 0).")
      << "  A verdict is given only when the margin exceeds the certified error; otherwise 'undecided'.\n";
 }
@@ -119,7 +202,8 @@ void print_report(const ref::AuditReport& r, const std::string& input, std::ostr
 }  // namespace
 
 int run_audit(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--budget", "--kappa", "--precision", "--json"}, {});
+  Args args(argc, argv, {"--bits", "--budget", "--kappa", "--precision", "--json", "--pq", "--pq-transform", "--zca-eps", "--seed"},
+            {});
   if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE.npy");
   const std::string input = args.positional()[0];
   if (auto p = args.integer("--precision", 64, 16384)) ref::set_precision_bits(static_cast<int>(*p));
@@ -130,6 +214,20 @@ int run_audit(int argc, char** argv) {
   const NpyMatrix m = read_npy(input);
   if (auto b = args.integer("--budget", 0, static_cast<long long>(kMaxBits * m.cols))) opt.budget = static_cast<int>(*b);
   if (m.rows < 2) throw Error(input + ": T = " + std::to_string(m.rows) + " rows; the delta stream needs T >= 2");
+  if (auto pq = args.text("--pq")) {
+    ref::PqOptions po;
+    po.shape = ref::parse_pq_shape(*pq, static_cast<int>(m.cols));
+    if (auto t = args.text("--pq-transform")) po.transform = ref::parse_pq_transform(*t);
+    if (auto e = args.real("--zca-eps", true)) po.zca_eps_rel = ref::Real(*e);
+    if (auto s = args.integer("--seed", 0, 1LL << 53)) po.kmeans.seed = static_cast<std::uint64_t>(*s);
+    if (m.rows - 1 < static_cast<std::size_t>(po.shape.centroids()))
+      throw Error(input + ": " + std::to_string(m.rows - 1) + " delta rows, but --pq " + *pq + " needs at least 2^" +
+                  std::to_string(po.shape.bits) + " = " + std::to_string(po.shape.centroids()) + " rows per source");
+    opt.pq = po;
+  } else {
+    for (const char* f : {"--pq-transform", "--zca-eps", "--seed"})
+      if (args.has(f)) throw Error(std::string(f) + " needs --pq MxBITS");
+  }
 
   const ref::AuditReport report = ref::audit_stream(m.data, m.rows, m.cols, opt);
   print_report(report, input, std::cout);

@@ -11,38 +11,33 @@
 namespace dpq::fast::detail {
 namespace {
 
-// Lowest index among the lanes holding the minimal value (lane l holds the earliest minimum of the
-// centroids k = 8g + l, so this is the global lowest-index argmin).
-inline int reduce_argmin(__m256 v, __m256i idx, float* value) {
-  alignas(32) float vals[8];
-  alignas(32) int ids[8];
-  _mm256_store_ps(vals, v);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(ids), idx);
-  float best = vals[0];
-  int best_k = ids[0];
-  for (int l = 1; l < 8; ++l)
-    if (vals[l] < best || (vals[l] == best && ids[l] < best_k)) {
-      best = vals[l];
-      best_k = ids[l];
-    }
-  *value = best;
-  return best_k;
+// Two passes per row: the minimal score (min over every lane and group; min is exact), then the
+// first group and lane holding that value: the lowest index attaining the minimum, as the scalar
+// contract's strict-less scan finds it.
+inline float horizontal_min(__m256 v) {
+  __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_min_ss(m, _mm_shuffle_ps(m, m, 1));
+  return _mm_cvtss_f32(m);
+}
+
+inline int first_index_of(const float* scores, int kpad, float value) {
+  const __m256 v = _mm256_set1_ps(value);
+  for (int g = 0; g < kpad; g += 8) {
+    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(scores + g), v, _CMP_EQ_OQ));
+    if (mask != 0) return g + __builtin_ctz(static_cast<unsigned>(mask));
+  }
+  return 0;  // value not attained: only when it is NaN, which the caller reports as non-finite
 }
 
 template <int R>
 std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride, std::uint8_t* codes,
-                           std::size_t code_stride, float* best) {
+                           std::size_t code_stride, float* best, float* scores) {
   alignas(32) float t[R][256];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < b.dsub; ++j) t[r][j] = -2.0f * x[r * stride + j];
   __m256 bv[R];
-  __m256i bi[R];
-  for (int r = 0; r < R; ++r) {
-    bv[r] = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-    bi[r] = _mm256_setzero_si256();
-  }
-  __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i eight = _mm256_set1_epi32(8);
+  for (int r = 0; r < R; ++r) bv[r] = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   for (int g = 0; g < b.kpad; g += 8) {
     const __m256 nrm = _mm256_loadu_ps(b.norms + g);
     __m256 acc[R];
@@ -53,17 +48,14 @@ std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride,
       for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&t[r][j]), c, acc[r]);
     }
     for (int r = 0; r < R; ++r) {
-      const __m256 lt = _mm256_cmp_ps(acc[r], bv[r], _CMP_LT_OQ);
-      bv[r] = _mm256_blendv_ps(bv[r], acc[r], lt);
-      bi[r] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi[r]), _mm256_castsi256_ps(idx), lt));
+      bv[r] = _mm256_min_ps(bv[r], acc[r]);
+      _mm256_store_ps(scores + r * b.kpad + g, acc[r]);
     }
-    idx = _mm256_add_epi32(idx, eight);
   }
   std::ptrdiff_t bad = -1;
   for (int r = 0; r < R; ++r) {
-    float value;
-    const int k = reduce_argmin(bv[r], bi[r], &value);
-    codes[r * code_stride] = static_cast<std::uint8_t>(k);
+    const float value = horizontal_min(bv[r]);
+    codes[r * code_stride] = static_cast<std::uint8_t>(first_index_of(scores + r * b.kpad, b.kpad, value));
     if (best) best[r] = value;
     if (!std::isfinite(value) && bad < 0) bad = r;
   }
@@ -75,16 +67,17 @@ std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride,
 std::ptrdiff_t pq_assign_avx2(const PqBlock& b, const float* x, std::size_t n, std::size_t stride,
                               std::uint8_t* codes, std::size_t code_stride, float* best) {
   count_kernel(SimdLevel::avx2);
+  alignas(32) float scores[4 * 256];  // kpad <= 256
   std::ptrdiff_t bad = -1;
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const std::ptrdiff_t r = assign_rows<4>(b, x + i * stride, stride, codes + i * code_stride, code_stride,
-                                            best ? best + i : nullptr);
+                                            best ? best + i : nullptr, scores);
     if (r >= 0 && bad < 0) bad = static_cast<std::ptrdiff_t>(i) + r;
   }
   for (; i < n; ++i) {
     const std::ptrdiff_t r = assign_rows<1>(b, x + i * stride, stride, codes + i * code_stride, code_stride,
-                                            best ? best + i : nullptr);
+                                            best ? best + i : nullptr, scores);
     if (r >= 0 && bad < 0) bad = static_cast<std::ptrdiff_t>(i);
   }
   return bad;

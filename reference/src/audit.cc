@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "deltapq/core/error.h"
 
@@ -66,6 +67,59 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
     e.verdict = verdict_le(e.measured, e.bound);
     r.theorems.push_back(e);
   }
+}
+
+// Part B on the same stream: V rows and the open-loop deltas (differences of doubles, computed in
+// double: exact for float32 data).
+void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
+                    const SymmetricEigen& eig_v, const PqOptions& options) {
+  std::vector<double> delta((tokens - 1) * dim);
+  for (std::size_t t = 0; t + 1 < tokens; ++t)
+    for (std::size_t j = 0; j < dim; ++j) delta[t * dim + j] = rows[(t + 1) * dim + j] - rows[t * dim + j];
+  r.pq = pq_audit(rows, tokens, delta, tokens - 1, static_cast<int>(dim), eig_v, options);
+  const PqReport& p = *r.pq;
+  const std::string arch = std::to_string(options.shape.blocks) + "x" + std::to_string(options.shape.bits) + ", " +
+                           to_string(options.transform);
+  // B2 with each tier's eta: bound = alpha (1 + eta) / (1 - eta) D_V, increasing in alpha, eta, D_V.
+  auto b2 = [&](const std::string& tier, const Real& eta, bool measured) {
+    TheoremEntry e{"B2", "delta vs V", "pq_ratio [eta " + tier + "]",
+                   "D_delta <= alpha (1+eta)/(1-eta) D_V (PQ " + arch + ")", {}, p.d_delta};
+    const bool ok = p.alpha_finite && eta < 1;
+    if (ok) {
+      const Real f = (1 + eta) / (1 - eta);
+      const Real lo = (p.alpha.value - p.alpha.error) * f * (p.d_v.value - p.d_v.error);
+      const Real hi = (p.alpha.value + p.alpha.error) * f * (p.d_v.value + p.d_v.error);
+      e.bound = {(lo + hi) / 2, (hi - lo) / 2 + rounding_slack(abs(hi), 8)};
+      e.verdict = verdict_le(e.measured, e.bound);
+    } else {
+      e.bound = {std::numeric_limits<Real>::infinity(), Real(0)};
+      e.verdict = Verdict::undecided;
+    }
+    // B1 holds on the data with this eta iff eta >= the smallest fitting eta, eta_empirical.
+    e.premises = {{"alpha finite (every det Sigma_V,m > 0)", p.alpha_finite},
+                  {"B1 regime holds on the data with this eta (eta >= eta_empirical = " + to_string(p.eta_empirical, 4) +
+                       ", eta < 1)",
+                   eta < 1 && eta >= p.eta_empirical}};
+    e.note = "alpha = " + to_string(p.alpha.value, 6) + ", eta = " + to_string(eta, 4);
+    if (!measured) e.note += "; eta from a shape model (a prediction of the regime, checked by the premise)";
+    r.theorems.push_back(e);
+  };
+  b2("empirical", p.eta_empirical, true);
+  b2("GGD proxy", p.eta_ggd, false);
+  if (p.eta_knn) b2("kNN Renyi", *p.eta_knn, false);
+  TheoremEntry e{"B4", "delta vs V", "joint_condition mu < 1",
+                 "mu = alpha (1+eta)/(1-eta) < 1, eta = most conservative tier (PQ " + arch + ")",
+                 {Real(1), Real(0)}, {p.mu, Real(0)}};
+  if (p.alpha_finite && p.eta_conservative < 1) {
+    const Real f = (1 + p.eta_conservative) / (1 - p.eta_conservative);
+    e.measured.error = p.alpha.error * f + rounding_slack(p.mu, 8);
+    e.verdict = verdict_lt(e.measured, e.bound);
+  } else {
+    e.verdict = Verdict::fails;
+  }
+  e.note = "eta < (1 - alpha)/(1 + alpha) = " + to_string(p.eta_threshold, 6) + " is the same condition; eta used = " +
+           to_string(p.eta_conservative, 4);
+  r.theorems.push_back(e);
 }
 
 }  // namespace
@@ -146,6 +200,7 @@ AuditReport audit_stream(const std::vector<double>& rows, std::size_t tokens, st
                to_string(r.delta.tau(*violation), 6) + " > tau^V = " + to_string(r.v.tau(*violation), 6);
     r.theorems.push_back(e);
   }
+  if (options.pq) add_pq_entries(r, rows, tokens, dim, eig_v, *options.pq);
   for (auto& t : r.theorems)
     if (t.verdict == Verdict::fails && t.premises_hold())
       t.note += (t.note.empty() ? "" : "; ") +

@@ -1,4 +1,5 @@
-// `deltapq audit`: the Part A theorems (A2, A4, A5, A6) checked on a stream [T, d].
+// `deltapq audit`: the Part A theorems (A2, A4, A5, A6) checked on a stream [T, d], and with a PQ
+// architecture (options.pq) the Part B statements B2 (one entry per available eta tier) and B4.
 // V is the stream itself (centred by its mean); delta is the open-loop temporal delta
 // x_t - x_{t-1} (T - 1 rows). Each source is quantized in its own eigenbasis.
 #pragma once
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "deltapq/reference/bounds.h"
+#include "deltapq/reference/pq.h"
 
 namespace dpq::ref {
 
@@ -15,6 +17,7 @@ struct AuditOptions {
   int bits = 4;                  // uniform bits per eigen-rank (0..16)
   std::optional<int> budget;     // total bits: greedy allocation on Sigma_V, shared by both sources
   Real kappa = Real(3);          // clipping multiple of the matched design c_i = kappa sqrt(lambda_i)
+  std::optional<PqOptions> pq;   // Part B: add B2 / B4 entries for this PQ architecture
 };
 
 // One checked statement. verdict is about `claim` (bound >= measured); premises say whether
@@ -60,6 +63,7 @@ struct AuditReport {
   Verdict loewner = Verdict::undecided;  // Sigma_delta <= Sigma_V
   Certified trace_ratio;
   std::vector<TheoremEntry> theorems;
+  std::optional<PqReport> pq;
   bool any_fails() const;
 };
 
