@@ -122,6 +122,50 @@ TEST(E2, cli_bad_input) {
   expect_bad("audit " + testing::temp_path("missing.npy"), "no such file");
 }
 
+TEST(Cli, audit_pq_adds_b2_and_b4_per_block) {
+  const auto data = synth("cli_pq.npy", 400, 6);
+  const auto json = testing::temp_path("cli_pq.json");
+  std::filesystem::remove(json);
+  const CliRun r = run("audit " + data + " --pq 3x4 --json " + json);
+  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.out;
+  EXPECT_NE(r.out.find("Part B: PQ 3 blocks x 4 bits"), std::string::npos) << r.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  std::set<std::string> ids;
+  for (const auto& t : j["theorems"]) ids.insert(t["id"].get<std::string>());
+  EXPECT_TRUE(ids.count("B2") && ids.count("B4"));
+  // B2 with the measured eta is a theorem: on any data it must never fail.
+  for (const auto& t : j["theorems"])
+    if (t["claim"] == "pq_ratio [eta empirical]") EXPECT_NE(t["verdict"], "fails") << t.dump();
+  ASSERT_EQ(j["pq"]["per_block"].size(), 3u);
+  for (const auto& b : j["pq"]["per_block"])
+    for (const char* key : {"alpha_m", "eta_empirical", "eta_ggd", "eta_knn", "eta_conservative", "mu_m", "V", "delta"})
+      EXPECT_TRUE(b.contains(key)) << key;
+  EXPECT_TRUE(j["pq"]["mu"].is_number());
+  EXPECT_EQ(j["pq"]["transform"], "soft-zca");
+  EXPECT_NE(run("audit " + data + " --pq 3x4 --pq-transform eigenbasis").code, 2);
+
+  expect_bad("audit " + data + " --pq 4x4", "M = 4 does not divide the dimension 6");
+  expect_bad("audit " + data + " --pq 3x9", "BITS = 9");
+  expect_bad("audit " + data + " --pq 16", "expected MxBITS");
+  expect_bad("audit " + data + " --pq 3x4 --pq-transform pca", "unknown PQ transform 'pca'");
+  expect_bad("audit " + data + " --pq 3x4 --zca-eps 0", "--zca-eps = 0 must be > 0");
+  expect_bad("audit " + data + " --zca-eps 0.1", "--zca-eps needs --pq MxBITS");
+  expect_bad("audit " + synth("cli_pq_short.npy", 200, 6) + " --pq 3x8", "199 delta rows, but --pq 3x8 needs at least 2^8 = 256");
+}
+
+TEST(Cli, bench_pq_writes_the_ratios) {
+  const auto json = testing::temp_path("bench_pq.json");
+  std::filesystem::remove(json);
+  const CliRun r = run("bench pq --dim 16 --m 4 --n 512 --reps 1 --train-reps 1 --iterations 3 --json " + json);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(json);
+  const auto j = nlohmann::json::parse(in);
+  for (const char* key : {"encode_vs_faiss", "decode_vs_faiss", "train_vs_faiss", "mse_vs_faiss"})
+    EXPECT_TRUE(j["ratios"][key].is_number()) << key;
+  EXPECT_EQ(run("bench pq --dim 10 --m 3").code, 2);
+}
+
 TEST(Cli, usage_errors_exit_2) {
   EXPECT_EQ(run("").code, 2);
   EXPECT_EQ(run("no-such-command").code, 2);

@@ -5,9 +5,11 @@
 #include <functional>
 #include <cstdlib>
 #include <limits>
+#include <random>
 
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
+#include "deltapq/fast/pq.h"
 #include "test_files.h"
 
 namespace dpq::fast {
@@ -141,6 +143,101 @@ TEST(E2, fast_bad_input_is_an_error) {
       EXPECT_NE(error_of([&] { codec.decode(codes.data(), 5, nullptr, level); }).find("null"), std::string::npos);
     }
   }
+}
+
+// ---- Product quantizer ----
+
+// Random rows with many exact ties: values on a coarse dyadic grid, centroids duplicated.
+std::vector<float> grid_rows(std::size_t n, int d, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> x(n * d);
+  for (float& v : x) v = static_cast<float>(static_cast<int>(rng() % 9) - 4) * 0.25f;
+  return x;
+}
+
+TEST(FastPq, every_level_gives_the_same_codes_tables_and_training) {
+  for (int bits : {1, 3, 8})
+    for (int m : {1, 4, 12}) {
+      const int d = 24;
+      ProductQuantizer ref(d, m, bits);
+      const std::size_t n = 700;
+      const auto x = grid_rows(n, d, 7 + bits);
+      ref.train(x.data(), n, {}, SimdLevel::scalar);
+      for (SimdLevel level : levels()) {
+        ProductQuantizer pq(d, m, bits);
+        pq.train(x.data(), n, {}, level);
+        EXPECT_EQ(pq.centroids(), ref.centroids()) << to_string(level) << " training, bits " << bits << ", M " << m;
+        std::vector<std::uint8_t> a(n * m), b(n * m);
+        ref.encode(x.data(), n, a.data(), SimdLevel::scalar);
+        pq.encode(x.data(), n, b.data(), level);
+        EXPECT_EQ(a, b) << to_string(level);
+        std::vector<float> ta(m * (1 << bits)), tb(ta.size());
+        for (bool ip : {false, true}) {
+          ip ? ref.adc_table_ip(x.data(), ta.data(), SimdLevel::scalar) : ref.adc_table_l2(x.data(), ta.data(), SimdLevel::scalar);
+          ip ? pq.adc_table_ip(x.data(), tb.data(), level) : pq.adc_table_l2(x.data(), tb.data(), level);
+          EXPECT_EQ(ta, tb) << to_string(level) << (ip ? " inner product" : " L2");
+        }
+      }
+    }
+}
+
+TEST(FastPq, ties_go_to_the_lowest_index_and_decode_copies_centroids) {
+  // One block of 2 dims, 8 centroids: 0 and 5 identical, 3 and 6 identical.
+  ProductQuantizer pq(2, 1, 3);
+  std::vector<float> c = {0, 0, 4, 4, -4, 4, 1, 1, 8, 8, 0, 0, 1, 1, -8, -8};
+  pq.set_centroids(c);
+  const std::vector<float> x = {0, 0, 1, 1, 0.5f, 0.5f, 100, 100};  // 0.5,0.5: equidistant from 0 and 3
+  for (SimdLevel level : levels()) {
+    std::vector<std::uint8_t> codes(4);
+    pq.encode(x.data(), 4, codes.data(), level);
+    EXPECT_EQ(codes, (std::vector<std::uint8_t>{0, 3, 0, 4})) << to_string(level);
+    std::vector<float> out(8);
+    pq.decode(codes.data(), 4, out.data());
+    EXPECT_EQ(out, (std::vector<float>{0, 0, 1, 1, 0, 0, 8, 8}));
+  }
+  // ADC: the L2 table entry of a code is the squared distance; the inner-product entry the dot product.
+  std::vector<float> t(8);
+  pq.adc_table_l2(x.data() + 2, t.data());
+  EXPECT_EQ(t[2], 25.0f + 9.0f);  // query (1, 1), centroid (-4, 4)
+  const std::uint8_t code = 2;
+  EXPECT_EQ(pq.adc_lookup(t.data(), &code), 34.0f);
+  pq.adc_table_ip(x.data() + 2, t.data());
+  EXPECT_EQ(t[2], 0.0f);
+  EXPECT_EQ(t[4], 16.0f);
+}
+
+TEST(FastPq, forcing_avx2_runs_the_avx2_kernel) {
+  if (detected_simd() != SimdLevel::avx2) GTEST_SKIP() << "this CPU has no AVX2: the scalar path is all there is";
+  ProductQuantizer pq(8, 2, 4);
+  const auto x = grid_rows(64, 8, 3);
+  pq.train(x.data(), 64);
+  const auto before = kernel_calls(SimdLevel::avx2);
+  std::vector<std::uint8_t> codes(64 * 2);
+  pq.encode(x.data(), 64, codes.data(), SimdLevel::avx2);
+  EXPECT_GT(kernel_calls(SimdLevel::avx2), before);
+}
+
+TEST(E2, fast_pq_bad_input_is_an_error) {
+  EXPECT_NE(error_of([] { ProductQuantizer(10, 3, 8); }).find("not divisible by M = 3"), std::string::npos);
+  EXPECT_NE(error_of([] { ProductQuantizer(8, 2, 9); }).find("bits = 9"), std::string::npos);
+  EXPECT_NE(error_of([] { ProductQuantizer(0, 1, 8); }).find("dimension 0"), std::string::npos);
+  ProductQuantizer pq(4, 2, 2);
+  std::vector<float> x(4 * 8, 1.0f);
+  std::vector<std::uint8_t> codes(16);
+  EXPECT_NE(error_of([&] { pq.encode(x.data(), 8, codes.data()); }).find("no centroids yet"), std::string::npos);
+  EXPECT_NE(error_of([&] { pq.train(x.data(), 3); }).find("3 rows, but K = 2^2 = 4"), std::string::npos);
+  x[4 * 5 + 2] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NE(error_of([&] { pq.train(x.data(), 8); }).find("at row 5, column 2"), std::string::npos);
+  x[4 * 5 + 2] = 1.0f;
+  pq.train(x.data(), 8);
+  x[4 * 6 + 1] = std::numeric_limits<float>::infinity();
+  EXPECT_NE(error_of([&] { pq.encode(x.data(), 8, codes.data()); }).find("at row 6, column 1"), std::string::npos);
+  x[4 * 6 + 1] = 3e38f;  // finite, but its squared distances overflow float
+  for (SimdLevel level : levels())
+    EXPECT_NE(error_of([&] { pq.encode(x.data(), 8, codes.data(), level); }).find("row 6, block 0: squared distances overflow"),
+              std::string::npos)
+        << to_string(level);
+  EXPECT_NE(error_of([&] { pq.set_centroids(std::vector<float>(3)); }).find("3 centroid values given"), std::string::npos);
 }
 
 }  // namespace

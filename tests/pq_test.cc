@@ -1,0 +1,175 @@
+// Part B reference: known values of the shape model, the GGD fit, the exact distortion and its tie
+// rule, the transforms, block alphas and the B3 counterexample; bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "deltapq/reference/pq.h"
+#include "test_files.h"
+
+namespace dpq::ref {
+namespace {
+
+using testing::error_of;
+
+Real pi() { return acos(Real(-1)); }
+// |a - b| <= 2^-(precision - 32) max(1, |b|): far below any digit we claim, far above rounding noise.
+void expect_close(const Real& a, const Real& b, const std::string& what) {
+  const Real tol = ldexp(Real(1), -(precision_bits() - 32)) * std::max(Real(1), Real(abs(b)));
+  EXPECT_LE(abs(a - b), tol) << what << ": " << to_string(a, 40) << " vs " << to_string(b, 40);
+}
+
+TEST(B5, ggd_moment_ratio_known_values) {
+  expect_close(ggd_moment_ratio(Real(1)), Real(2), "Laplace");
+  expect_close(ggd_moment_ratio(Real(2)), pi() / 2, "Gaussian");
+  expect_close(ggd_moment_ratio(Real("0.5")), Real(10) / 3, "beta = 1/2: Gamma(2)Gamma(6)/Gamma(4)^2");
+}
+
+TEST(B5, ggd_fit_reaches_30_digits) {
+  for (const char* b : {"0.5", "1", "2", "3.7", "40"}) {
+    const Real beta(b);
+    const GgdFit f = fit_ggd_shape(ggd_moment_ratio(beta));
+    EXPECT_FALSE(f.uniform_limit || f.below_range) << b;
+    EXPECT_LE(abs(f.beta / beta - 1), Real("1e-30")) << b << ": " << to_string(f.beta, 40);
+  }
+  EXPECT_TRUE(fit_ggd_shape(Real(4) / 3).uniform_limit);
+  EXPECT_TRUE(fit_ggd_shape(Real("1.2")).uniform_limit);
+  EXPECT_TRUE(fit_ggd_shape(Real("1e300")).below_range);
+  EXPECT_NE(error_of([] { fit_ggd_shape(Real(0)); }), "");
+}
+
+TEST(B5, panter_dite_factors_in_closed_form) {
+  // d = 1, g = 1/3: D ~ (1/12) (int p^(1/3))^3 2^(-2R). Gaussian sqrt(3) pi / 2, Laplace 9/2, uniform 1 (x sigma^2).
+  const Real g = Real(1) / 3, sigma("1.7"), s2 = sigma * sigma;
+  expect_close(exp(3 * gaussian_log_power_integral(sigma, g)) / 12 / s2, sqrt(Real(3)) * pi() / 2, "Gaussian");
+  expect_close(exp(3 * ggd_log_power_integral(Real(2), sigma, g)) / 12 / s2, sqrt(Real(3)) * pi() / 2, "GGD beta = 2");
+  expect_close(exp(3 * ggd_log_power_integral(Real(1), sigma, g)) / 12 / s2, Real(9) / 2, "Laplace");
+  const Real inf = std::numeric_limits<Real>::infinity();
+  expect_close(exp(3 * ggd_log_power_integral(inf, sigma, g)) / 12 / s2, Real(1), "uniform");
+  // A very large beta approaches the uniform limit.
+  EXPECT_LE(abs(ggd_log_power_integral(Real(1e6), sigma, g) - ggd_log_power_integral(inf, sigma, g)), Real("1e-4"));
+  // Relative shape: 0 for Gaussian coordinates, additive over coordinates, dimension-aware through g.
+  expect_close(ggd_log_relative_shape({Real(2), Real(2), Real(2)}, Real(3) / 5), Real(0), "Gaussian block");
+  const Real one = ggd_log_relative_shape({Real(1)}, Real(1) / 2), two = ggd_log_relative_shape({Real(1), Real(1)}, Real(1) / 2);
+  expect_close(two, 2 * one, "additivity");
+  EXPECT_GT(one, 0) << "a Laplace coordinate costs more than a Gaussian one at fixed rate";
+}
+
+TEST(B5, eta_from_shapes) {
+  expect_close(eta_from_log_shapes(log(Real(3)), Real(0)), Real(1) / 2, "(3 - 1)/(3 + 1)");
+  expect_close(eta_from_log_shapes(Real("0.3"), Real("0.3")), Real(0), "equal shapes");
+}
+
+TEST(B5, knn_shape_of_known_densities) {
+  // Seeded samples; the tolerance is 6 standard errors of the estimator (asymptotic normality).
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  const std::size_t n = 3000;
+  for (int d : {1, 2, 4}) {
+    std::vector<double> x(n * d);
+    for (std::size_t i = 0; i < n; ++i)  // correlated Gaussian: whitening makes it standard
+      for (int j = 0; j < d; ++j) x[i * d + j] = normal(rng) + (j ? 0.8 * x[i * d + j - 1] : 0.0);
+    const KnnShape k = knn_relative_shape(x.data(), n, d, 5, n, 3);
+    ASSERT_TRUE(k.available) << k.reason;
+    EXPECT_LE(std::abs(k.log_relative_shape), 6 * k.standard_error) << "Gaussian, d = " << d;
+  }
+  std::vector<double> u(n);
+  for (double& v : u) v = uniform(rng);
+  const KnnShape k = knn_relative_shape(u.data(), n, 1, 5, n, 3);
+  const double exact = to_double(ggd_log_relative_shape({std::numeric_limits<Real>::infinity()}, Real(1) / 3));
+  EXPECT_LE(std::abs(k.log_relative_shape - exact), 6 * k.standard_error) << k.log_relative_shape << " vs " << exact;
+  std::vector<double> same(200 * 2, 1.5);
+  EXPECT_FALSE(knn_relative_shape(same.data(), 200, 2, 5, 200, 1).available);
+}
+
+TEST(B1, exact_distortion_and_lowest_index_ties) {
+  // Points 0, 1, 3 against centroids -1, 1, 1 (a duplicate): 0 is equidistant from all three (index
+  // 0), 1 and 3 tie between the duplicates (index 1). D = (1 + 0 + 4) / 3.
+  const std::vector<double> x = {0, 1, 3}, c = {-1, 1, 1};
+  const Distortion d = nearest_centroid_distortion(x.data(), 3, 1, c.data(), 3);
+  EXPECT_EQ(d.codes, (std::vector<int>{0, 1, 1}));
+  EXPECT_LE(abs(d.mean.value - Real(5) / 3), d.mean.error + ldexp(Real(1), -200));
+  // Distances 1 + 2^-54 and 1 + 2^-56 both round to 1 in double (a tie there, index 0); the exact
+  // comparison in Real picks index 1, and D is exactly 1 + 2^-56.
+  const std::vector<double> y = {0, 0}, e = {1, std::ldexp(1.0, -27), 1, std::ldexp(1.0, -28)};
+  const Distortion near = nearest_centroid_distortion(y.data(), 1, 2, e.data(), 2);
+  EXPECT_EQ(near.codes[0], 1);
+  EXPECT_LE(abs(near.mean.value - (1 + ldexp(Real(1), -56))), near.mean.error);
+}
+
+TEST(B1, kmeans_recovers_separated_clusters) {
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> noise(0, 0.01);
+  const double centres[4][2] = {{0, 0}, {10, 0}, {0, 10}, {10, 10}};
+  std::vector<double> x;
+  for (int i = 0; i < 400; ++i)
+    for (int j = 0; j < 2; ++j) x.push_back(centres[i % 4][j] + noise(rng));
+  const KMeansResult r = kmeans(x.data(), 400, 2, 4, {});
+  EXPECT_TRUE(r.converged);
+  for (const auto& c : centres) {
+    double best = 1e9;
+    for (int k = 0; k < 4; ++k)
+      best = std::min(best, std::hypot(r.centroids[2 * k] - c[0], r.centroids[2 * k + 1] - c[1]));
+    EXPECT_LT(best, 0.01) << c[0] << "," << c[1];
+  }
+  EXPECT_NE(error_of([&] { kmeans(x.data(), 3, 2, 4, {}); }).find("3 rows"), std::string::npos);
+}
+
+TEST(B3, shared_transform_keeps_alpha_below_one_per_source_whitening_breaks_it) {
+  const PerSourceCounterexample c = per_source_whitening_counterexample();
+  EXPECT_EQ(c.loewner, Verdict::holds);
+  ASSERT_TRUE(c.shared.finite && c.per_source.finite);
+  EXPECT_EQ(verdict_le(c.shared.alpha, {Real(1), Real(0)}), Verdict::holds);
+  EXPECT_LE(abs(c.shared.alpha.value - Real("0.9")), c.shared.alpha.error + Real("1e-60"));
+  EXPECT_EQ(verdict_le(c.per_source.alpha, {Real(1), Real(0)}), Verdict::fails) << to_string(c.per_source.alpha.value);
+}
+
+TEST(B2, block_alpha_of_diagonal_covariances) {
+  RMatrix sd = RMatrix::Zero(4, 4), sv = RMatrix::Zero(4, 4);
+  const char* dv[] = {"2", "1", "4", "0.5"};
+  const char* dd[] = {"1", "0.5", "1", "1"};
+  for (int i = 0; i < 4; ++i) {
+    sv(i, i) = Real(dv[i]);
+    sd(i, i) = Real(dd[i]);
+  }
+  const auto b = block_alphas(sd, sv, 2);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_LE(abs(b[0].alpha.value - Real("0.5")), b[0].alpha.error + Real("1e-60"));  // sqrt(0.5 * 0.5 / 2)
+  EXPECT_LE(abs(b[1].alpha.value - sqrt(Real("0.5"))), b[1].alpha.error + Real("1e-60"));  // sqrt(1 / 2)
+  sv(3, 3) = Real(0);
+  EXPECT_FALSE(block_alphas(sd, sv, 2)[1].finite);
+  EXPECT_NE(error_of([&] { block_alphas(sd, sv, 3); }).find("does not divide"), std::string::npos);
+}
+
+TEST(B1, transforms) {
+  RMatrix s(2, 2);
+  s << Real(2), Real(1), Real(1), Real(2);  // eigenvalues 3, 1
+  const SymmetricEigen e = symmetric_eigen(s, "S");
+  const RMatrix w = pq_transform_matrix(PqTransform::soft_zca, e, Real("0.5"));  // eps = 0.5 * 4 / 2 = 1
+  const AlphaReport self = transformed_alpha(s, s, w, 1);
+  EXPECT_LE(abs(self.alpha.value - 1), self.alpha.error + Real("1e-60"));
+  // W S W^T has eigenvalues 3/4 and 1/2: determinant 3/8.
+  RMatrix out = w * s * w.transpose();
+  expect_close(out(0, 0) * out(1, 1) - out(0, 1) * out(1, 0), Real(3) / 8, "det W S W^T");
+  const RMatrix u = pq_transform_matrix(PqTransform::eigenbasis, e, Real(0));
+  const RMatrix diag = u * s * u.transpose();
+  expect_close(diag(0, 0), Real(3), "eigenbasis: largest first");
+  EXPECT_LE(abs(diag(0, 1)), Real("1e-60"));
+  EXPECT_NE(error_of([&] { pq_transform_matrix(PqTransform::soft_zca, e, Real(0)); }).find("must be > 0"), std::string::npos);
+}
+
+TEST(E2, pq_shape_and_transform_errors) {
+  EXPECT_EQ(parse_pq_shape("16x8", 128).block_dim(), 8);
+  for (const char* bad : {"16x", "x8", "16", "abc", "16x8x2", "-1x8"})
+    EXPECT_NE(error_of([&] { parse_pq_shape(bad, 128); }).find("expected MxBITS"), std::string::npos) << bad;
+  EXPECT_NE(error_of([] { parse_pq_shape("3x8", 128); }).find("does not divide the dimension 128"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_pq_shape("0x8", 128); }).find("M = 0"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_pq_shape("16x9", 128); }).find("BITS = 9"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_pq_shape("16x0", 128); }).find("BITS = 0"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_pq_transform("pca"); }).find("'pca'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dpq::ref
