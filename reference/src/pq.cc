@@ -57,15 +57,15 @@ void congruence(const RMatrix& t, const RMatrix& a, RMatrix& out, RMatrix& err) 
   out.resize(r, r);
   err.resize(r, r);
   for (Eigen::Index i = 0; i < r; ++i)
-    for (Eigen::Index j = 0; j < r; ++j) {
+    for (Eigen::Index j = i; j < r; ++j) {  // the exact product is symmetric: compute one triangle
       Real s(0), sa(0);
       for (Eigen::Index k = 0; k < d; ++k) {
         s += ta(i, k) * t(j, k);
         sa += tabs(i, k) * abs(t(j, k));
       }
-      out(i, j) = s;
+      out(i, j) = out(j, i) = s;
       // 2d + 2 rounded operations along each path, and the same again for the bound itself.
-      err(i, j) = rounding_slack(sa, 4.0 * static_cast<double>(d) + 4);
+      err(i, j) = err(j, i) = rounding_slack(sa, 4.0 * static_cast<double>(d) + 4);
     }
 }
 
@@ -366,6 +366,22 @@ PerSourceCounterexample per_source_whitening_counterexample() {
 }
 
 // ---------------------------------------------------------------------------------------------
+Real sample_moment_ratio(const double* x, std::size_t n, std::size_t stride) {
+  if (n == 0) throw Error("moment ratio: no rows");
+  const Real nn(static_cast<double>(n));
+  Real mean(0);
+  for (std::size_t i = 0; i < n; ++i) mean += Real(x[i * stride]);
+  mean /= nn;
+  Real m1(0), m2(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Real e = Real(x[i * stride]) - mean;
+    m1 += abs(e);
+    m2 += e * e;
+  }
+  if (!(m1 > 0)) return std::numeric_limits<Real>::infinity();  // a constant coordinate
+  return (m2 / nn) / ((m1 / nn) * (m1 / nn));
+}
+
 Real ggd_moment_ratio(const Real& beta) {
   return exp(lgamma(1 / beta) + lgamma(3 / beta) - 2 * lgamma(2 / beta));
 }
@@ -608,19 +624,8 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     s.ratio = s.a.value > 0 ? Real(s.distortion.value / s.a.value) : kInf;
     // GGD proxy, coordinate by coordinate (centred).
     for (int j = 0; j < dm; ++j) {
-      Real mean(0);
-      for (std::size_t i = 0; i < n; ++i) mean += Real(xb[i * dm + j]);
-      mean /= Real(static_cast<double>(n));
-      Real m1(0), m2(0);
-      for (std::size_t i = 0; i < n; ++i) {
-        const Real e = Real(xb[i * dm + j]) - mean;
-        m1 += abs(e);
-        m2 += e * e;
-      }
-      const Real nn(static_cast<double>(n));
-      m1 /= nn;
-      m2 /= nn;
-      s.beta.push_back(m1 > 0 ? fit_ggd_shape(m2 / (m1 * m1)).beta : kInf);
+      const Real ratio = sample_moment_ratio(xb.data() + j, n, dm);
+      s.beta.push_back(isfinite(ratio) ? fit_ggd_shape(ratio).beta : kInf);
     }
     s.log_shape_ggd = ggd_log_relative_shape(s.beta, g);
     s.knn = knn_relative_shape(xb.data(), n, dm, options.knn_k, options.knn_max_points, options.kmeans.seed + 7919u * (m + 1));

@@ -103,6 +103,9 @@ AlphaReport per_source_alpha(const RMatrix& sigma_delta, const RMatrix& t_delta,
 // ---- B5 tier 2: generalized Gaussian proxy ----
 // Moment ratio E[Y^2] / E[|Y|]^2 = Gamma(1/b) Gamma(3/b) / Gamma(2/b)^2 of a GGD of shape b.
 Real ggd_moment_ratio(const Real& beta);
+// The sample's E[Y^2] / E[|Y|]^2 after centring by the sample mean, in Real (x[i * stride], n rows);
+// +inf for a constant coordinate.
+Real sample_moment_ratio(const double* x, std::size_t n, std::size_t stride);
 struct GgdFit {
   Real beta;                   // +inf in the uniform limit
   bool uniform_limit = false;  // sample ratio <= 4/3 (the b -> inf limit): treated as uniform
