@@ -121,8 +121,11 @@ int run_pq_bench(int argc, char** argv) {
   report["threads"] = 1;
   report["simd"] = fast::to_string(fast::detected_simd());
   for (int m : ms) report["configs"].push_back(bench_m(s, m, iterations, reps, train_reps, std::cout));
+  // Copy the headline ratios after the loop: inserting a key while iterating would invalidate it.
+  nlohmann::ordered_json headline;
   for (const auto& c : report["configs"])
-    if (c["m"] == 16 || report["configs"].size() == 1) report["ratios"] = c["ratios"];
+    if (c["m"] == 16 || report["configs"].size() == 1) headline = c["ratios"];
+  report["ratios"] = headline;
   if (auto out = args.text("--json")) write_file_atomically(*out, report.dump(2) + "\n");
   return 0;
 }

@@ -150,8 +150,11 @@ int run_scalar_bench(int argc, char** argv) {
   for (std::size_t d : dims)
     for (int b : widths) report["configs"].push_back(bench_config(d, b, n, reps, std::cout));
   // The headline ratios: d = 128, b = 4 when measured, else the single configuration asked for.
+  // Copy the headline ratios after the loop: inserting a key while iterating would invalidate it.
+  nlohmann::ordered_json headline;
   for (const auto& c : report["configs"])
-    if ((c["dim"] == 128 && c["bits"] == 4) || report["configs"].size() == 1) report["ratios"] = c["ratios"];
+    if ((c["dim"] == 128 && c["bits"] == 4) || report["configs"].size() == 1) headline = c["ratios"];
+  report["ratios"] = headline;
   if (auto out = args.text("--json")) write_file_atomically(*out, report.dump(2) + "\n");
   return 0;
 }

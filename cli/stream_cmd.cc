@@ -1,7 +1,8 @@
-// deltapq audit-stream DIR [--bits B] [--kappa K] [--json OUT]
-// deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S --bits B [--kappa K] [--json OUT]
+// deltapq audit-stream DIR [--bits B] [--kappa K] [--eta auto|VALUE] [--json OUT]
+// deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S --bits B [--kappa K] [--eta auto|VALUE] [--json OUT]
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "deltapq/model/tokenizer.h"
 #include "deltapq/pipeline/pipeline.h"
 #include "deltapq/reference/linalg.h"
+#include "deltapq/reference/pq.h"
 
 namespace dpq::cli {
 namespace {
@@ -36,6 +38,34 @@ ref::RMatrix to_rmatrix(const pipeline::Moments& m) {
   return ref::to_real(m.covariance.data(), d, d);
 }
 
+// C4's eta^: "auto" (default) is the B5 estimate for one block per head, the larger of the GGD and
+// k-NN tiers for V against the stream's open-loop deltas (the empirical tier needs a PQ codebook, which
+// the scalar pipeline does not have); a number in [0, 1) fixes it.
+struct EtaChoice {
+  bool automatic = true;
+  double value = 0;
+};
+EtaChoice parse_eta(const Args& args) {
+  const auto text = args.text("--eta");
+  if (!text || *text == "auto") return {};
+  char* end = nullptr;
+  const double v = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end != '\0' || !(v >= 0 && v < 1))
+    throw Error("--eta = '" + *text + "' must be 'auto' or a number in [0, 1)");
+  return {false, v};
+}
+double stream_eta(const EtaChoice& choice, const Stream& s, nlohmann::ordered_json* report) {
+  if (!choice.automatic) return choice.value;
+  const Stream du = pipeline::deltas(s);
+  const std::vector<double> v(s.data.begin(), s.data.end()), d(du.data.begin(), du.data.end());
+  const ref::ShapeTiers st = ref::shape_tiers(v.data(), s.rows, d.data(), du.rows, static_cast<int>(s.dim), 5, 4096, 2026);
+  if (report) {
+    (*report)["eta_ggd"] = ref::to_double(st.eta_ggd);
+    (*report)["eta_knn"] = st.eta_knn ? nlohmann::ordered_json(ref::to_double(*st.eta_knn)) : nlohmann::ordered_json();
+  }
+  return ref::to_double(st.eta_max());
+}
+
 nlohmann::ordered_json alpha_json(const ref::DominationFactor& a) {
   if (!a.finite) return nullptr;
   return ref::to_double(a.alpha.value);
@@ -44,8 +74,9 @@ nlohmann::ordered_json alpha_json(const ref::DominationFactor& a) {
 }  // namespace
 
 int run_audit_stream(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta"}, {});
+  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta"}, {});
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
+  const EtaChoice eta_choice = parse_eta(args);
   const std::filesystem::path dir = args.positional()[0];
   const int bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   const double kappa = args.real("--kappa", true).value_or(3.0);
@@ -76,7 +107,10 @@ int run_audit_stream(int argc, char** argv) {
     const auto a_open = ref::domination_factor(to_rmatrix(cal.open_loop), to_rmatrix(mv));
     const auto a_closed = ref::domination_factor(to_rmatrix(cal.steady_state), to_rmatrix(mv));
     const pipeline::Certificate cert = pipeline::certificate(kappa, bits, cal.open_loop.trace(), cal.steady_state.trace());
-    const pipeline::ZonedResult z = pipeline::run_zoned(s, key, delta, mon);
+    nlohmann::ordered_json eta_report;
+    pipeline::MonitorOptions stream_mon = mon;
+    stream_mon.eta = stream_eta(eta_choice, s, &eta_report);
+    const pipeline::ZonedResult z = pipeline::run_zoned(s, key, delta, stream_mon);
     const double mse_direct = pipeline::run_direct(s, key).mse;
     const double mse_delta = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta).mse;
     ++counted;
@@ -90,6 +124,7 @@ int run_audit_stream(int argc, char** argv) {
                                               {"settled_round", cal.settled_round}, {"trace_standard_error", cal.trace_standard_error}}},
                              {"certificate", {{"rho", cert.rho}, {"bound", cert.issued ? nlohmann::ordered_json(cert.bound) : nlohmann::ordered_json()},
                                               {"verdict", cert.verdict}}},
+                             {"eta", stream_mon.eta}, {"eta_tiers", eta_report},
                              {"zones", {{"green", z.green}, {"yellow", z.yellow}, {"red", z.red}}},
                              {"resets", z.resets}, {"mse_direct", mse_direct}, {"mse_delta", mse_delta}};
     for (const auto& tr : z.transitions)
@@ -127,7 +162,9 @@ int run_audit_stream(int argc, char** argv) {
 }
 
 int run_eval_nll(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life"}, {});
+  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life", "--eta"},
+            {});
+  const EtaChoice eta_choice = parse_eta(args);
   const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
   if (!m || !t || !text_path) throw Error("eval-nll needs --model, --tokenizer and --text");
   const std::string scheme = args.text("--kv-scheme").value_or("fp32");
@@ -173,6 +210,7 @@ int run_eval_nll(int argc, char** argv) {
   struct Coder {
     std::unique_ptr<fast::Codec> key, delta;
     pipeline::Moments mv, md;
+    double eta = 0;
   };
   std::vector<Coder> coders;
   for (const std::vector<Stream>* group : {&k_pre, &v})
@@ -187,6 +225,7 @@ int run_eval_nll(int argc, char** argv) {
         const auto cal = pipeline::calibrate(s, *cd.key, kappa, bits);
         cd.md = cal.steady_state;
         cd.delta = std::make_unique<fast::Codec>(cal.delta_design);
+        if (scheme == "delta-zoned") cd.eta = stream_eta(eta_choice, s, nullptr);
       }
       coders.push_back(std::move(cd));
     }
@@ -210,7 +249,9 @@ int run_eval_nll(int argc, char** argv) {
         key->decode(buf.data(), 1, out);
       }});
     } else if (scheme == "delta-zoned") {
-      zoned.push_back(std::make_unique<pipeline::ZonedCoder>(*key, *del, cd.mv, cd.md, mon));
+      pipeline::MonitorOptions stream_mon = mon;
+      stream_mon.eta = cd.eta;
+      zoned.push_back(std::make_unique<pipeline::ZonedCoder>(*key, *del, cd.mv, cd.md, stream_mon));
       pipeline::ZonedCoder* z = zoned.back().get();
       online.push_back({[z](const float* x, float* out) { z->step(x, out); }});
     } else {
@@ -250,7 +291,12 @@ int run_eval_nll(int argc, char** argv) {
   nlohmann::ordered_json j{{"scheme", scheme}, {"bits", bits}, {"kappa", kappa}, {"tokens", T},
                            {"nll_fp32", nll_ref / n}, {"nll", nll / n}, {"delta_nll", (nll - nll_ref) / n},
                            {"kl", kl / static_cast<double>(T)}};
-  if (scheme == "delta-zoned") j["resets"] = resets;
+  if (scheme == "delta-zoned") {
+    j["resets"] = resets;
+    std::vector<double> etas;
+    for (const Coder& cd : coders) etas.push_back(cd.eta);
+    j["eta"] = {{"mode", eta_choice.automatic ? "auto: max of the B5 GGD and k-NN tiers per stream" : "fixed"}, {"per_stream", etas}};
+  }
   std::cout << "eval-nll: " << scheme << " at " << bits << " bits (kappa " << kappa << "), " << T << " tokens: NLL "
             << nll / n << " vs fp32 " << nll_ref / n << " (delta " << (nll - nll_ref) / n << "), mean KL "
             << kl / static_cast<double>(T) << (scheme == "delta-zoned" ? ", resets " + std::to_string(resets) : "") << "\n";

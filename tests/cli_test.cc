@@ -136,7 +136,9 @@ TEST(Cli, audit_pq_adds_b2_and_b4_per_block) {
   EXPECT_TRUE(ids.count("B2") && ids.count("B4"));
   // B2 with the measured eta is a theorem: on any data it must never fail.
   for (const auto& t : j["theorems"])
-    if (t["claim"] == "pq_ratio [eta empirical]") EXPECT_NE(t["verdict"], "fails") << t.dump();
+    if (t["claim"] == "pq_ratio [eta empirical]") {
+      EXPECT_NE(t["verdict"], "fails") << t.dump();
+    }
   ASSERT_EQ(j["pq"]["per_block"].size(), 3u);
   for (const auto& b : j["pq"]["per_block"])
     for (const char* key : {"alpha_m", "eta_empirical", "eta_ggd", "eta_knn", "eta_conservative", "mu_m", "V", "delta"})

@@ -564,6 +564,29 @@ KnnShape knn_relative_shape(const double* x, std::size_t n, int dim, int k, std:
   return out;
 }
 
+ShapeTiers shape_tiers(const double* v, std::size_t nv, const double* delta, std::size_t nd, int dim, int knn_k,
+                       std::size_t knn_max_points, std::uint64_t seed) {
+  ShapeTiers st;
+  const Real g = Real(dim) / Real(dim + 2);
+  for (int j = 0; j < dim; ++j) {
+    const Real rv = sample_moment_ratio(v + j, nv, dim), rd = sample_moment_ratio(delta + j, nd, dim);
+    st.beta_v.push_back(isfinite(rv) ? fit_ggd_shape(rv).beta : kInf);
+    st.beta_delta.push_back(isfinite(rd) ? fit_ggd_shape(rd).beta : kInf);
+  }
+  st.log_shape_ggd_v = ggd_log_relative_shape(st.beta_v, g);
+  st.log_shape_ggd_delta = ggd_log_relative_shape(st.beta_delta, g);
+  st.eta_ggd = eta_from_log_shapes(st.log_shape_ggd_delta, st.log_shape_ggd_v);
+  st.knn_v = knn_relative_shape(v, nv, dim, knn_k, knn_max_points, seed);
+  st.knn_delta = knn_relative_shape(delta, nd, dim, knn_k, knn_max_points, seed + 1);
+  if (st.knn_v.available && st.knn_delta.available) {
+    const Real e = eta_from_log_shapes(Real(st.knn_delta.log_relative_shape), Real(st.knn_v.log_relative_shape));
+    st.eta_knn = e;
+    const double sv = st.knn_v.standard_error, sd = st.knn_delta.standard_error;
+    st.eta_knn_se = (1 - e * e) / 2 * sqrt(Real(sv * sv + sd * sd));
+  }
+  return st;
+}
+
 // ---------------------------------------------------------------------------------------------
 PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::vector<double>& delta_rows,
                   std::size_t nd, int dim, const SymmetricEigen& eig_v, const PqOptions& options) {
@@ -603,7 +626,6 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
   };
   const std::vector<double> yv = transform(v_rows, nv), yd = transform(delta_rows, nd);
   const int dm = sh.block_dim();
-  const Real g = Real(dm) / Real(dm + 2);
   const Real rate_factor = Real(dm) * exp(-2 * Real(sh.bits) / Real(dm) * log(Real(2)));  // d_m 2^(-2R/d_m)
 
   auto source_block = [&](const std::vector<double>& y, std::size_t n, int m, const char* name, RMatrix& cov) {
@@ -622,13 +644,6 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     s.a = from_interval(rate_factor * root(std::max(Real(0), lower(s.det)), dm) * (1 - unit_roundoff() * 16),
                         rate_factor * root(upper(s.det), dm) * (1 + unit_roundoff() * 16));
     s.ratio = s.a.value > 0 ? Real(s.distortion.value / s.a.value) : kInf;
-    // GGD proxy, coordinate by coordinate (centred).
-    for (int j = 0; j < dm; ++j) {
-      const Real ratio = sample_moment_ratio(xb.data() + j, n, dm);
-      s.beta.push_back(isfinite(ratio) ? fit_ggd_shape(ratio).beta : kInf);
-    }
-    s.log_shape_ggd = ggd_log_relative_shape(s.beta, g);
-    s.knn = knn_relative_shape(xb.data(), n, dm, options.knn_k, options.knn_max_points, options.kmeans.seed + 7919u * (m + 1));
     return s;
   };
 
@@ -644,6 +659,20 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     RMatrix cov_v, cov_d;
     b.v = source_block(yv, nv, m, "V", cov_v);
     b.delta = source_block(yd, nd, m, "delta", cov_d);
+    {
+      const std::vector<double> bv = extract_block(yv, nv, dim, m * dm, dm), bd = extract_block(yd, nd, dim, m * dm, dm);
+      const ShapeTiers st = shape_tiers(bv.data(), nv, bd.data(), nd, dm, options.knn_k, options.knn_max_points,
+                                        options.kmeans.seed + 7919u * static_cast<std::uint64_t>(m + 1));
+      b.v.beta = st.beta_v;
+      b.delta.beta = st.beta_delta;
+      b.v.log_shape_ggd = st.log_shape_ggd_v;
+      b.delta.log_shape_ggd = st.log_shape_ggd_delta;
+      b.v.knn = st.knn_v;
+      b.delta.knn = st.knn_delta;
+      b.eta_ggd = st.eta_ggd;
+      b.eta_knn = st.eta_knn;
+      b.eta_knn_se = st.eta_knn_se;
+    }
     b.alpha = block_alphas(cov_d, cov_v, 1)[0];
     if (lower(b.v.a) > 0 && lower(b.delta.a) > 0 && lower(b.v.distortion) > 0 && lower(b.delta.distortion) > 0) {
       auto ratio = [](const PqSourceBlock& sb) {  // r = D / A as an interval
@@ -655,17 +684,8 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     } else {
       b.eta_empirical = Real(1);  // a zero determinant or zero distortion: the regime is not verified
     }
-    b.eta_ggd = eta_from_log_shapes(b.delta.log_shape_ggd, b.v.log_shape_ggd);
-    if (b.v.knn.available && b.delta.knn.available) {
-      const Real lv(b.v.knn.log_relative_shape), ld(b.delta.knn.log_relative_shape);
-      b.eta_knn = eta_from_log_shapes(ld, lv);
-      const Real e = *b.eta_knn;
-      b.eta_knn_se = (1 - e * e) / 2 *
-                     sqrt(Real(b.v.knn.standard_error * b.v.knn.standard_error + b.delta.knn.standard_error * b.delta.knn.standard_error));
-      eta_knn_max = std::max(eta_knn_max, e);
-    } else {
-      knn_all = false;
-    }
+    if (b.eta_knn) eta_knn_max = std::max(eta_knn_max, *b.eta_knn);
+    else knn_all = false;
     b.eta_conservative = std::max(b.eta_empirical, b.eta_ggd);
     if (b.eta_knn) b.eta_conservative = std::max(b.eta_conservative, *b.eta_knn);
     b.mu = (!b.alpha.finite || b.eta_conservative >= 1) ? kInf

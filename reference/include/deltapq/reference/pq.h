@@ -143,6 +143,20 @@ KnnShape knn_relative_shape(const double* x, std::size_t n, int dim, int k, std:
 // eta from two shape factors: |S_1 - S_2| / (S_1 + S_2) = tanh(|log S_1 - log S_2| / 2).
 Real eta_from_log_shapes(const Real& log_s1, const Real& log_s2);
 
+// ---- Tiers 2 and 3 for one block of two sources (no codebook needed) ----
+struct ShapeTiers {
+  Real log_shape_ggd_v, log_shape_ggd_delta;
+  std::vector<Real> beta_v, beta_delta;
+  Real eta_ggd;
+  KnnShape knn_v, knn_delta;
+  std::optional<Real> eta_knn;  // when both k-NN estimates are available
+  Real eta_knn_se;
+  Real eta_max() const { return eta_knn ? std::max(eta_ggd, *eta_knn) : eta_ggd; }
+};
+// v: nv x dim, delta: nd x dim, one block (all columns). seed: the k-NN subsample's.
+ShapeTiers shape_tiers(const double* v, std::size_t nv, const double* delta, std::size_t nd, int dim, int knn_k,
+                       std::size_t knn_max_points, std::uint64_t seed);
+
 // ---- The Part B audit of two sources ----
 struct PqOptions {
   PqShape shape;
