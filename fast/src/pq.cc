@@ -7,6 +7,7 @@
 #include <string>
 
 #include "deltapq/core/error.h"
+#include "deltapq/core/kmeans.h"
 #include "kernels.h"
 #include "pq_kernels.h"
 
@@ -102,8 +103,6 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
   PqTrainReport report;
   std::vector<float> xs(n * dsub_), xt(n * dsub_), d2(n), dist(n);
   std::vector<std::uint8_t> codes(n), previous(n);
-  std::vector<double> sums(static_cast<std::size_t>(k_) * dsub_);
-  std::vector<std::size_t> counts(k_);
   std::vector<float> ct(static_cast<std::size_t>(dsub_) * kpad_), norms(kpad_);
   for (int b = 0; b < m_; ++b) {
     for (std::size_t i = 0; i < n; ++i)
@@ -135,20 +134,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
         d2[i] = dist[i] < d2[i] ? dist[i] : d2[i];
         total += d2[i];
       }
-      if (!(total > 0.0)) {  // every row sits on a chosen centre: duplicates are all that is left
-        pick = rng() % n;
-        continue;
-      }
-      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
-      double cumulative = 0.0;
-      pick = n - 1;
-      for (std::size_t i = 0; i < n; ++i) {
-        cumulative += d2[i];
-        if (cumulative > u) {
-          pick = i;
-          break;
-        }
-      }
+      pick = kmeanspp_draw(rng, d2.data(), n, total);
     }
     // Lloyd iterations.
     const detail::PqBlock view{dsub_, k_, kpad_, ct.data(), norms.data()};
@@ -166,16 +152,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
       }
       previous = codes;
       ++rounds;
-      std::fill(sums.begin(), sums.end(), 0.0);
-      std::fill(counts.begin(), counts.end(), 0);
-      for (std::size_t i = 0; i < n; ++i) {
-        ++counts[codes[i]];
-        for (int j = 0; j < dsub_; ++j) sums[codes[i] * dsub_ + j] += xs[i * dsub_ + j];
-      }
-      for (int kk = 0; kk < k_; ++kk)
-        if (counts[kk] > 0)
-          for (int j = 0; j < dsub_; ++j)
-            c[kk * dsub_ + j] = static_cast<float>(sums[kk * dsub_ + j] / static_cast<double>(counts[kk]));
+      lloyd_update(xs.data(), n, dsub_, codes.data(), k_, c);
     }
     report.iterations_run.push_back(rounds);
     report.converged.push_back(converged);
@@ -221,25 +198,14 @@ void ProductQuantizer::decode(const std::uint8_t* codes, std::size_t n, float* x
   }
 }
 
-void ProductQuantizer::adc_table_l2(const float* query, float* table, std::optional<SimdLevel> level) const {
+void ProductQuantizer::adc_table(const float* query, float* table, bool inner_product, std::optional<SimdLevel> level) const {
   check_trained();
   require_finite(query, 1, dim_, "pq query");
-  const bool avx2 = select_simd(level) == SimdLevel::avx2;
+  const auto kernel = select_simd(level) == SimdLevel::avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar;
   for (int b = 0; b < m_; ++b) {
     const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
                                norms_.data() + b * kpad_};
-    (avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar)(view, query + b * dsub_, false, table + b * k_);
-  }
-}
-
-void ProductQuantizer::adc_table_ip(const float* query, float* table, std::optional<SimdLevel> level) const {
-  check_trained();
-  require_finite(query, 1, dim_, "pq query");
-  const bool avx2 = select_simd(level) == SimdLevel::avx2;
-  for (int b = 0; b < m_; ++b) {
-    const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
-                               norms_.data() + b * kpad_};
-    (avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar)(view, query + b * dsub_, true, table + b * k_);
+    kernel(view, query + b * dsub_, inner_product, table + b * k_);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "deltapq/core/error.h"
+#include "deltapq/core/kmeans.h"
 
 namespace dpq::ref {
 namespace {
@@ -153,24 +154,9 @@ KMeansResult kmeans(const double* x, std::size_t n, int dim, int k, const KMeans
       d2[i] = std::min(d2[i], dist(i, kk));
       total += d2[i];
     }
-    if (!(total > 0)) {
-      pick = rng() % n;
-      continue;
-    }
-    const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
-    double cumulative = 0;
-    pick = n - 1;
-    for (std::size_t i = 0; i < n; ++i) {
-      cumulative += d2[i];
-      if (cumulative > u) {
-        pick = i;
-        break;
-      }
-    }
+    pick = kmeanspp_draw(rng, d2.data(), n, total);
   }
   std::vector<int> codes(n), previous(n);
-  std::vector<double> sums(static_cast<std::size_t>(k) * dim);
-  std::vector<std::size_t> counts(k);
   for (int it = 0; it < options.iterations; ++it) {  // Lloyd
     for (std::size_t i = 0; i < n; ++i) {
       double best = std::numeric_limits<double>::infinity();
@@ -190,15 +176,7 @@ KMeansResult kmeans(const double* x, std::size_t n, int dim, int k, const KMeans
     }
     previous = codes;
     ++r.rounds;
-    std::fill(sums.begin(), sums.end(), 0.0);
-    std::fill(counts.begin(), counts.end(), 0);
-    for (std::size_t i = 0; i < n; ++i) {
-      ++counts[codes[i]];
-      for (int j = 0; j < dim; ++j) sums[codes[i] * dim + j] += x[i * dim + j];
-    }
-    for (int kk = 0; kk < k; ++kk)
-      if (counts[kk] > 0)
-        for (int j = 0; j < dim; ++j) c[kk * dim + j] = sums[kk * dim + j] / static_cast<double>(counts[kk]);
+    lloyd_update(x, n, dim, codes.data(), k, c);
   }
   return r;
 }

@@ -66,12 +66,17 @@ class ProductQuantizer {
 
   // table: M x K floats. L2: ||q_m - c_mk||^2 (differences squared and fma-accumulated in order);
   // inner product: <q_m, c_mk> (fma-accumulated in order). Same values at every level.
-  void adc_table_l2(const float* query, float* table, std::optional<SimdLevel> level = std::nullopt) const;
-  void adc_table_ip(const float* query, float* table, std::optional<SimdLevel> level = std::nullopt) const;
+  void adc_table_l2(const float* query, float* table, std::optional<SimdLevel> level = std::nullopt) const {
+    adc_table(query, table, false, level);
+  }
+  void adc_table_ip(const float* query, float* table, std::optional<SimdLevel> level = std::nullopt) const {
+    adc_table(query, table, true, level);
+  }
   // Sum over blocks of table[m][code_m], in block order: the ADC distance (or inner product).
   float adc_lookup(const float* table, const std::uint8_t* code) const;
 
  private:
+  void adc_table(const float* query, float* table, bool inner_product, std::optional<SimdLevel> level) const;
   void check_trained() const;
   void build_layout();
   int dim_, m_, dsub_, bits_, k_, kpad_;
