@@ -38,7 +38,31 @@ std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride,
     for (int j = 0; j < b.dsub; ++j) t[r][j] = -2.0f * x[r * stride + j];
   __m256 bv[R];
   for (int r = 0; r < R; ++r) bv[r] = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-  for (int g = 0; g < b.kpad; g += 8) {
+  // Two groups of 8 centroids per pass where possible: 2 centroid loads and R broadcasts feed 2R fmas.
+  int g = 0;
+  for (; g + 16 <= b.kpad; g += 16) {
+    const __m256 n0 = _mm256_loadu_ps(b.norms + g), n1 = _mm256_loadu_ps(b.norms + g + 8);
+    __m256 a0[R], a1[R];
+    for (int r = 0; r < R; ++r) {
+      a0[r] = n0;
+      a1[r] = n1;
+    }
+    const float* col = b.ct + g;
+    for (int j = 0; j < b.dsub; ++j, col += b.kpad) {
+      const __m256 c0 = _mm256_loadu_ps(col), c1 = _mm256_loadu_ps(col + 8);
+      for (int r = 0; r < R; ++r) {
+        const __m256 tj = _mm256_broadcast_ss(&t[r][j]);
+        a0[r] = _mm256_fmadd_ps(tj, c0, a0[r]);
+        a1[r] = _mm256_fmadd_ps(tj, c1, a1[r]);
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      bv[r] = _mm256_min_ps(bv[r], _mm256_min_ps(a0[r], a1[r]));
+      _mm256_store_ps(scores + r * b.kpad + g, a0[r]);
+      _mm256_store_ps(scores + r * b.kpad + g + 8, a1[r]);
+    }
+  }
+  for (; g < b.kpad; g += 8) {
     const __m256 nrm = _mm256_loadu_ps(b.norms + g);
     __m256 acc[R];
     for (int r = 0; r < R; ++r) acc[r] = nrm;
