@@ -81,6 +81,7 @@ nlohmann::ordered_json pq_json(const ref::PqReport& p) {
     if (b.eta_knn) o["eta_knn_standard_error"] = number(b.eta_knn_se);
     o["eta_conservative"] = number(b.eta_conservative);
     o["mu_m"] = number(b.mu);
+    o["joint_condition_mu_lt_1"] = ref::to_string(b.joint);
     o["V"] = source(b.v);
     o["delta"] = source(b.delta);
     j["per_block"].push_back(o);
@@ -94,13 +95,13 @@ void print_pq(const ref::PqReport& p, std::ostream& os) {
      << p.options.shape.block_dim() << "), transform " << ref::to_string(p.options.transform);
   if (p.options.transform == ref::PqTransform::soft_zca) os << " (eps = " << fmt(p.zca_eps, 4) << ")";
   os << ", k-means++ seed " << p.options.kmeans.seed << ", " << p.options.kmeans.iterations << " rounds max\n";
-  os << "  block  alpha_m       D_V           D_delta       eta_emp    eta_GGD    eta_kNN (se)        mu_m\n";
+  os << "  block  alpha_m       D_V           D_delta       eta_emp    eta_GGD    eta_kNN (se)        mu_m        mu_m < 1\n";
   for (const auto& b : p.blocks) {
     const std::string knn = b.eta_knn ? fmt(*b.eta_knn, 3) + " (" + fmt(b.eta_knn_se, 2) + ")" : std::string("n/a");
-    std::snprintf(line, sizeof line, "  %-5d  %-12s  %-12s  %-12s  %-9s  %-9s  %-18s  %s\n", b.block,
+    std::snprintf(line, sizeof line, "  %-5d  %-12s  %-12s  %-12s  %-9s  %-9s  %-18s  %-10s  %s\n", b.block,
                   fmt(b.alpha.alpha.value, 6).c_str(), fmt(b.v.distortion.value, 6).c_str(),
                   fmt(b.delta.distortion.value, 6).c_str(), fmt(b.eta_empirical, 3).c_str(), fmt(b.eta_ggd, 3).c_str(),
-                  knn.c_str(), fmt(b.mu, 4).c_str());
+                  knn.c_str(), fmt(b.mu, 4).c_str(), ref::to_string(b.joint));
     os << line;
   }
   os << "  alpha = " << fmt(p.alpha.value, 8) << "  eta: empirical " << fmt(p.eta_empirical, 4) << ", GGD "

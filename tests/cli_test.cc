@@ -141,7 +141,7 @@ TEST(Cli, audit_pq_adds_b2_and_b4_per_block) {
     }
   ASSERT_EQ(j["pq"]["per_block"].size(), 3u);
   for (const auto& b : j["pq"]["per_block"])
-    for (const char* key : {"alpha_m", "eta_empirical", "eta_ggd", "eta_knn", "eta_conservative", "mu_m", "V", "delta"})
+    for (const char* key : {"alpha_m", "eta_empirical", "eta_ggd", "eta_knn", "eta_conservative", "mu_m", "joint_condition_mu_lt_1", "V", "delta"})
       EXPECT_TRUE(b.contains(key)) << key;
   EXPECT_TRUE(j["pq"]["mu"].is_number());
   EXPECT_EQ(j["pq"]["transform"], "soft-zca");

@@ -666,8 +666,14 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     else knn_all = false;
     b.eta_conservative = std::max(b.eta_empirical, b.eta_ggd);
     if (b.eta_knn) b.eta_conservative = std::max(b.eta_conservative, *b.eta_knn);
-    b.mu = (!b.alpha.finite || b.eta_conservative >= 1) ? kInf
-                                                       : Real(b.alpha.alpha.value * (1 + b.eta_conservative) / (1 - b.eta_conservative));
+    if (!b.alpha.finite || b.eta_conservative >= 1) {
+      b.mu = kInf;
+      b.joint = Verdict::fails;
+    } else {
+      const Real f = (1 + b.eta_conservative) / (1 - b.eta_conservative);
+      b.mu = b.alpha.alpha.value * f;
+      b.joint = verdict_lt({b.mu, b.alpha.alpha.error * f + rounding_slack(b.mu, 8)}, {Real(1), Real(0)});
+    }
     if (!b.alpha.finite) rep.alpha_finite = false;
     rep.alpha.value = std::max(rep.alpha.value, b.alpha.alpha.value);
     rep.alpha.error = std::max(rep.alpha.error, b.alpha.alpha.error);

@@ -190,6 +190,7 @@ struct PqBlockReport {
   Real eta_knn_se;
   Real eta_conservative;   // max of the available tiers
   Real mu;                 // alpha_m (1 + eta) / (1 - eta) (+inf when eta >= 1 or alpha infinite)
+  Verdict joint = Verdict::undecided;  // B4 for this block: mu_m < 1 (alpha_m's certified error carried)
 };
 
 struct PqReport {
