@@ -3,8 +3,10 @@
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <faiss/impl/ProductQuantizer.h>
 
 #include "bench_data.h"
+#include "deltapq/fast/pq.h"
 
 namespace dpq::bench {
 namespace {
@@ -88,6 +90,53 @@ void BM_ClosedLoopAppend(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_ClosedLoopAppend)->Arg(128)->Arg(8);
+
+// Product quantizer, d = 128, 8-bit codes, M blocks (trained once, 5 k-means rounds: timing only).
+constexpr std::size_t kPqN = 16384;
+const ScalarSetup& pq_data() {
+  static const ScalarSetup s = make_scalar_setup(kPqN, 128, 8);
+  return s;
+}
+void pq_encode(benchmark::State& state, fast::SimdLevel level) {
+  const int m = static_cast<int>(state.range(0));
+  fast::ProductQuantizer pq(128, m, 8);
+  pq.train(pq_data().x.data(), kPqN, {5, 1234});
+  std::vector<std::uint8_t> codes(kPqN * m);
+  for (auto _ : state) {
+    pq.encode(pq_data().x.data(), kPqN, codes.data(), level);
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPqN));
+}
+void BM_PqEncodeAvx2(benchmark::State& s) { pq_encode(s, fast::detected_simd()); }
+void BM_PqEncodeScalar(benchmark::State& s) { pq_encode(s, fast::SimdLevel::scalar); }
+void BM_FaissPqEncode(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0));
+  faiss::ProductQuantizer pq(128, static_cast<std::size_t>(m), 8);
+  pq.cp.niter = 5;
+  pq.train(kPqN, pq_data().x.data());
+  std::vector<std::uint8_t> codes(kPqN * pq.code_size);
+  for (auto _ : state) {
+    pq.compute_codes(pq_data().x.data(), codes.data(), kPqN);
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPqN));
+}
+void BM_PqAdcTableL2(benchmark::State& state) {
+  const int m = static_cast<int>(state.range(0));
+  fast::ProductQuantizer pq(128, m, 8);
+  pq.train(pq_data().x.data(), kPqN, {5, 1234});
+  std::vector<float> table(static_cast<std::size_t>(m) * 256);
+  for (auto _ : state) {
+    pq.adc_table_l2(pq_data().x.data(), table.data());
+    benchmark::DoNotOptimize(table.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_PqEncodeAvx2)->Arg(8)->Arg(16)->Arg(32);
+BENCHMARK(BM_PqEncodeScalar)->Arg(16);
+BENCHMARK(BM_FaissPqEncode)->Arg(8)->Arg(16)->Arg(32);
+BENCHMARK(BM_PqAdcTableL2)->Arg(16);
 
 const auto kArgs = [](benchmark::internal::Benchmark* b) {
   for (int d : {64, 128, 256})
