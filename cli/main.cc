@@ -28,7 +28,7 @@ const char* kUsage =
     "        greedy generation from BOS with a llama2.c-format checkpoint\n"
     "  kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
     "        pre-RoPE K, post-RoPE K and V of every layer and KV head as .npy, plus manifest.json\n"
-    "  audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--json OUT]\n"
+    "  audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
     "        Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE\n"
     "  eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
     "        [--bits B] [--kappa K] [--eta auto|E] [--json OUT]   next-token NLL and KL with the KV cache through a codec\n"

@@ -1,4 +1,4 @@
-// deltapq audit-stream DIR [--bits B] [--kappa K] [--eta auto|VALUE] [--json OUT]
+// deltapq audit-stream DIR [--bits B] [--kappa K] [--eta auto|VALUE] [--pq MxBITS] [--json OUT]
 // deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S --bits B [--kappa K] [--eta auto|VALUE] [--json OUT]
 #include <algorithm>
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -66,6 +67,32 @@ double stream_eta(const EtaChoice& choice, const Stream& s, nlohmann::ordered_js
   return ref::to_double(st.eta_max());
 }
 
+// Part B on one stream: V against its open-loop deltas under a PQ of the given shape (Soft-ZCA).
+nlohmann::ordered_json pq_stream(const Stream& s, const ref::PqShape& shape, bool* joint_holds) {
+  const Stream du = pipeline::deltas(s);
+  const std::vector<double> v(s.data.begin(), s.data.end()), d(du.data.begin(), du.data.end());
+  const ref::SymmetricEigen eig = ref::symmetric_eigen(ref::sample_moments(ref::to_real(v.data(), s.rows, s.dim)).covariance, "Sigma_V");
+  ref::PqOptions o;
+  o.shape = shape;
+  const ref::PqReport p = ref::pq_audit(v, s.rows, d, du.rows, static_cast<int>(s.dim), eig, o);
+  auto num = [](const ref::Real& x) { return isfinite(x) ? nlohmann::ordered_json(ref::to_double(x)) : nlohmann::ordered_json(); };
+  const ref::Real f = (1 + p.eta_empirical) / (1 - p.eta_empirical);
+  const ref::Real bound_hi = (p.alpha.value + p.alpha.error) * f * (p.d_v.value + p.d_v.error);
+  const ref::Real bound_lo = (p.alpha.value - p.alpha.error) * f * (p.d_v.value - p.d_v.error);
+  const ref::Verdict b2 = p.alpha_finite && p.eta_empirical < 1
+                              ? ref::verdict_le(p.d_delta, {(bound_lo + bound_hi) / 2, (bound_hi - bound_lo) / 2})
+                              : ref::Verdict::undecided;
+  const ref::Verdict joint = p.alpha_finite && p.eta_conservative < 1
+                                 ? ref::verdict_lt({p.mu, p.alpha.error * (1 + p.eta_conservative) / (1 - p.eta_conservative)},
+                                                   {ref::Real(1), ref::Real(0)})
+                                 : ref::Verdict::fails;
+  *joint_holds = joint == ref::Verdict::holds;
+  return {{"alpha", num(p.alpha.value)}, {"eta_empirical", num(p.eta_empirical)}, {"eta_ggd", num(p.eta_ggd)},
+          {"eta_knn", p.eta_knn ? num(*p.eta_knn) : nlohmann::ordered_json()}, {"mu", num(p.mu)},
+          {"distortion_v", num(p.d_v.value)}, {"distortion_delta", num(p.d_delta.value)},
+          {"b2_empirical", ref::to_string(b2)}, {"b4_mu_lt_1", ref::to_string(joint)}};
+}
+
 nlohmann::ordered_json alpha_json(const ref::DominationFactor& a) {
   if (!a.finite) return nullptr;
   return ref::to_double(a.alpha.value);
@@ -74,9 +101,11 @@ nlohmann::ordered_json alpha_json(const ref::DominationFactor& a) {
 }  // namespace
 
 int run_audit_stream(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta"}, {});
+  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta", "--pq"}, {});
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
   const EtaChoice eta_choice = parse_eta(args);
+  const std::optional<std::string> pq_text = args.text("--pq");
+  std::size_t pq_joint = 0;
   const std::filesystem::path dir = args.positional()[0];
   const int bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   const double kappa = args.real("--kappa", true).value_or(3.0);
@@ -146,6 +175,15 @@ int run_audit_stream(int argc, char** argv) {
           h["trace_v_rotated_mean"] = tr / static_cast<double>(s.rows);
         }
     }
+    if (pq_text) {
+      const ref::PqShape shape = ref::parse_pq_shape(*pq_text, static_cast<int>(s.dim));
+      if (s.rows - 1 < static_cast<std::size_t>(shape.centroids()))
+        throw Error(path + ": " + std::to_string(s.rows - 1) + " delta rows, but --pq " + *pq_text + " needs at least " +
+                    std::to_string(shape.centroids()));
+      bool joint = false;
+      h["pq"] = pq_stream(s, shape, &joint);
+      pq_joint += joint;
+    }
     report["heads"].push_back(h);
     std::snprintf(line, sizeof line, "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
                   f.at("layer").get<int>(), f.at("head").get<int>(), f.at("kind").get<std::string>().c_str(), mv.trace(),
@@ -157,6 +195,11 @@ int run_audit_stream(int argc, char** argv) {
   report["premise_holds_fraction"] = counted ? static_cast<double>(premise) / static_cast<double>(counted) : 0.0;
   std::cout << "\n  domination premise (steady-state alpha* < 1, certified) holds for " << premise << " of " << counted
             << " streams\n";
+  if (pq_text) {
+    report["pq"] = {{"shape", *pq_text}, {"transform", "soft-zca"}, {"joint_condition_holds", pq_joint}, {"streams", counted}};
+    std::cout << "  PQ " << *pq_text << " (Soft-ZCA, per-stream codebooks): the joint condition mu < 1 holds for " << pq_joint
+              << " of " << counted << " streams (per-stream alpha, eta tiers and mu in the JSON)\n";
+  }
   if (auto out = args.text("--json")) write_file_atomically(*out, report.dump(2) + "\n");
   return 0;
 }

@@ -249,7 +249,7 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   std::filesystem::remove_all(dir);
   ASSERT_EQ(run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + dir).code, 0);
   const auto json = testing::temp_path("audit_stream.json");
-  const CliRun a = run("audit-stream " + dir + " --bits 4 --json " + json);
+  const CliRun a = run("audit-stream " + dir + " --bits 4 --pq 4x4 --json " + json);
   ASSERT_EQ(a.code, 0) << a.out;
   std::ifstream in(json);
   const auto j = nlohmann::json::parse(in);
@@ -261,8 +261,16 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
     EXPECT_TRUE(h["certificate"].contains("rho") && h["certificate"].contains("verdict"));
     const auto z = h["zones"];
     EXPECT_EQ(z["green"].get<int>() + z["yellow"].get<int>() + z["red"].get<int>(), h["tokens"].get<int>());
+    // C4's eta^ is the B5 estimate (auto), in [0, 1); Part B per stream with the measured eta: B2 never fails.
+    EXPECT_GE(h["eta"].get<double>(), 0.0);
+    EXPECT_LT(h["eta"].get<double>(), 1.0);
+    EXPECT_NE(h["pq"]["b2_empirical"], "fails") << h["pq"].dump();
+    EXPECT_TRUE(h["pq"]["mu"].is_number() || h["pq"]["mu"].is_null());
   }
   EXPECT_TRUE(j["premise_holds_fraction"].is_number());
+  EXPECT_EQ(j["pq"]["streams"], 60);
+  EXPECT_EQ(run("audit-stream " + dir + " --eta 1").code, 2);
+  EXPECT_EQ(run("audit-stream " + dir + " --pq 3x4").code, 2);  // 3 does not divide head_dim 8
 
   const auto nll_json = testing::temp_path("nll.json");
   const CliRun fp = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme fp32 --json " + nll_json);
