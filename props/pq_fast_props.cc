@@ -11,6 +11,7 @@
 #include <random>
 
 #include "deltapq/fast/pq.h"
+#include "deltapq/reference/pq.h"
 #include "support.h"
 
 namespace dpq::props {
@@ -73,36 +74,43 @@ Setup make(const PqCase& c) {
   return s;
 }
 
-// Returns false (without asserting) if a choice exceeds the bound scaled by `factor`.
+// Returns false (without asserting) if a choice exceeds the bound scaled by `factor`. The minimum is
+// the reference's (ref::nearest_centroid_distortion on the same float data, promoted exactly).
 bool encode_within_bound(const Setup& s, std::size_t n, const Real& factor) {
   const int m = s.pq.blocks(), dm = s.pq.block_dim(), k = s.pq.centroids_per_block(), d = s.pq.dim();
   std::vector<std::uint8_t> codes(n * m);
   s.pq.encode(s.x.data(), n, codes.data());
   const Real g = gamma_f32(2 * dm);
-  for (std::size_t i = 0; i < n; ++i)
-    for (int b = 0; b < m; ++b) {
+  auto exact = [&](const float* x, const float* c, Real* err) {
+    Real sum(0), mag(0);
+    for (int j = 0; j < dm; ++j) {
+      const Real e = Real(x[j]) - Real(c[j]);
+      sum += e * e;
+      mag += Real(c[j]) * Real(c[j]) + 2 * abs(Real(x[j]) * Real(c[j]));
+    }
+    *err = g * mag;
+    return sum;
+  };
+  for (int b = 0; b < m; ++b) {
+    std::vector<double> xb(n * dm), cb(static_cast<std::size_t>(k) * dm);
+    for (std::size_t i = 0; i < n; ++i)
+      for (int j = 0; j < dm; ++j) xb[i * dm + j] = s.x[i * d + b * dm + j];
+    for (int kk = 0; kk < k; ++kk)
+      for (int j = 0; j < dm; ++j) cb[kk * dm + j] = s.pq.centroid(b, kk)[j];
+    const ref::Distortion reference = ref::nearest_centroid_distortion(xb.data(), n, dm, cb.data(), k);
+    for (std::size_t i = 0; i < n; ++i) {
       const float* x = s.x.data() + i * d + b * dm;
-      std::vector<Real> dist(k), err(k);
-      int best = 0;
-      for (int kk = 0; kk < k; ++kk) {
-        const float* c = s.pq.centroid(b, kk);
-        Real sum(0), mag(0);
-        for (int j = 0; j < dm; ++j) {
-          const Real e = Real(x[j]) - Real(c[j]);
-          sum += e * e;
-          mag += Real(c[j]) * Real(c[j]) + 2 * abs(Real(x[j]) * Real(c[j]));
-        }
-        dist[kk] = sum;
-        err[kk] = g * mag;
-        if (sum < dist[best]) best = kk;
-      }
-      const int chosen = codes[i * m + b];
-      if (dist[chosen] - dist[best] > factor * (err[chosen] + err[best])) {
-        RC_LOG() << "row " << i << " block " << b << ": chose " << chosen << " (" << ref::to_string(dist[chosen], 10)
-                 << "), exact minimum " << best << " (" << ref::to_string(dist[best], 10) << ")\n";
+      const int chosen = codes[i * m + b], best = reference.codes[i];
+      Real e_chosen, e_best;
+      const Real d_chosen = exact(x, s.pq.centroid(b, chosen), &e_chosen);
+      const Real d_best = exact(x, s.pq.centroid(b, best), &e_best);
+      if (d_chosen - d_best > factor * (e_chosen + e_best)) {
+        RC_LOG() << "row " << i << " block " << b << ": chose " << chosen << " (" << ref::to_string(d_chosen, 10)
+                 << "), reference minimum " << best << " (" << ref::to_string(d_best, 10) << ")\n";
         return false;
       }
     }
+  }
   return true;
 }
 
