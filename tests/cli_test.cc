@@ -33,6 +33,19 @@ CliRun run(const std::string& args) {
   return r;
 }
 
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// A successful audit (exit 0 or 1: a failing claim is a result) and its JSON.
+nlohmann::json audit_json(const std::string& args, const std::string& json, CliRun* r) {
+  std::filesystem::remove(json);
+  *r = run("audit " + args + " --json " + json);
+  EXPECT_TRUE(r->code == 0 || r->code == 1) << r->out;
+  return read_json(json);
+}
+
 std::string synth(const std::string& name, int tokens = 256, int dim = 6) {
   const auto p = testing::temp_path(name);
   const CliRun r = run("synth --out " + p + " --tokens " + std::to_string(tokens) + " --dim " + std::to_string(dim));
@@ -41,14 +54,9 @@ std::string synth(const std::string& name, int tokens = 256, int dim = 6) {
 }
 
 TEST(Cli, audit_writes_the_report_and_json) {
-  const auto data = synth("cli_ok.npy");
-  const auto json = testing::temp_path("cli_ok.json");
-  std::filesystem::remove(json);
-  const CliRun r = run("audit " + data + " --bits 4 --kappa 3 --json " + json);
-  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.out;
+  CliRun r;
+  const auto j = audit_json(synth("cli_ok.npy") + " --bits 4 --kappa 3", testing::temp_path("cli_ok.json"), &r);
   EXPECT_NE(r.out.find("alpha*"), std::string::npos) << r.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
   std::set<std::string> ids;
   for (const auto& t : j["theorems"]) {
     ids.insert(t["id"].get<std::string>());
@@ -124,13 +132,9 @@ TEST(E2, cli_bad_input) {
 
 TEST(Cli, audit_pq_adds_b2_and_b4_per_block) {
   const auto data = synth("cli_pq.npy", 400, 6);
-  const auto json = testing::temp_path("cli_pq.json");
-  std::filesystem::remove(json);
-  const CliRun r = run("audit " + data + " --pq 3x4 --json " + json);
-  ASSERT_TRUE(r.code == 0 || r.code == 1) << r.out;
+  CliRun r;
+  const auto j = audit_json(data + " --pq 3x4", testing::temp_path("cli_pq.json"), &r);
   EXPECT_NE(r.out.find("Part B: PQ 3 blocks x 4 bits"), std::string::npos) << r.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
   std::set<std::string> ids;
   for (const auto& t : j["theorems"]) ids.insert(t["id"].get<std::string>());
   EXPECT_TRUE(ids.count("B2") && ids.count("B4"));
