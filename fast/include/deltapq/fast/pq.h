@@ -1,4 +1,4 @@
-// Product quantization in float32 (Part B's architecture on the fast path): d coordinates split into
+// B1: product quantization in float32 (Part B's architecture on the fast path): d coordinates split into
 // M contiguous blocks of d_m = d / M, each with K = 2^bits centroids (bits 1..8, one code byte per
 // block). Training is k-means per block (k-means++ seeding, Lloyd iterations); encode picks the
 // nearest centroid of each block; decode copies centroids; ADC tables give per-block L2 distances
