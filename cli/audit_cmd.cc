@@ -48,11 +48,13 @@ nlohmann::ordered_json pq_json(const ref::PqReport& p) {
   j["eta_ggd"] = number(p.eta_ggd);
   j["eta_knn"] = p.eta_knn ? number(*p.eta_knn) : nlohmann::ordered_json();
   j["eta_conservative"] = number(p.eta_conservative);
-  j["mu"] = number(p.mu);
+  j["mu"] = number(p.joint.mu.value);
+  j["joint_condition_mu_lt_1"] = ref::to_string(p.joint.verdict);
   j["eta_threshold"] = number(p.eta_threshold);
   j["distortion_v"] = certified(p.d_v);
   j["distortion_delta"] = certified(p.d_delta);
-  auto source = [](const ref::PqSourceBlock& s) {
+  auto source = [](const ref::PqSourceBlock& s, const std::vector<ref::Real>& betas, const ref::Real& log_shape_ggd,
+                   const ref::KnnShape& knn) {
     nlohmann::ordered_json o;
     o["det"] = certified(s.det);
     o["distortion"] = certified(s.distortion);
@@ -60,13 +62,13 @@ nlohmann::ordered_json pq_json(const ref::PqReport& p) {
     o["A"] = certified(s.a);
     o["ratio_D_over_A"] = number(s.ratio);
     std::vector<nlohmann::ordered_json> beta;
-    for (const auto& b : s.beta) beta.push_back(number(b));
+    for (const auto& b : betas) beta.push_back(number(b));
     o["ggd_beta"] = beta;
-    o["log_shape_ggd"] = number(s.log_shape_ggd);
-    if (s.knn.available)
-      o["log_shape_knn"] = {{"value", s.knn.log_relative_shape}, {"standard_error", s.knn.standard_error}, {"points", s.knn.points}};
+    o["log_shape_ggd"] = number(log_shape_ggd);
+    if (knn.available)
+      o["log_shape_knn"] = {{"value", knn.log_relative_shape}, {"standard_error", knn.standard_error}, {"points", knn.points}};
     else
-      o["log_shape_knn"] = {{"unavailable", s.knn.reason}};
+      o["log_shape_knn"] = {{"unavailable", knn.reason}};
     o["kmeans_rounds"] = s.kmeans_rounds;
     o["kmeans_converged"] = s.kmeans_converged;
     return o;
@@ -76,14 +78,14 @@ nlohmann::ordered_json pq_json(const ref::PqReport& p) {
     o["block"] = b.block;
     o["alpha_m"] = certified(b.alpha.alpha);
     o["eta_empirical"] = number(b.eta_empirical);
-    o["eta_ggd"] = number(b.eta_ggd);
-    o["eta_knn"] = b.eta_knn ? number(*b.eta_knn) : nlohmann::ordered_json();
-    if (b.eta_knn) o["eta_knn_standard_error"] = number(b.eta_knn_se);
+    o["eta_ggd"] = number(b.shape.eta_ggd);
+    o["eta_knn"] = b.shape.eta_knn ? number(*b.shape.eta_knn) : nlohmann::ordered_json();
+    if (b.shape.eta_knn) o["eta_knn_standard_error"] = number(b.shape.eta_knn_se);
     o["eta_conservative"] = number(b.eta_conservative);
-    o["mu_m"] = number(b.mu);
-    o["joint_condition_mu_lt_1"] = ref::to_string(b.joint);
-    o["V"] = source(b.v);
-    o["delta"] = source(b.delta);
+    o["mu_m"] = number(b.joint.mu.value);
+    o["joint_condition_mu_lt_1"] = ref::to_string(b.joint.verdict);
+    o["V"] = source(b.v, b.shape.beta_v, b.shape.log_shape_ggd_v, b.shape.knn_v);
+    o["delta"] = source(b.delta, b.shape.beta_delta, b.shape.log_shape_ggd_delta, b.shape.knn_delta);
     j["per_block"].push_back(o);
   }
   return j;
@@ -97,16 +99,17 @@ void print_pq(const ref::PqReport& p, std::ostream& os) {
   os << ", k-means++ seed " << p.options.kmeans.seed << ", " << p.options.kmeans.iterations << " rounds max\n";
   os << "  block  alpha_m       D_V           D_delta       eta_emp    eta_GGD    eta_kNN (se)        mu_m        mu_m < 1\n";
   for (const auto& b : p.blocks) {
-    const std::string knn = b.eta_knn ? fmt(*b.eta_knn, 3) + " (" + fmt(b.eta_knn_se, 2) + ")" : std::string("n/a");
+    const std::string knn =
+        b.shape.eta_knn ? fmt(*b.shape.eta_knn, 3) + " (" + fmt(b.shape.eta_knn_se, 2) + ")" : std::string("n/a");
     std::snprintf(line, sizeof line, "  %-5d  %-12s  %-12s  %-12s  %-9s  %-9s  %-18s  %-10s  %s\n", b.block,
                   fmt(b.alpha.alpha.value, 6).c_str(), fmt(b.v.distortion.value, 6).c_str(),
-                  fmt(b.delta.distortion.value, 6).c_str(), fmt(b.eta_empirical, 3).c_str(), fmt(b.eta_ggd, 3).c_str(),
-                  knn.c_str(), fmt(b.mu, 4).c_str(), ref::to_string(b.joint));
+                  fmt(b.delta.distortion.value, 6).c_str(), fmt(b.eta_empirical, 3).c_str(), fmt(b.shape.eta_ggd, 3).c_str(),
+                  knn.c_str(), fmt(b.joint.mu.value, 4).c_str(), ref::to_string(b.joint.verdict));
     os << line;
   }
   os << "  alpha = " << fmt(p.alpha.value, 8) << "  eta: empirical " << fmt(p.eta_empirical, 4) << ", GGD "
      << fmt(p.eta_ggd, 4) << ", kNN " << (p.eta_knn ? fmt(*p.eta_knn, 4) : std::string("n/a")) << "  ->  mu = "
-     << fmt(p.mu, 6) << " (advantage guaranteed iff eta < " << fmt(p.eta_threshold, 4) << ")\n";
+     << fmt(p.joint.mu.value, 6) << " (advantage guaranteed iff eta < " << fmt(p.eta_threshold, 4) << ")\n";
 }
 
 nlohmann::ordered_json to_json(const ref::AuditReport& r, const std::string& input) {

@@ -76,19 +76,11 @@ nlohmann::ordered_json pq_stream(const Stream& s, const ref::PqShape& shape, boo
   o.shape = shape;
   const ref::PqReport p = ref::pq_audit(v, s.rows, d, du.rows, static_cast<int>(s.dim), eig, o);
   auto num = [](const ref::Real& x) { return isfinite(x) ? nlohmann::ordered_json(ref::to_double(x)) : nlohmann::ordered_json(); };
-  const ref::Real f = (1 + p.eta_empirical) / (1 - p.eta_empirical);
-  const ref::Real bound_hi = (p.alpha.value + p.alpha.error) * f * (p.d_v.value + p.d_v.error);
-  const ref::Real bound_lo = (p.alpha.value - p.alpha.error) * f * (p.d_v.value - p.d_v.error);
-  const ref::Verdict b2 = p.alpha_finite && p.eta_empirical < 1
-                              ? ref::verdict_le(p.d_delta, {(bound_lo + bound_hi) / 2, (bound_hi - bound_lo) / 2})
-                              : ref::Verdict::undecided;
-  const ref::Verdict joint = p.alpha_finite && p.eta_conservative < 1
-                                 ? ref::verdict_lt({p.mu, p.alpha.error * (1 + p.eta_conservative) / (1 - p.eta_conservative)},
-                                                   {ref::Real(1), ref::Real(0)})
-                                 : ref::Verdict::fails;
+  const ref::Verdict b2 = ref::pq_ratio_check(p, p.alpha, p.eta_empirical).verdict;
+  const ref::Verdict joint = p.joint.verdict;
   *joint_holds = joint == ref::Verdict::holds;
   return {{"alpha", num(p.alpha.value)}, {"eta_empirical", num(p.eta_empirical)}, {"eta_ggd", num(p.eta_ggd)},
-          {"eta_knn", p.eta_knn ? num(*p.eta_knn) : nlohmann::ordered_json()}, {"mu", num(p.mu)},
+          {"eta_knn", p.eta_knn ? num(*p.eta_knn) : nlohmann::ordered_json()}, {"mu", num(p.joint.mu.value)},
           {"distortion_v", num(p.d_v.value)}, {"distortion_delta", num(p.d_delta.value)},
           {"b2_empirical", ref::to_string(b2)}, {"b4_mu_lt_1", ref::to_string(joint)}};
 }

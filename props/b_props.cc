@@ -61,14 +61,6 @@ PqReport audit(const std::vector<double>& v, const std::vector<double>& dl, std:
   return ref::pq_audit(v, n, dl, n, d, eig_of(v, n, d), o);
 }
 
-// D_delta <= alpha (1 + eta)/(1 - eta) D_V as a certified comparison (alpha taken as `alpha`).
-Verdict b2_verdict(const PqReport& p, const Certified& alpha, const Real& eta) {
-  const Real f = (1 + eta) / (1 - eta);
-  const Real lo = (alpha.value - alpha.error) * f * (p.d_v.value - p.d_v.error);
-  const Real hi = (alpha.value + alpha.error) * f * (p.d_v.value + p.d_v.error);
-  return ref::verdict_le(p.d_delta, {(lo + hi) / 2, (hi - lo) / 2 + ref::rounding_slack(abs(hi), 8)});
-}
-
 struct B2Case {
   std::uint64_t seed;
   int d, m, bits;
@@ -102,9 +94,10 @@ RC_GTEST_PROP(B2, ratio_theorem_holds_when_the_regime_is_measured, ()) {
   o.kmeans.seed = c.seed;
   const PqReport p = audit(v, dl, n, c.d, o);
   RC_PRE(p.alpha_finite && p.eta_empirical < 1);  // B1 measured on the data
-  RC_ASSERT(b2_verdict(p, p.alpha, p.eta_empirical) != Verdict::fails);
+  RC_ASSERT(ref::pq_ratio_check(p, p.alpha, p.eta_empirical).verdict != Verdict::fails);
   // B4 is the stated equivalence.
-  RC_ASSERT((p.mu < 1) == (p.eta_conservative < p.eta_threshold) || abs(p.mu - 1) < Real("1e-50"));
+  const Real mu = p.joint.mu.value;
+  RC_ASSERT((mu < 1) == (p.eta_conservative < p.eta_threshold) || abs(mu - 1) < Real("1e-50"));
 }
 
 TEST(B2, the_property_catches_a_min_instead_of_max_alpha) {
@@ -123,7 +116,7 @@ TEST(B2, the_property_catches_a_min_instead_of_max_alpha) {
     Certified amin = p.blocks[0].alpha.alpha;
     for (const auto& b : p.blocks)
       if (b.alpha.alpha.value < amin.value) amin = b.alpha.alpha;
-    RC_ASSERT(b2_verdict(p, amin, p.eta_empirical) != Verdict::fails);
+    RC_ASSERT(ref::pq_ratio_check(p, amin, p.eta_empirical).verdict != Verdict::fails);
   });
   EXPECT_FALSE(ok);
 }
@@ -245,12 +238,13 @@ void check_tiers_vanish(Shape delta_shape) {
   const Real per_coord = std::max(abs(ref::ggd_log_relative_shape({beta_lo}, g)), abs(ref::ggd_log_relative_shape({beta_hi}, g))) * g;
   const Real log_s_bound = per_coord * dm / g;
   for (const auto& b : p.blocks) {
-    RC_LOG() << "block " << b.block << ": eta GGD " << ref::to_double(b.eta_ggd) << " (bound " << ref::to_double(tanh(log_s_bound))
-             << "), kNN " << (b.eta_knn ? ref::to_double(*b.eta_knn) : -1) << " (6 se " << ref::to_double(6 * b.eta_knn_se)
+    const ref::ShapeTiers& st = b.shape;
+    RC_LOG() << "block " << b.block << ": eta GGD " << ref::to_double(st.eta_ggd) << " (bound " << ref::to_double(tanh(log_s_bound))
+             << "), kNN " << (st.eta_knn ? ref::to_double(*st.eta_knn) : -1) << " (6 se " << ref::to_double(6 * st.eta_knn_se)
              << "), empirical " << ref::to_double(b.eta_empirical) << "\n";
-    RC_ASSERT(b.eta_ggd <= tanh(log_s_bound));
-    RC_ASSERT(b.eta_knn.has_value());
-    RC_ASSERT(*b.eta_knn <= 6 * b.eta_knn_se);
+    RC_ASSERT(st.eta_ggd <= tanh(log_s_bound));
+    RC_ASSERT(st.eta_knn.has_value());
+    RC_ASSERT(*st.eta_knn <= 6 * st.eta_knn_se);
     if (dm == 1) {
       const double se_v = ref::to_double(b.v.distortion_sd / b.v.distortion.value) / std::sqrt(n) + std::sqrt(2.0 / n);
       const double se_d = ref::to_double(b.delta.distortion_sd / b.delta.distortion.value) / std::sqrt(n) + std::sqrt(2.0 / n);

@@ -80,21 +80,13 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
   const PqReport& p = *r.pq;
   const std::string arch = std::to_string(options.shape.blocks) + "x" + std::to_string(options.shape.bits) + ", " +
                            to_string(options.transform);
-  // B2 with each tier's eta: bound = alpha (1 + eta) / (1 - eta) D_V, increasing in alpha, eta, D_V.
+  // B2 with each tier's eta.
   auto b2 = [&](const std::string& tier, const Real& eta, bool measured) {
     TheoremEntry e{"B2", "delta vs V", "pq_ratio [eta " + tier + "]",
                    "D_delta <= alpha (1+eta)/(1-eta) D_V (PQ " + arch + ")", {}, p.d_delta};
-    const bool ok = p.alpha_finite && eta < 1;
-    if (ok) {
-      const Real f = (1 + eta) / (1 - eta);
-      const Real lo = (p.alpha.value - p.alpha.error) * f * (p.d_v.value - p.d_v.error);
-      const Real hi = (p.alpha.value + p.alpha.error) * f * (p.d_v.value + p.d_v.error);
-      e.bound = {(lo + hi) / 2, (hi - lo) / 2 + rounding_slack(abs(hi), 8)};
-      e.verdict = verdict_le(e.measured, e.bound);
-    } else {
-      e.bound = {std::numeric_limits<Real>::infinity(), Real(0)};
-      e.verdict = Verdict::undecided;
-    }
+    const RatioCheck check = pq_ratio_check(p, p.alpha, eta);
+    e.bound = check.bound.value_or(Certified{std::numeric_limits<Real>::infinity(), Real(0)});
+    e.verdict = check.verdict;
     // B1 holds on the data with this eta iff eta >= the smallest fitting eta, eta_empirical.
     e.premises = {{"alpha finite (every det Sigma_V,m > 0)", p.alpha_finite},
                   {"B1 regime holds on the data with this eta (eta >= eta_empirical = " + to_string(p.eta_empirical, 4) +
@@ -109,14 +101,8 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
   if (p.eta_knn) b2("kNN Renyi", *p.eta_knn, false);
   TheoremEntry e{"B4", "delta vs V", "joint_condition mu < 1",
                  "mu = alpha (1+eta)/(1-eta) < 1, eta = most conservative tier (PQ " + arch + ")",
-                 {Real(1), Real(0)}, {p.mu, Real(0)}};
-  if (p.alpha_finite && p.eta_conservative < 1) {
-    const Real f = (1 + p.eta_conservative) / (1 - p.eta_conservative);
-    e.measured.error = p.alpha.error * f + rounding_slack(p.mu, 8);
-    e.verdict = verdict_lt(e.measured, e.bound);
-  } else {
-    e.verdict = Verdict::fails;
-  }
+                 {Real(1), Real(0)}, p.joint.mu};
+  e.verdict = p.joint.verdict;
   e.note = "eta < (1 - alpha)/(1 + alpha) = " + to_string(p.eta_threshold, 6) + " is the same condition; eta used = " +
            to_string(p.eta_conservative, 4);
   r.theorems.push_back(e);

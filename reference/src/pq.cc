@@ -565,6 +565,30 @@ ShapeTiers shape_tiers(const double* v, std::size_t nv, const double* delta, std
   return st;
 }
 
+JointCondition joint_condition(const Certified& alpha, bool alpha_finite, const Real& eta) {
+  JointCondition j;
+  if (!alpha_finite || !(eta < 1)) {
+    j.mu = {kInf, Real(0)};
+    return j;  // fails
+  }
+  const Real f = (1 + eta) / (1 - eta);
+  j.mu.value = alpha.value * f;
+  j.mu.error = alpha.error * f + rounding_slack(j.mu.value, 8);
+  j.verdict = verdict_lt(j.mu, {Real(1), Real(0)});
+  return j;
+}
+
+RatioCheck pq_ratio_check(const PqReport& p, const Certified& alpha, const Real& eta) {
+  RatioCheck c;
+  if (!p.alpha_finite || !(eta < 1)) return c;
+  const Real f = (1 + eta) / (1 - eta);
+  const Real lo = (alpha.value - alpha.error) * f * (p.d_v.value - p.d_v.error);
+  const Real hi = (alpha.value + alpha.error) * f * (p.d_v.value + p.d_v.error);
+  c.bound = Certified{(lo + hi) / 2, (hi - lo) / 2 + rounding_slack(abs(hi), 8)};
+  c.verdict = verdict_le(p.d_delta, *c.bound);
+  return c;
+}
+
 // ---------------------------------------------------------------------------------------------
 PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::vector<double>& delta_rows,
                   std::size_t nd, int dim, const SymmetricEigen& eig_v, const PqOptions& options) {
@@ -606,9 +630,8 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
   const int dm = sh.block_dim();
   const Real rate_factor = Real(dm) * exp(-2 * Real(sh.bits) / Real(dm) * log(Real(2)));  // d_m 2^(-2R/d_m)
 
-  auto source_block = [&](const std::vector<double>& y, std::size_t n, int m, const char* name, RMatrix& cov) {
+  auto source_block = [&](const std::vector<double>& xb, std::size_t n, int m, const char* name, RMatrix& cov) {
     PqSourceBlock s;
-    const std::vector<double> xb = extract_block(y, n, dim, m * dm, dm);
     cov = sample_moments(to_real(xb.data(), n, dm)).covariance;
     s.det = block_determinant(cov, nullptr, std::string("Sigma_") + name + " block " + std::to_string(m));
     KMeansOptions ko = options.kmeans;
@@ -634,46 +657,26 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
   for (int m = 0; m < sh.blocks; ++m) {
     PqBlockReport b;
     b.block = m;
+    const std::vector<double> bv = extract_block(yv, nv, dim, m * dm, dm), bd = extract_block(yd, nd, dim, m * dm, dm);
     RMatrix cov_v, cov_d;
-    b.v = source_block(yv, nv, m, "V", cov_v);
-    b.delta = source_block(yd, nd, m, "delta", cov_d);
-    {
-      const std::vector<double> bv = extract_block(yv, nv, dim, m * dm, dm), bd = extract_block(yd, nd, dim, m * dm, dm);
-      const ShapeTiers st = shape_tiers(bv.data(), nv, bd.data(), nd, dm, options.knn_k, options.knn_max_points,
-                                        options.kmeans.seed + 7919u * static_cast<std::uint64_t>(m + 1));
-      b.v.beta = st.beta_v;
-      b.delta.beta = st.beta_delta;
-      b.v.log_shape_ggd = st.log_shape_ggd_v;
-      b.delta.log_shape_ggd = st.log_shape_ggd_delta;
-      b.v.knn = st.knn_v;
-      b.delta.knn = st.knn_delta;
-      b.eta_ggd = st.eta_ggd;
-      b.eta_knn = st.eta_knn;
-      b.eta_knn_se = st.eta_knn_se;
-    }
+    b.v = source_block(bv, nv, m, "V", cov_v);
+    b.delta = source_block(bd, nd, m, "delta", cov_d);
+    b.shape = shape_tiers(bv.data(), nv, bd.data(), nd, dm, options.knn_k, options.knn_max_points,
+                          options.kmeans.seed + 7919u * static_cast<std::uint64_t>(m + 1));
     b.alpha = block_alphas(cov_d, cov_v, 1)[0];
     if (lower(b.v.a) > 0 && lower(b.delta.a) > 0 && lower(b.v.distortion) > 0 && lower(b.delta.distortion) > 0) {
       auto ratio = [](const PqSourceBlock& sb) {  // r = D / A as an interval
         return from_interval(lower(sb.distortion) / upper(sb.a) * (1 - unit_roundoff() * 4),
                              upper(sb.distortion) / lower(sb.a) * (1 + unit_roundoff() * 4));
       };
-      const Certified rv = ratio(b.v), rd = ratio(b.delta);
-      b.eta_empirical = upper(eta_interval(rd, rv));  // the certified upper end: conservative
+      b.eta_empirical = upper(eta_interval(ratio(b.delta), ratio(b.v)));  // the certified upper end: conservative
     } else {
       b.eta_empirical = Real(1);  // a zero determinant or zero distortion: the regime is not verified
     }
-    if (b.eta_knn) eta_knn_max = std::max(eta_knn_max, *b.eta_knn);
+    if (b.shape.eta_knn) eta_knn_max = std::max(eta_knn_max, *b.shape.eta_knn);
     else knn_all = false;
-    b.eta_conservative = std::max(b.eta_empirical, b.eta_ggd);
-    if (b.eta_knn) b.eta_conservative = std::max(b.eta_conservative, *b.eta_knn);
-    if (!b.alpha.finite || b.eta_conservative >= 1) {
-      b.mu = kInf;
-      b.joint = Verdict::fails;
-    } else {
-      const Real f = (1 + b.eta_conservative) / (1 - b.eta_conservative);
-      b.mu = b.alpha.alpha.value * f;
-      b.joint = verdict_lt({b.mu, b.alpha.alpha.error * f + rounding_slack(b.mu, 8)}, {Real(1), Real(0)});
-    }
+    b.eta_conservative = std::max(b.eta_empirical, b.shape.eta_max());
+    b.joint = joint_condition(b.alpha.alpha, b.alpha.finite, b.eta_conservative);
     if (!b.alpha.finite) rep.alpha_finite = false;
     rep.alpha.value = std::max(rep.alpha.value, b.alpha.alpha.value);
     rep.alpha.error = std::max(rep.alpha.error, b.alpha.alpha.error);
@@ -682,15 +685,13 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
     rep.d_delta.value += b.delta.distortion.value;
     rep.d_delta.error += b.delta.distortion.error;
     rep.eta_empirical = std::max(rep.eta_empirical, b.eta_empirical);
-    rep.eta_ggd = std::max(rep.eta_ggd, b.eta_ggd);
+    rep.eta_ggd = std::max(rep.eta_ggd, b.shape.eta_ggd);
     rep.eta_conservative = std::max(rep.eta_conservative, b.eta_conservative);
     rep.blocks.push_back(std::move(b));
   }
   if (knn_all) rep.eta_knn = eta_knn_max;
   if (!rep.alpha_finite) rep.alpha = {kInf, Real(0)};
-  rep.mu = (!rep.alpha_finite || rep.eta_conservative >= 1)
-               ? kInf
-               : Real(rep.alpha.value * (1 + rep.eta_conservative) / (1 - rep.eta_conservative));
+  rep.joint = joint_condition(rep.alpha, rep.alpha_finite, rep.eta_conservative);
   rep.eta_threshold = rep.alpha_finite ? Real((1 - rep.alpha.value) / (1 + rep.alpha.value)) : Real(-1);
   return rep;
 }

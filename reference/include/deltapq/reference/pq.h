@@ -173,24 +173,26 @@ struct PqSourceBlock {
   Real distortion_sd;       // per-row standard deviation
   Certified a;              // A_m^s = d_m det^(1/d_m) 2^(-2R/d_m)
   Real ratio;               // r_s = D / A
-  std::vector<Real> beta;   // GGD fit per coordinate
-  Real log_shape_ggd;
-  KnnShape knn;
   int kmeans_rounds = 0;
   bool kmeans_converged = false;
 };
+
+// B4: mu = alpha (1 + eta)/(1 - eta) with alpha's certified error carried, and the verdict on mu < 1
+// ("fails": no guaranteed advantage, also when alpha is infinite or eta >= 1, where mu = +inf).
+struct JointCondition {
+  Certified mu;
+  Verdict verdict = Verdict::fails;
+};
+JointCondition joint_condition(const Certified& alpha, bool alpha_finite, const Real& eta);
 
 struct PqBlockReport {
   int block = 0;
   PqSourceBlock v, delta;
   BlockAlpha alpha;
   Real eta_empirical;
-  Real eta_ggd;
-  std::optional<Real> eta_knn;
-  Real eta_knn_se;
+  ShapeTiers shape;        // tiers 2 and 3 (GGD proxy, k-NN)
   Real eta_conservative;   // max of the available tiers
-  Real mu;                 // alpha_m (1 + eta) / (1 - eta) (+inf when eta >= 1 or alpha infinite)
-  Verdict joint = Verdict::undecided;  // B4 for this block: mu_m < 1 (alpha_m's certified error carried)
+  JointCondition joint;    // B4 for this block
 };
 
 struct PqReport {
@@ -200,11 +202,20 @@ struct PqReport {
   Certified alpha;              // max_m alpha_m
   bool alpha_finite = true;
   Real eta_empirical, eta_ggd, eta_conservative;  // max over blocks
-  std::optional<Real> eta_knn;
+  std::optional<Real> eta_knn;  // max over blocks, when every block has one
   Certified d_v, d_delta;       // totals over blocks
-  Real mu;                      // alpha (1 + eta_conservative) / (1 - eta_conservative)
+  JointCondition joint;         // B4 with alpha and eta_conservative
   Real eta_threshold;           // (1 - alpha) / (1 + alpha): B4 holds iff eta < this
 };
+
+// B2 on a report with a given alpha and eta: D_delta <= alpha (1 + eta)/(1 - eta) D_V, the right-hand
+// side as a certified interval (it increases in alpha, eta and D_V). bound is empty and the verdict
+// undecided when alpha is infinite or eta >= 1 (B1 cannot hold).
+struct RatioCheck {
+  std::optional<Certified> bound;
+  Verdict verdict = Verdict::undecided;
+};
+RatioCheck pq_ratio_check(const PqReport& p, const Certified& alpha, const Real& eta);
 
 // v_rows: nv x dim, delta_rows: nd x dim (finite doubles). The transform is built from Sigma_V
 // (eig_v: its certified eigendecomposition) and applied to both sources after centring each by its
