@@ -6,6 +6,7 @@
 
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
+#include "batch_check.h"
 #include "kernels.h"
 
 namespace dpq::fast {
@@ -21,10 +22,7 @@ void require(bool ok, const std::string& message) {
 constexpr std::size_t kBlockRows = 256;
 
 void report_bad_value(std::size_t flat, std::size_t d, const float* x) {
-  if (flat == detail::kNoBadValue) return;
-  const std::size_t r = flat / d, c = flat % d;
-  throw Error(std::string(std::isnan(x[flat]) ? "NaN" : "Inf") + " in the batch at row " + std::to_string(r) +
-              ", column " + std::to_string(c));
+  if (flat != detail::kNoBadValue) detail::throw_non_finite("", x, flat, d);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "deltapq/core/error.h"
 #include "deltapq/core/kmeans.h"
+#include "batch_check.h"
 #include "kernels.h"
 #include "pq_kernels.h"
 
@@ -15,14 +16,6 @@ namespace dpq::fast {
 namespace {
 
 constexpr int kMaxBlockDim = 256;  // the kernels' stack buffer of -2 x_j
-
-void require_finite(const float* x, std::size_t n, int dim, const char* what) {
-  for (std::size_t i = 0; i < n; ++i)
-    for (int j = 0; j < dim; ++j)
-      if (!std::isfinite(x[i * dim + j]))
-        throw Error(std::string(what) + ": non-finite value " + std::to_string(x[i * dim + j]) + " at row " +
-                    std::to_string(i) + ", column " + std::to_string(j));
-}
 
 using AssignFn = std::ptrdiff_t (*)(const detail::PqBlock&, const float*, std::size_t, std::size_t, std::uint8_t*,
                                     std::size_t, float*);
@@ -83,7 +76,7 @@ void ProductQuantizer::set_centroids(const std::vector<float>& centroids) {
   if (centroids.size() != centroids_.size())
     throw Error("pq: " + std::to_string(centroids.size()) + " centroid values given, expected M x K x d_m = " +
                 std::to_string(centroids_.size()));
-  require_finite(centroids.data(), centroids.size() / dsub_, dsub_, "pq centroids");
+  detail::require_finite_batch("pq centroids", centroids.data(), centroids.size() / dsub_, dsub_);
   centroids_ = centroids;
   build_layout();
 }
@@ -98,7 +91,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
     throw Error("pq train: " + std::to_string(n) + " rows, but K = 2^" + std::to_string(bits_) + " = " +
                 std::to_string(k_) + " centroids need at least K rows");
   if (options.iterations < 1) throw Error("pq train: iterations = " + std::to_string(options.iterations) + " must be >= 1");
-  require_finite(x, n, dim_, "pq train");
+  detail::require_finite_batch("pq train", x, n, dim_);
   const AssignFn assign = assign_kernel(select_simd(level));
   PqTrainReport report;
   std::vector<float> xs(n * dsub_), xt(n * dsub_), d2(n), dist(n);
@@ -163,7 +156,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
 
 void ProductQuantizer::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
   check_trained();
-  require_finite(x, n, dim_, "pq encode");
+  detail::require_finite_batch("pq encode", x, n, dim_);
   const AssignFn assign = assign_kernel(select_simd(level));
   constexpr std::size_t kTile = 64;  // rows per pass over the blocks: the tile stays in L1/L2
   for (std::size_t r0 = 0; r0 < n; r0 += kTile) {
@@ -200,7 +193,7 @@ void ProductQuantizer::decode(const std::uint8_t* codes, std::size_t n, float* x
 
 void ProductQuantizer::adc_table(const float* query, float* table, bool inner_product, std::optional<SimdLevel> level) const {
   check_trained();
-  require_finite(query, 1, dim_, "pq query");
+  detail::require_finite_batch("pq query", query, 1, dim_);
   const auto kernel = select_simd(level) == SimdLevel::avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar;
   for (int b = 0; b < m_; ++b) {
     const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "batch_check.h"
 #include "deltapq/core/error.h"
 
 namespace dpq::fast {
@@ -29,9 +30,7 @@ void QjlSketch::encode(const float* r, std::size_t n, std::uint8_t* out) const {
     const float* x = r + row * d;
     double n2 = 0;
     for (std::size_t i = 0; i < d; ++i) {
-      if (!std::isfinite(x[i]))
-        throw Error(std::string(std::isnan(x[i]) ? "NaN" : "Inf") + " in the batch at row " + std::to_string(row) +
-                    ", column " + std::to_string(i));
+      if (!std::isfinite(x[i])) detail::throw_non_finite("", r, row * d + i, d);
       n2 += static_cast<double>(x[i]) * x[i];
     }
     const float norm = static_cast<float>(std::sqrt(n2));

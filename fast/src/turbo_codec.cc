@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "deltapq/core/error.h"
+#include "batch_check.h"
 #include "kernels.h"
 #include "turbo_common.h"
 #include "turbo_kernels.h"
@@ -143,8 +144,7 @@ void TurboCodec::encode(const float* x, std::size_t n, std::uint8_t* out, std::o
     }
   }
   if (bad >= 0) {
-    const std::size_t r = static_cast<std::size_t>(bad) / static_cast<std::size_t>(dim_), c = static_cast<std::size_t>(bad) % static_cast<std::size_t>(dim_);
-    throw Error(std::string(std::isnan(x[bad]) ? "NaN" : "Inf") + " in the batch at row " + std::to_string(r) + ", column " + std::to_string(c));
+    detail::throw_non_finite("", x, static_cast<std::size_t>(bad), static_cast<std::size_t>(dim_));
   }
 }
 
