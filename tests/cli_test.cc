@@ -165,8 +165,7 @@ TEST(Cli, bench_pq_writes_the_ratios) {
   std::filesystem::remove(json);
   const CliRun r = run("bench pq --dim 16 --m 4 --n 512 --reps 1 --train-reps 1 --iterations 3 --json " + json);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(json);
   for (const char* key : {"encode_vs_faiss", "decode_vs_faiss", "train_vs_faiss", "mse_vs_faiss"})
     EXPECT_TRUE(j["ratios"][key].is_number()) << key;
   EXPECT_EQ(run("bench pq --dim 10 --m 3").code, 2);
@@ -187,8 +186,7 @@ TEST(Cli, bench_scalar_writes_the_ratios) {
   const CliRun r = run("bench scalar --dim 24 --bits 4 --n 512 --reps 1 --json " + json);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("non-AVX2"), std::string::npos) << r.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(json);
   for (const char* key : {"avx2_vs_scalar", "quantize_vs_faiss_sq", "quantize_vs_memcpy", "encode_vs_gemm"})
     EXPECT_TRUE(j["ratios"][key].is_number()) << key;
   EXPECT_EQ(run("bench scalar --bits 9").code, 2);
@@ -211,8 +209,7 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   std::filesystem::remove_all(dir);
   const CliRun k = run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + dir);
   ASSERT_EQ(k.code, 0) << k.out;
-  std::ifstream in(dir + "/manifest.json");
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(dir + "/manifest.json");
   EXPECT_EQ(j["files"].size(), 5u * 4u * 3u);  // layers x kv heads x {k_pre, k_post, v}
   EXPECT_EQ(j["queries"].size(), 5u * 8u);     // layers x query heads
   const std::size_t tokens = j["tokens"].size();
@@ -255,8 +252,7 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const auto json = testing::temp_path("audit_stream.json");
   const CliRun a = run("audit-stream " + dir + " --bits 4 --pq 4x4 --json " + json);
   ASSERT_EQ(a.code, 0) << a.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(json);
   ASSERT_EQ(j["heads"].size(), 60u);
   for (const auto& h : j["heads"]) {
     for (const char* key : {"layer", "head", "kind", "alpha_open", "alpha_closed", "certificate", "zones", "mse_direct",
@@ -279,8 +275,7 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const auto nll_json = testing::temp_path("nll.json");
   const CliRun fp = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme fp32 --json " + nll_json);
   ASSERT_EQ(fp.code, 0) << fp.out;
-  std::ifstream nin(nll_json);
-  const auto nj = nlohmann::json::parse(nin);
+  const auto nj = read_json(nll_json);
   EXPECT_EQ(nj["nll"].get<double>(), nj["nll_fp32"].get<double>());  // the fp32 cache is the reference itself
   EXPECT_EQ(nj["kl"].get<double>(), 0.0);
   const CliRun bad_scheme = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme zip");
@@ -291,8 +286,7 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const auto pc = testing::temp_path("pc_kv.json");
   const CliRun p = run("paper-check --quick --kv " + dir + " --json " + pc);
   ASSERT_EQ(p.code, 0) << p.out;
-  std::ifstream pin(pc);
-  const auto pj = nlohmann::json::parse(pin);
+  const auto pj = read_json(pc);
   EXPECT_EQ(pj["findings"].size(), 3u);
   EXPECT_EQ(pj["table"].size(), 20u * 3u * 3u);  // 20 KV heads x 3 budgets x 3 metrics
   const CliRun no_manifest = run("audit-stream " + testing::temp_path("nothing_here"));
@@ -304,8 +298,7 @@ TEST(Cli, codebook_generates_and_audits) {
   const auto json = testing::temp_path("cb.json");
   const CliRun g = run("codebook --dim 64 --bits 3 --digits 30 --json " + json);
   ASSERT_EQ(g.code, 0) << g.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(json);
   ASSERT_EQ(j["centroids"].size(), 8u);
   EXPECT_EQ(j["thresholds"].size(), 7u);
   EXPECT_TRUE(j["centroids"][0].is_string());  // 30 digits: more than a double holds
@@ -316,8 +309,7 @@ TEST(Cli, codebook_generates_and_audits) {
   CliRun a = run("codebook --check " + json + " --dim 64 --bits 3 --json " + report);
   EXPECT_EQ(a.code, 0) << a.out;
   {
-    std::ifstream r(report);
-    const auto rj = nlohmann::json::parse(r);
+    const auto rj = read_json(report);
     EXPECT_LT(std::fabs(rj["excess_mse_pct"].get<double>()), 1e-9);
     EXPECT_TRUE(rj["defects"].empty());
     EXPECT_FALSE(rj["scaled_by_inv_sqrt_d"].get<bool>());
@@ -328,8 +320,7 @@ TEST(Cli, codebook_generates_and_audits) {
   a = run("codebook --check " + gauss + " --dim 128 --bits 2 --json " + report);
   EXPECT_EQ(a.code, 0) << a.out;
   {
-    std::ifstream r(report);
-    const auto rj = nlohmann::json::parse(r);
+    const auto rj = read_json(report);
     EXPECT_TRUE(rj["scaled_by_inv_sqrt_d"].get<bool>());
     EXPECT_LT(rj["excess_mse_pct"].get<double>(), 0.1);  // Gaussian vs sphere optimum at d = 128
   }
@@ -357,8 +348,7 @@ TEST(Cli, paper_check_quick_reports_every_finding) {
   const auto json = testing::temp_path("pc.json");
   const CliRun r = run("paper-check --quick --json " + json);
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ifstream in(json);
-  const auto j = nlohmann::json::parse(in);
+  const auto j = read_json(json);
   ASSERT_EQ(j["findings"].size(), 3u);
   for (const auto& f : j["findings"]) {
     const std::string v = f["verdict"];

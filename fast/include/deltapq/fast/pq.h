@@ -15,6 +15,8 @@
 // chosen centre; Lloyd iterations then alternate assignment (the encode kernel) and centroid update
 // (means accumulated in double, in row order). A centroid whose cluster is empty keeps its value.
 // Stopping rule: no assignment changed in an iteration, or `iterations` rounds (FAISS's default 25).
+// Reference counterparts (same rules, double / Real): ref::kmeans (training) and
+// ref::nearest_centroid_distortion (the exact nearest centroid, same tie rule).
 // Training is deterministic and identical at every SIMD level. Every row is used (FAISS subsamples to
 // 256 K rows; at the benchmark's N = 65 536 and K = 256 the two coincide).
 #pragma once
