@@ -35,7 +35,6 @@ ScalarSetup make_scalar_setup(std::size_t n, std::size_t dim, int bits) {
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(cov);
 
   for (fast::FastDesign* ds : {&s.identity, &s.eigen}) {
-    ds->dim = dim;
     ds->bits.assign(dim, bits);
     for (std::size_t i = 0; i < dim; ++i) ds->mean.push_back(static_cast<float>(mean(i)));
   }
@@ -43,7 +42,7 @@ ScalarSetup make_scalar_setup(std::size_t n, std::size_t dim, int bits) {
   // Eigen's order is ascending; rank 0 = largest eigenvalue.
   for (std::size_t r = 0; r < dim; ++r) {
     const auto col = static_cast<Eigen::Index>(dim - 1 - r);
-    s.eigen.clip.push_back(static_cast<float>(3 * std::sqrt(std::max(es.eigenvalues()(col), 1e-12))));
+    s.eigen.clip.push_back(static_cast<float>(matched_clip(es.eigenvalues()(col), es.eigenvalues()(static_cast<Eigen::Index>(dim) - 1), 3.0)));
   }
   s.eigen.basis.resize(dim * dim);
   for (std::size_t j = 0; j < dim; ++j)

@@ -71,7 +71,6 @@ void BM_Encode(benchmark::State& state) {
 void BM_ClosedLoopAppend(benchmark::State& state) {
   const auto d = static_cast<std::size_t>(state.range(0));
   fast::FastDesign ds;
-  ds.dim = d;
   ds.clip.assign(d, 1.0f);
   ds.bits.assign(d, 4);
   const fast::Codec codec(ds);

@@ -13,7 +13,7 @@
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/fast/turbo_codec.h"
-#include "deltapq/turbo/turbo.h"
+#include "deltapq/app/paper_check.h"
 
 namespace dpq::bench {
 namespace {
@@ -47,10 +47,10 @@ int run_turbo_bench(int argc, char** argv) {
   std::cout << "  b  path                          encode vec/s   GB/s   decode vec/s   GB/s   MSE/vector (unit vectors)\n";
   nlohmann::ordered_json report{{"dim", d}, {"n", n}, {"threads", 1}};
   for (int b : {2, 3, 4}) {
-    const auto cents = turbo::LloydMax(d, b).centroids();
+    const fast::ScalarCodebook cb = app::sphere_codebook(d, b);
     for (bool dense : {false, true}) {
       if (!dense && (d & (d - 1))) continue;  // Hadamard needs d = 2^k
-      const fast::TurboCodec codec(d, b, cents, 17, dense);
+      const fast::TurboCodec codec(d, b, cb, {17, dense ? fast::RotationKind::dense : fast::RotationKind::automatic, 0});
       std::vector<std::uint8_t> rec(n * codec.bytes_per_vector());
       const double te = median_seconds([&] { codec.encode(s.x.data(), n, rec.data()); }, reps);
       const double td = median_seconds([&] { codec.decode(rec.data(), n, out.data()); }, reps);

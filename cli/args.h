@@ -4,7 +4,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "deltapq/reference/pq.h"
 
 namespace dpq::cli {
 
@@ -23,11 +26,21 @@ class Args {
   std::optional<long long> integer(const std::string& flag, long long lo, long long hi) const;
   // Finite real number; `positive` requires > 0.
   std::optional<double> real(const std::string& flag, bool positive) const;
+  // Every option given, in no particular order (for "--x needs --y" checks).
+  bool any_of(const std::vector<std::string>& flags) const;
 
  private:
   std::vector<std::string> positional_;
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> switches_on_;
 };
+
+// --pq MxBITS as the two numbers (M, BITS); throws dpq::Error naming the text when it is malformed.
+std::pair<int, int> parse_pq_text(const std::string& text);
+// --pq MxBITS for vectors of `dim` coordinates: throws dpq::Error naming the text when it is malformed
+// or the shape is invalid for dim ("--pq '4x4': M = 4 does not divide the dimension 6").
+ref::PqShape parse_pq_shape(const std::string& text, int dim);
+// --pq-transform identity | eigenbasis | soft-zca.
+ref::PqTransform parse_pq_transform(const std::string& text);
 
 }  // namespace dpq::cli

@@ -1,86 +1,141 @@
 // deltapq: checks the theory of KV-cache and activation compression on your data.
-// Exit codes: 0 success / no claim fails, 1 a claim fails on the data, 2 bad input or usage.
+//
+// Exit codes (the same rule for every command):
+//   0  success: every claim holds or is undecided (or the command has no claims)
+//   1  a claim whose premises hold fails, or an audited artifact fails its gate
+//      (a claim that fails on the data is a result, not a crash)
+//   2  bad input or usage: one line on stderr naming the value and where it is; nothing written
+//   3  internal error: a deltapq bug (please report the command line)
+#include <unistd.h>
+
+#include <climits>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "deltapq/core/error.h"
 #include "deltapq/reference/real.h"
-#ifdef DPQ_HAVE_BENCH
-#include "scalar_bench.h"
-#include "turbo_bench.h"
-#include "pq_bench.h"
-#endif
 
 namespace {
 
-const char* kUsage =
-    "usage: deltapq COMMAND [ARGS]\n"
-    "  audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]\n"
-    "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
-    "        Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy); with --pq also\n"
-    "        Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits\n"
-    "  synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
-    "        the seeded synthetic stream the demo audits\n"
-    "  generate --model M.bin --tokenizer T.bin [--steps N]\n"
-    "        greedy generation from BOS with a llama2.c-format checkpoint\n"
-    "  kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
-    "        pre-RoPE K, post-RoPE K and V of every layer and KV head as .npy, plus manifest.json\n"
-    "  audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
-    "        Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE\n"
-    "  eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-    "        [--bits B] [--kappa K] [--eta auto|E] [--json OUT]   next-token NLL and KL with the KV cache through a codec\n"
-    "  codebook --dim D --bits B [--digits N] [--json OUT]\n"
-    "        certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
-    "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
-    "        audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate\n"
-    "  paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]\n"
-    "        the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails\n"
-    "  bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
-    "        the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
-    "  bench turbo [--dim D] [--n N] [--reps R] [--json OUT]\n"
-    "        the TurboQuant-style codec (Walsh-Hadamard + Lloyd-Max) against memcpy and the dense rotation\n"
-    "exit codes: 0 ok, 1 a claim fails on the data, 2 bad input or usage\n";
+struct Command {
+  const char* name;
+  const char* usage;
+  int (*run)(int, char**);
+};
+
+int run_bench(int argc, char** argv);
+
+const Command kCommands[] = {
+    {"audit",
+     "audit FILE.npy [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]\n"
+     "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
+     "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy); with --pq also\n"
+     "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits",
+     dpq::cli::run_audit},
+    {"synth",
+     "synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
+     "      the seeded synthetic stream the demo audits",
+     dpq::cli::run_synth},
+    {"generate",
+     "generate --model M.bin --tokenizer T.bin [--steps N]\n"
+     "      greedy generation from BOS with a llama2.c-format checkpoint",
+     dpq::cli::run_generate},
+    {"kvdump",
+     "kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
+     "      pre-RoPE K, post-RoPE K and V of every layer and KV head, and the post-RoPE queries, as .npy,\n"
+     "      plus manifest.json (the directory appears complete or not at all)",
+     dpq::cli::run_kvdump},
+    {"audit-stream",
+     "audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
+     "      Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE",
+     dpq::cli::run_audit_stream},
+    {"eval-nll",
+     "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
+     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--json OUT]\n"
+     "      next-token NLL and KL with the KV cache through a codec",
+     dpq::cli::run_eval_nll},
+    {"codebook",
+     "codebook --dim D --bits B [--digits N] [--json OUT]\n"
+     "      certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
+     "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
+     "      audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate",
+     dpq::cli::run_codebook},
+    {"paper-check",
+     "paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]\n"
+     "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails",
+     dpq::cli::run_paper_check},
+    {"bench",
+     "bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
+     "      the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
+     "  bench turbo [--dim D] [--n N] [--reps R] [--json OUT]\n"
+     "      the TurboQuant-style codec (Walsh-Hadamard + Lloyd-Max) against memcpy and the dense rotation\n"
+     "  bench pq [--dim D] [--m M] [--bits B] [--n N] [--iterations I] [--reps R] [--train-reps R] [--json OUT]\n"
+     "      the product quantizer against FAISS ProductQuantizer (train, encode, decode, MSE)\n"
+     "      (benchmarks live in deltapq-bench, next to this binary, which links FAISS; deltapq does not)",
+     run_bench},
+};
+
+const char* kExitCodes =
+    "exit codes: 0 ok (every claim holds or is undecided), 1 a claim whose premises hold fails or an artifact\n"
+    "  fails its gate, 2 bad input or usage, 3 internal error (a deltapq bug)\n";
+
+void print_usage(std::ostream& os) {
+  os << "usage: deltapq COMMAND [ARGS]   (deltapq COMMAND --help: that command's usage)\n";
+  for (const Command& c : kCommands) os << "  " << c.usage << "\n";
+  os << kExitCodes;
+}
+
+// `deltapq bench ...` runs deltapq-bench from the same directory (the benchmarks link FAISS, the peer;
+// the deltapq binary itself does not).
+int run_bench(int argc, char** argv) {
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) throw dpq::Error("bench: cannot find this executable's directory (/proc/self/exe)");
+  self[n] = '\0';
+  const std::string bench = (std::filesystem::path(self).parent_path() / "deltapq-bench").string();
+  if (::access(bench.c_str(), X_OK) != 0)
+    throw dpq::Error("bench: " + bench + " is missing (built with -DDPQ_BUILD_BENCH=OFF, or not installed next to deltapq)");
+  std::vector<char*> args{const_cast<char*>(bench.c_str())};
+  for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  std::cout.flush();
+  ::execv(bench.c_str(), args.data());
+  throw dpq::Error("bench: cannot run " + bench + ": " + std::strerror(errno));
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    (argc < 2 ? std::cerr : std::cout) << kUsage;
+    print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
   const std::string cmd = argv[1];
+  const Command* command = nullptr;
+  for (const Command& c : kCommands)
+    if (cmd == c.name) command = &c;
+  if (!command) {
+    std::cerr << "deltapq: unknown command '" << cmd << "' (deltapq --help lists the commands)\n";
+    return 2;
+  }
+  for (int i = 2; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+      std::cout << "usage: deltapq " << command->usage << "\n" << kExitCodes;
+      return 0;
+    }
   try {
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
-    if (cmd == "audit") return dpq::cli::run_audit(argc - 2, argv + 2);
-    if (cmd == "synth") return dpq::cli::run_synth(argc - 2, argv + 2);
-    if (cmd == "generate") return dpq::cli::run_generate(argc - 2, argv + 2);
-    if (cmd == "kvdump") return dpq::cli::run_kvdump(argc - 2, argv + 2);
-    if (cmd == "audit-stream") return dpq::cli::run_audit_stream(argc - 2, argv + 2);
-    if (cmd == "eval-nll") return dpq::cli::run_eval_nll(argc - 2, argv + 2);
-    if (cmd == "codebook") return dpq::cli::run_codebook(argc - 2, argv + 2);
-    if (cmd == "paper-check") return dpq::cli::run_paper_check(argc - 2, argv + 2);
-    if (cmd == "bench") {
-      if (argc < 3 || (std::strcmp(argv[2], "scalar") != 0 && std::strcmp(argv[2], "turbo") != 0 &&
-                        std::strcmp(argv[2], "pq") != 0))
-        throw dpq::Error("bench needs a suite: bench scalar | bench turbo | bench pq");
-#ifdef DPQ_HAVE_BENCH
-      if (!std::strcmp(argv[2], "turbo")) return dpq::bench::run_turbo_bench(argc - 3, argv + 3);
-      if (!std::strcmp(argv[2], "pq")) return dpq::bench::run_pq_bench(argc - 3, argv + 3);
-      return dpq::bench::run_scalar_bench(argc - 3, argv + 3);
-#else
-      throw dpq::Error("this deltapq was built with -DDPQ_BUILD_BENCH=OFF");
-#endif
-    }
-    std::cerr << "deltapq: unknown command '" << cmd << "'\n" << kUsage;
-    return 2;
+    return command->run(argc - 2, argv + 2);
   } catch (const dpq::Error& e) {
     std::cerr << "deltapq " << cmd << ": error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "deltapq " << cmd << ": internal error: " << e.what() << "\n";
+    std::cerr << "deltapq " << cmd << ": internal error: " << e.what() << " (a deltapq bug: please report the command line)\n";
     return 3;
   }
 }

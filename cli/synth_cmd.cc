@@ -3,9 +3,8 @@
 
 #include "args.h"
 #include "commands.h"
+#include "deltapq/app/generate.h"
 #include "deltapq/core/error.h"
-#include "deltapq/core/npy.h"
-#include "deltapq/core/synth.h"
 
 namespace dpq::cli {
 
@@ -22,8 +21,7 @@ int run_synth(int argc, char** argv) {
   if (auto v = args.integer("--rank", 0, 1 << 14)) p.rank = static_cast<std::size_t>(*v);
   if (auto v = args.real("--sigma", false)) p.sigma = *v;
   if (auto v = args.integer("--seed", 0, (1LL << 62))) p.seed = static_cast<std::uint64_t>(*v);
-  const auto x = synthetic_stream(p);
-  write_npy(*out, p.tokens, p.dim, x, /*as_float32=*/true);
+  app::synth(p, *out);
   std::cout << "wrote " << *out << ": synthetic stream [T = " << p.tokens << ", d = " << p.dim << "], AR(1) phi = " << p.phi
             << ", Student-t nu = " << p.nu << " innovations, low rank " << p.rank << ", sigma = " << p.sigma
             << ", seed " << p.seed << "\n";

@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "deltapq/reference/pq.h"
@@ -95,14 +96,69 @@ RC_GTEST_PROP(B2, ratio_theorem_holds_when_the_regime_is_measured, ()) {
   const PqReport p = audit(v, dl, n, c.d, o);
   RC_PRE(p.alpha_finite && p.eta_empirical < 1);  // B1 measured on the data
   RC_ASSERT(ref::pq_ratio_check(p, p.alpha, p.eta_empirical).verdict != Verdict::fails);
-  // B4 is the stated equivalence.
-  const Real mu = p.joint.mu.value;
-  RC_ASSERT((mu < 1) == (p.eta_conservative < p.eta_threshold) || abs(mu - 1) < Real("1e-50"));
+}
+
+// ---- B4 ----
+// mu = alpha (1 + eta)/(1 - eta) < 1  <=>  eta < (1 - alpha)/(1 + alpha). alpha = a +- e and eta are
+// dyadic with 20-bit numerators, so (alpha' (1 + eta) vs 1 - eta) is decided exactly in Real for the
+// interval ends alpha' = a +- e: the verdict must be `holds` iff the upper end satisfies the condition,
+// `fails` iff the lower end violates it, `undecided` otherwise -- ties at a + e or a - e included,
+// which the generator produces on purpose (eta = 0 puts the threshold at alpha = 1 exactly; other
+// targeted cases put mu within one grid step of 1).
+using JointFn = std::function<ref::JointCondition(const Certified&, bool, const Real&)>;
+
+void check_b4(const JointFn& joint) {
+  const int kind = *rc::gen::inRange(0, 3);
+  const Real grid = ldexp(Real(1), -20);
+  Real a, e, eta;
+  if (kind == 0) {  // a tie at an end of the interval: eta = 0, a +- e = 1
+    e = Real(*rc::gen::inRange(0, 1 << 10)) * grid;
+    a = *rc::gen::arbitrary<bool>() ? Real(1) - e : Real(1) + e;
+    eta = Real(0);
+  } else {  // random, or near the threshold: alpha just below/above (1 - eta)/(1 + eta)
+    eta = Real(*rc::gen::inRange(0, 1 << 20)) * grid;
+    e = Real(*rc::gen::inRange(0, kind == 1 ? 1 << 12 : 4)) * grid;
+    const Real threshold = (1 - eta) / (1 + eta);
+    a = kind == 1 ? Real(*rc::gen::inRange(0, 3 << 20)) * grid
+                  : floor(threshold / grid) * grid + Real(*rc::gen::inRange(-3, 4)) * grid;
+    RC_PRE(a >= 0);
+  }
+  const ref::JointCondition j = joint({a, e}, true, eta);
+  const Real f_num = 1 + eta, f_den = 1 - eta;  // exact: dyadic
+  const bool upper_holds = (a + e) * f_num < f_den;  // mu at alpha = a + e is < 1
+  const bool lower_fails = (a - e) * f_num > f_den;  // mu at alpha = a - e is > 1
+  RC_TAG(upper_holds ? "holds" : lower_fails ? "fails" : "undecided");
+  RC_ASSERT(j.verdict == (upper_holds ? Verdict::holds : lower_fails ? Verdict::fails : Verdict::undecided));
+  // The stated equivalence with the threshold, at the value itself (exact comparisons).
+  if (e == 0 && a * f_num != f_den) RC_ASSERT((j.verdict == Verdict::holds) == (eta < (1 - a) / (1 + a)));
+}
+
+RC_GTEST_PROP(B4, joint_condition_is_mu_below_one_with_alphas_error, ()) { check_b4(ref::joint_condition); }
+
+TEST(B4, the_property_catches_mu_without_the_one_minus_eta) {
+  // mu = alpha (1 + eta): the denominator forgotten.
+  EXPECT_TRUE(falsified("mu = alpha (1 + eta)", [] {
+    check_b4([](const Certified& alpha, bool finite, const Real& eta) {
+      ref::JointCondition j = ref::joint_condition(alpha, finite, Real(0));
+      j.mu = {alpha.value * (1 + eta), alpha.error * (1 + eta) + ref::rounding_slack(alpha.value * (1 + eta), 8)};
+      j.verdict = ref::verdict_lt(j.mu, {Real(1), Real(0)});
+      return j;
+    });
+  }));
+  EXPECT_TRUE(falsified("alpha's error dropped", [] {
+    check_b4([](const Certified& alpha, bool finite, const Real& eta) { return ref::joint_condition({alpha.value, Real(0)}, finite, eta); });
+  }));
+}
+
+TEST(B4, infinite_alpha_or_eta_at_least_one_fails) {
+  EXPECT_EQ(ref::joint_condition({Real(0.1), Real(0)}, false, Real(0)).verdict, Verdict::fails);
+  EXPECT_EQ(ref::joint_condition({Real(0.1), Real(0)}, true, Real(1)).verdict, Verdict::fails);
+  EXPECT_FALSE(isfinite(ref::joint_condition({Real(0.1), Real(0)}, true, Real(1)).mu.value));
 }
 
 TEST(B2, the_property_catches_a_min_instead_of_max_alpha) {
   // Test of the test: with alpha = min_m alpha_m the inequality must fail on heterogeneous blocks.
-  const bool ok = rc::check("min alpha", [] {
+  const auto ok = falsified("min alpha", [] {
     const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
     std::mt19937_64 rng(seed);
     const std::size_t n = 400;
@@ -118,7 +174,7 @@ TEST(B2, the_property_catches_a_min_instead_of_max_alpha) {
       if (b.alpha.alpha.value < amin.value) amin = b.alpha.alpha;
     RC_ASSERT(ref::pq_ratio_check(p, amin, p.eta_empirical).verdict != Verdict::fails);
   });
-  EXPECT_FALSE(ok);
+  EXPECT_TRUE(ok);
 }
 
 // ---- B3 ----
@@ -142,7 +198,7 @@ RC_GTEST_PROP(B3, shared_transform_keeps_alpha_at_most_one, ()) {
 TEST(B3, per_source_whitening_breaks_it_and_the_search_finds_it) {
   // The claim "alpha <= 1 under Loewner domination" is false once each source gets its own Soft-ZCA:
   // RapidCheck must find a dominated pair that breaks it (the constructed one is in the unit tests).
-  const bool ok = rc::check("per-source Soft-ZCA", [] {
+  const auto ok = falsified("per-source Soft-ZCA", [] {
     const DominatedPair pair = *gen_dominated_pair(6);
     RC_PRE(pair.scale <= 1.0);
     const int d = static_cast<int>(pair.sigma_v.rows());
@@ -155,7 +211,7 @@ TEST(B3, per_source_whitening_breaks_it_and_the_search_finds_it) {
     RC_PRE(a.finite);
     RC_ASSERT(ref::verdict_le(a.alpha, {Real(1), Real(0)}) != Verdict::fails);
   });
-  EXPECT_FALSE(ok);
+  EXPECT_TRUE(ok);
 }
 
 // ---- B5 tier 2: the GGD fit recovers beta within its confidence interval ----
@@ -205,7 +261,7 @@ RC_GTEST_PROP(B5, ggd_fit_recovers_beta_within_its_interval, ()) {
 }
 
 TEST(B5, the_interval_property_rejects_a_wrong_beta) {
-  EXPECT_FALSE(rc::check("beta + 0.5", [] { check_ggd_recovery(*rc::gen::inRange(70, 300) / 100.0, 0.5); }));
+  EXPECT_TRUE(falsified("beta + 0.5", [] { check_ggd_recovery(*rc::gen::inRange(70, 300) / 100.0, 0.5); }));
 }
 
 // ---- B5: the tiers on Gaussian data ----
@@ -257,7 +313,7 @@ RC_GTEST_PROP(B5, eta_tiers_vanish_on_gaussian_data, ()) { check_tiers_vanish(Sh
 
 TEST(B5, the_tier_property_flags_laplace_against_gaussian) {
   // Test of the test: the same property with a Laplace delta source must fail.
-  EXPECT_FALSE(rc::check("laplace", [] { check_tiers_vanish(Shape::laplace); }));
+  EXPECT_TRUE(falsified("laplace", [] { check_tiers_vanish(Shape::laplace); }));
 }
 
 // ---- High resolution: D_delta / D_V approaches the determinant ratio as the bits grow ----

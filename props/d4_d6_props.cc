@@ -107,7 +107,7 @@ RC_GTEST_PROP(D4, qjl_is_unbiased_with_the_exact_variance, ()) {
 
 TEST(D4, comparator_rejects_the_unquantized_variance_for_the_sign_sketch) {
   // Test of the test: claiming the Gaussian sketch's variance for the sign sketch (missing pi/2).
-  EXPECT_FALSE(rc::check("no pi/2", [] {
+  EXPECT_TRUE(falsified("no pi/2", [] {
     QjlCase c = *gen_qjl();
     c.correlation = 0;
     c.m = std::max(c.m, 8);
@@ -136,7 +136,7 @@ void check_signs(const fast::QjlSketch& sk, const std::vector<float>& r, const s
 }
 
 TEST(D4, sign_comparator_rejects_flipped_bits) {
-  EXPECT_FALSE(rc::check("bit 0 flipped", [] {
+  EXPECT_TRUE(falsified("bit 0 flipped", [] {
     const QjlCase c = *gen_qjl();
     boost::random::mt19937_64 rng(c.seed);
     boost::random::normal_distribution<float> normal;
@@ -184,26 +184,36 @@ RC_GTEST_PROP(D4, fast_sketch_signs_and_estimates, ()) {
   RC_ASSERT(std::fabs(res.var_sign / v - 1) <= 5 * std::sqrt((2 + 6.0 / c.m) / (n - 1)));
 }
 
-RC_GTEST_PROP(D6, kl_identity_holds, ()) {
-  const int n = *rc::gen::inRange(1, 200);
+// D6 identity with the perturbation's sign as a parameter (+1: the property; -1: the test of the
+// test, the identity evaluated for -xi).
+void check_kl_identity(int sign) {
+  const int n = *rc::gen::inRange(2, 200);
   boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
   boost::random::normal_distribution<double> normal;
   const double scale = std::exp(normal(rng)), noise = std::exp(normal(rng));
-  std::vector<Real> z(n), xi(n);
+  std::vector<Real> z(n), xi(n), xs(n);
   for (int i = 0; i < n; ++i) {
     z[i] = Real(scale * normal(rng));
     xi[i] = Real(noise * normal(rng));
+    xs[i] = xi[i] * sign;
   }
-  const Real direct = ref::kl_softmax_direct(z, xi), identity = ref::kl_softmax_identity(z, xi);
+  const Real direct = ref::kl_softmax_direct(z, xi), identity = ref::kl_softmax_identity(z, xs);
   RC_ASSERT(direct >= -ldexp(Real(1), -200));
   // Both are sums of ~3n rounded terms of magnitude <= max |logit| + log n: 2^-200 relative is far
   // above 256-bit rounding and far below any algebra error.
   RC_ASSERT(abs(direct - identity) <= ldexp(Real(1), -200) * (Real(1) + abs(direct)) * Real(n));
 }
 
-RC_GTEST_PROP(D6, expected_kl_under_gaussian_noise_is_at_most_half_sigma_squared, ()) {
+RC_GTEST_PROP(D6, kl_identity_holds, ()) { check_kl_identity(1); }
+
+TEST(D6, identity_comparator_rejects_the_wrong_sign) {
+  EXPECT_TRUE(falsified("identity for -xi", [] { check_kl_identity(-1); }));
+}
+
+// D6 Jensen with the bound's factor as a parameter (1/2: the theorem; 1/8: the test of the test).
+void check_jensen(double factor) {
   // Jensen: E KL = E log E_p e^xi - 0 <= log E_p E e^xi = sigma^2 / 2. Monte-Carlo mean over 2000
-  // noise draws, one-sided: mean - 5 SE <= sigma^2 / 2.
+  // noise draws, one-sided: mean - 5 SE <= the bound.
   const int n = *rc::gen::inRange(2, 64);
   const double sigma = *rc::gen::inRange(1, 300) / 100.0;
   boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
@@ -219,7 +229,13 @@ RC_GTEST_PROP(D6, expected_kl_under_gaussian_noise_is_at_most_half_sigma_squared
     s2 += kl * kl;
   }
   const double mean = s1 / draws, se = std::sqrt(std::max(0.0, s2 / draws - mean * mean) / draws);
-  RC_ASSERT(mean - 5 * se <= ref::to_double(ref::kl_gaussian_noise_bound(Real(sigma))));
+  RC_ASSERT(mean - 5 * se <= ref::to_double(ref::kl_gaussian_noise_bound(Real(sigma))) * (factor * 2));
+}
+
+RC_GTEST_PROP(D6, expected_kl_under_gaussian_noise_is_at_most_half_sigma_squared, ()) { check_jensen(0.5); }
+
+TEST(D6, jensen_comparator_rejects_a_quarter_of_the_bound) {
+  EXPECT_TRUE(falsified("sigma^2 / 8", [] { check_jensen(0.125); }));
 }
 
 }  // namespace

@@ -44,13 +44,13 @@ RC_GTEST_PROP(D2, lloyd_max_satisfies_the_optimality_conditions, ()) {
 }
 
 TEST(D2, optimality_comparator_rejects_a_perturbed_codebook) {
-  EXPECT_FALSE(rc::check("centroids x 1.001", [] {
+  EXPECT_TRUE(falsified("centroids x 1.001", [] {
     const int d = *gen_dim(), b = *rc::gen::inRange(1, 6);
     Codebook cb = ref::lloyd_max(Marginal::sphere(d), b);
     for (auto& c : cb.centroids) c *= Real("1.001");
     check_optimal(cb.marginal, cb.centroids, cb.thresholds);
   }));
-  EXPECT_FALSE(rc::check("the codebook of d + 1", [] {
+  EXPECT_TRUE(falsified("the codebook of d + 1", [] {
     const int d = *rc::gen::inRange(2, 200), b = *rc::gen::inRange(1, 6);
     const Codebook other = ref::lloyd_max(Marginal::sphere(d + 1), b);
     check_optimal(Marginal::sphere(d), other.centroids, other.thresholds);
@@ -133,15 +133,23 @@ TEST(D2, sphere_codebooks_tend_to_the_gaussian_limit) {
   }
 }
 
-RC_GTEST_PROP(D1, sphere_marginal_is_a_symmetric_probability_density, ()) {
+// D1 on the marginal of dimension d + offset against the moments of dimension d (offset 0 is the
+// property; the test of the test checks the marginal of d + 1 against E T^2 = 1/d).
+void check_d1(int offset) {
   const int d = *gen_dim();
-  const Marginal m = Marginal::sphere(d);
+  const Marginal m = Marginal::sphere(d + offset);
   const Real tol = ldexp(Real(1), -100);
   RC_ASSERT(abs(ref::cell_mass(m, Real(-1), Real(1)) - 1) <= tol);
   RC_ASSERT(abs(ref::cell_second_moment(m, Real(-1), Real(1)) - Real(1) / Real(d)) <= tol);
   const Real x(*rc::gen::inRange(0, 1000) / 1000.0);
   RC_ASSERT(abs(ref::cell_mass(m, -x, Real(0)) - ref::cell_mass(m, Real(0), x)) <= tol);
   RC_ASSERT(abs(ref::marginal_density(m, x) - ref::marginal_density(m, -x)) == 0);
+}
+
+RC_GTEST_PROP(D1, sphere_marginal_is_a_symmetric_probability_density, ()) { check_d1(0); }
+
+TEST(D1, comparator_rejects_the_marginal_of_another_dimension) {
+  EXPECT_TRUE(falsified("f_{d+1} against E T^2 = 1/d", [] { check_d1(1); }));
 }
 
 }  // namespace

@@ -70,20 +70,36 @@ rc::Gen<SpdCase> gen_spd_case(int max_dim, bool allow_rank_deficient) {
   });
 }
 
+rc::Gen<Factor> gen_factor(int dim, int rank) {
+  return rc::gen::exec([=] {
+    Factor f;
+    f.dim = dim;
+    f.rank = rank;
+    const auto k = *rc::gen::container<std::vector<std::int8_t>>(static_cast<std::size_t>(dim) * rank,
+                                                                 rc::gen::arbitrary<std::int8_t>());
+    const auto e = *rc::gen::container<std::vector<int>>(static_cast<std::size_t>(rank), rc::gen::inRange(0, 21));
+    f.b.resize(k.size());
+    for (int i = 0; i < dim; ++i)
+      for (int j = 0; j < rank; ++j)
+        f.b[static_cast<std::size_t>(i) * rank + j] = std::ldexp(static_cast<double>(k[static_cast<std::size_t>(i) * rank + j]), -6 - e[j]);
+    return f;
+  });
+}
+
 rc::Gen<DominatedPair> gen_dominated_pair(int max_dim) {
   return rc::gen::exec([=] {
-    const SpdCase a = *gen_spd_case(max_dim, true);
-    const int extra = *rc::gen::inRange(0, a.dim + 1);
-    const double cond = std::pow(10.0, a.log10_condition);
-    const Factor fa = random_factor(a.seed, a.dim, a.rank, cond, 1.0);
-    Factor fc = random_factor(a.seed ^ 0x9e3779b97f4a7c15ULL, a.dim, std::max(extra, 1), cond,
-                              std::pow(10.0, *rc::gen::inRange(-3, 2)));
-    if (extra == 0) std::fill(fc.b.begin(), fc.b.end(), 0.0);
+    const int dim = *rc::gen::inRange(1, max_dim + 1);
+    const int rank = *rc::gen::inRange(1, dim + 1);
+    const int extra = *rc::gen::inRange(0, dim + 1);
+    const Factor fa = *gen_factor(dim, rank);
+    const Factor fc = *gen_factor(dim, std::max(extra, 1));
     DominatedPair p;
     p.scale = *rc::gen::element(1.0, 1.0, 0.5, 0.25, 0.75, 0.125, 2.0);
     p.sigma_delta = gram(fa) * Real(p.scale);  // dyadic scale: exact
-    p.sigma_v = gram_concat(fa, fc);
-    p.strict = extra > 0;
+    p.sigma_v = extra > 0 ? gram_concat(fa, fc) : gram(fa);
+    p.strict = false;
+    if (extra > 0)
+      for (double v : fc.b) p.strict = p.strict || v != 0;
     return p;
   });
 }

@@ -3,8 +3,12 @@
 // a covariance is B B^T with B in double, and products of doubles are exact at >= 256 bits.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <rapidcheck.h>
+#include <sstream>
+#include <string>
 #include <ostream>
 #include <vector>
 
@@ -12,6 +16,18 @@
 #include "deltapq/reference/tails.h"
 
 namespace dpq::props {
+
+// A test of a test: the property run on a mutated input must be *falsified* -- RapidCheck found a
+// counterexample. Giving up (too many discarded cases) or an exception is not a catch.
+template <class Testable>
+::testing::AssertionResult falsified(const std::string& mutant, Testable&& testable) {
+  const auto result = rc::detail::checkTestable(std::forward<Testable>(testable));
+  if (result.template is<rc::detail::FailureResult>())
+    return ::testing::AssertionSuccess() << mutant << ": falsified";
+  std::ostringstream ss;
+  rc::detail::printResultMessage(result, ss);
+  return ::testing::AssertionFailure() << "the mutant '" << mutant << "' was not caught: " << ss.str();
+}
 
 using ref::Real;
 using ref::RMatrix;
@@ -25,6 +41,9 @@ struct Factor {
   int rank = 1;
 };
 Factor random_factor(std::uint64_t seed, int dim, int rank, double condition, double scale);
+// A factor whose entries RapidCheck generates and shrinks (toward 0): B_ij = k_ij / 64 with k_ij an
+// int8, column j scaled by 2^-e_j (e_j in 0..20: conditions up to 2^40). Dyadic, so B B^T is exact.
+rc::Gen<Factor> gen_factor(int dim, int rank);
 RMatrix gram(const Factor& f);                        // B B^T, exact in Real
 RMatrix gram_concat(const Factor& a, const Factor& c);  // [A C][A C]^T = A A^T + C C^T, exact
 
@@ -38,10 +57,11 @@ struct SpdCase {
 rc::Gen<SpdCase> gen_spd_case(int max_dim, bool allow_rank_deficient);
 
 // A Loewner-dominated pair: Sigma_delta = A A^T, Sigma_V = A A^T + C C^T (exactly), with
-// Sigma_delta optionally scaled by a dyadic factor in (0, 2] (the "alpha-scaled variant").
+// Sigma_delta optionally scaled by a dyadic factor in (0, 2] (the "alpha-scaled variant"). A and C
+// come from gen_factor, so a counterexample shrinks to small matrices.
 struct DominatedPair {
   RMatrix sigma_delta, sigma_v;
-  bool strict = false;   // C != 0
+  bool strict = false;   // C != 0 (some entry of C is nonzero)
   double scale = 1.0;    // Sigma_delta = scale * A A^T
 };
 rc::Gen<DominatedPair> gen_dominated_pair(int max_dim);

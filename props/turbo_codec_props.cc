@@ -13,7 +13,7 @@
 
 #include "deltapq/core/error.h"
 #include "deltapq/fast/turbo_codec.h"
-#include "deltapq/turbo/turbo.h"
+#include "deltapq/app/paper_check.h"
 #include "support.h"
 
 namespace dpq::props {
@@ -46,7 +46,7 @@ std::vector<float> data(const TCase& c) {
 RC_GTEST_PROP(D2, turbo_codec_scalar_and_avx2_are_bit_identical, ()) {
   RC_PRE(fast::detected_simd() == SimdLevel::avx2);
   const TCase c = *gen_tcase(12);
-  const TurboCodec codec(c.d, c.bits, turbo::LloydMax(c.d, c.bits).centroids(), c.seed);
+  const TurboCodec codec(c.d, c.bits, app::sphere_codebook(c.d, c.bits), {c.seed});
   const auto x = data(c);
   const std::size_t off = static_cast<std::size_t>(*rc::gen::inRange(1, 4)), guard = 64, bytes = c.n * codec.bytes_per_vector();
   std::vector<std::uint8_t> rec[2];
@@ -68,8 +68,8 @@ RC_GTEST_PROP(D2, turbo_codec_scalar_and_avx2_are_bit_identical, ()) {
 
 // Exact rotated unit coordinates y = H D x / (sqrt(d) ||x||) in double (exact enough: d <= 1024 terms
 // of floats), the float error bound of the kernel, and the index agreement rule of E1.
-std::string index_violation(const TurboCodec& codec, const std::vector<float>& centroids, const float* x, int d, int bits,
-                            const std::uint8_t* rec) {
+std::string index_violation(const TurboCodec& codec, const float* x, int d, int bits, const std::uint8_t* rec) {
+  const std::vector<float>& thresholds = codec.codebook().thresholds;
   std::vector<double> y(static_cast<std::size_t>(d));
   double n2 = 0, s1 = 0;
   for (int i = 0; i < d; ++i) {
@@ -93,8 +93,8 @@ std::string index_violation(const TurboCodec& codec, const std::vector<float>& c
     const double bound = gamma(lg + 3) * s1 / (norm * std::sqrt(static_cast<double>(d))) + gamma(d + 5) * std::fabs(yi);
     int k_ref = 0;
     double nearest = std::numeric_limits<double>::infinity();
-    for (std::size_t t = 0; t + 1 < centroids.size(); ++t) {
-      const double thf = static_cast<double>(0.5f * (centroids[t] + centroids[t + 1]));  // the codec's float threshold
+    for (std::size_t t = 0; t < thresholds.size(); ++t) {
+      const double thf = static_cast<double>(thresholds[t]);  // the codec's float threshold
       k_ref += yi >= thf;
       nearest = std::min(nearest, std::fabs(yi - thf));
     }
@@ -113,31 +113,30 @@ std::string index_violation(const TurboCodec& codec, const std::vector<float>& c
 
 RC_GTEST_PROP(D2, turbo_codes_agree_with_the_exact_rotation_within_the_bound, ()) {
   const TCase c = *gen_tcase(10);
-  const auto cents = turbo::LloydMax(c.d, c.bits).centroids();
-  const TurboCodec codec(c.d, c.bits, cents, c.seed);
+  const TurboCodec codec(c.d, c.bits, app::sphere_codebook(c.d, c.bits), {c.seed});
   const auto x = data(c);
   std::vector<std::uint8_t> rec(c.n * codec.bytes_per_vector());
   codec.encode(x.data(), c.n, rec.data());
   for (std::size_t r = 0; r < c.n; ++r)
-    RC_ASSERT(index_violation(codec, cents, x.data() + r * c.d, c.d, c.bits, rec.data() + r * codec.bytes_per_vector()) == "");
+    RC_ASSERT(index_violation(codec, x.data() + r * c.d, c.d, c.bits, rec.data() + r * codec.bytes_per_vector()) == "");
 }
 
 TEST(D2, turbo_index_criterion_catches_a_wrong_sign) {
-  EXPECT_FALSE(rc::check("codes of another rotation", [] {
+  EXPECT_TRUE(falsified("codes of another rotation", [] {
     TCase c = *gen_tcase(8);
     c.bits = std::max(c.bits, 3);
-    const auto cents = turbo::LloydMax(c.d, c.bits).centroids();
-    const TurboCodec codec(c.d, c.bits, cents, c.seed), other(c.d, c.bits, cents, c.seed + 1);
+    const auto cb = app::sphere_codebook(c.d, c.bits);
+    const TurboCodec codec(c.d, c.bits, cb, {c.seed}), other(c.d, c.bits, cb, {c.seed + 1});
     const auto x = data(c);
     std::vector<std::uint8_t> rec(c.n * codec.bytes_per_vector());
     other.encode(x.data(), c.n, rec.data());
-    RC_ASSERT(index_violation(codec, cents, x.data(), c.d, c.bits, rec.data()) == "");
+    RC_ASSERT(index_violation(codec, x.data(), c.d, c.bits, rec.data()) == "");
   }));
 }
 
 TEST(E2, turbo_codec_zero_vectors_and_bad_input) {
   const int d = 64;
-  const TurboCodec codec(d, 4, turbo::LloydMax(d, 4).centroids(), 5);
+  const TurboCodec codec(d, 4, app::sphere_codebook(d, 4), {5});
   std::vector<float> x(static_cast<std::size_t>(d) * 3, 1.0f), back(x.size(), 7.0f);
   std::fill(x.begin() + d, x.begin() + 2 * d, 0.0f);  // row 1: zero vector
   std::vector<std::uint8_t> rec(3 * codec.bytes_per_vector());
@@ -155,8 +154,9 @@ TEST(E2, turbo_codec_zero_vectors_and_bad_input) {
     }
     x[static_cast<std::size_t>(2 * d + 5)] = 1.0f;
   }
-  EXPECT_THROW(TurboCodec(d, 9, std::vector<float>(512, 0.0f), 1), dpq::Error);
-  EXPECT_THROW(TurboCodec(d, 2, {0.3f, 0.1f, 0.2f, 0.4f}, 1), dpq::Error);
+  EXPECT_THROW(TurboCodec(d, 9, fast::ScalarCodebook::from_centroids(std::vector<float>(512, 0.0f)), {1}), dpq::Error);
+  EXPECT_THROW(TurboCodec(d, 2, fast::ScalarCodebook::from_centroids({0.3f, 0.1f, 0.2f, 0.4f}), {1}), dpq::Error);
+  EXPECT_THROW(TurboCodec(d, 2, fast::ScalarCodebook{{-0.3f, -0.1f, 0.1f, 0.3f}, {0.0f, -0.2f, 0.2f}}, {1}), dpq::Error);
 }
 
 }  // namespace

@@ -7,14 +7,16 @@
 #include <cmath>
 
 #include "deltapq/reference/linalg.h"
-#include "deltapq/turbo/stats.h"
-#include "deltapq/turbo/turbo.h"
+#include "deltapq/app/paper_check.h"
+#include "deltapq/fast/sphere_codebooks.h"
+#include "deltapq/fast/turbo_codec.h"
+#include "deltapq/reference/stats.h"
 #include "support.h"
 
 namespace dpq::props {
 namespace {
 
-using turbo::Scheme;
+using app::Scheme;
 
 // D3: the rotation is orthogonal: checked against the exact (Real) product R^T R = I, with R's
 // columns obtained by rotating basis vectors in float. Float error per entry of R^T R: the rows are
@@ -25,13 +27,13 @@ void check_rotation(double column_scale);
 RC_GTEST_PROP(D3, rotation_is_orthogonal_and_inverts, ()) { check_rotation(1.0); }
 
 TEST(D3, orthogonality_comparator_rejects_a_scaled_map) {
-  EXPECT_FALSE(rc::check("columns x 1.001", [] { check_rotation(1.001); }));
+  EXPECT_TRUE(falsified("columns x 1.001", [] { check_rotation(1.001); }));
 }
 
 void check_rotation(double column_scale) {
   const bool pow2 = *rc::gen::arbitrary<bool>();
   const int d = pow2 ? (1 << *rc::gen::inRange(1, 8)) : *rc::gen::inRange(2, 130);  // the exact R^T R costs d^3 MPFR operations
-  const turbo::Rotation rot(d, *rc::gen::arbitrary<std::uint64_t>());
+  const fast::Rotation rot(d, *rc::gen::arbitrary<std::uint64_t>());
   RC_TAG(rot.hadamard() ? "hadamard" : "dense");
   std::vector<float> cols(static_cast<std::size_t>(d) * d);
   for (int j = 0; j < d; ++j) {
@@ -61,37 +63,54 @@ void check_rotation(double column_scale) {
   RC_ASSERT(std::sqrt(err / nx) <= 2 * d * bound);
 }
 
-RC_GTEST_PROP(D5, scheme_bit_accounting_equals_the_budget, ()) {
+// D5 with the codec builder as a parameter: the accounting must equal the budget, and the production
+// codec's record must hold exactly what the accounting counts (the test of the test builds the QJL
+// sides without their sketch).
+void check_d5(bool drop_sketch) {
   const int d = *rc::gen::inRange(2, 1025), n = *rc::gen::inRange(2, 9);
   for (Scheme s : {Scheme::kv, Scheme::kqv, Scheme::qkqv})
-    for (const auto& side : {turbo::key_coder(s, d, n, 1), turbo::value_coder(s, d, n, 1)}) {
+    for (const auto& side : {app::key_side(s, d, n, 1), app::value_side(s, d, n, 1)}) {
       const auto a = side.account();
       RC_ASSERT(a.total_payload() == n * d);  // n bits per coordinate, QJL's m = d bits included
       RC_ASSERT(a.norms == (side.with_qjl ? 2 : 1));
+      // The record: 32 bits per norm, then the codes and the sketch, each padded to whole bytes.
+      if (!fast::shipped_sphere_codebook(d, side.mse_bits()) || (d > 64 && (d & (d - 1)))) continue;  // cheap cases only
+      app::SideSpec built = side;
+      if (drop_sketch) built.with_qjl = false, built.budget = side.mse_bits();
+      const auto codec = app::side_codec(built);
+      const std::size_t expected = 4u * static_cast<std::size_t>(a.norms) + (static_cast<std::size_t>(a.coordinate_bits) + 7) / 8 +
+                                   (static_cast<std::size_t>(a.sketch_bits) + 7) / 8;
+      RC_ASSERT(codec.bytes_per_vector() == expected);
     }
   // Equal side information: every scheme stores the same number of norms in total (K + V) ... per side
   // that uses QJL, one more (||r||), and the claim of a fair budget counts them apart.
-  RC_ASSERT(turbo::key_coder(Scheme::kqv, d, n, 1).with_qjl == false);
-  RC_ASSERT(turbo::value_coder(Scheme::kqv, d, n, 1).with_qjl == true);
-  RC_ASSERT(turbo::key_coder(Scheme::qkqv, d, n, 1).with_qjl == true);
+  RC_ASSERT(app::key_side(Scheme::kqv, d, n, 1).with_qjl == false);
+  RC_ASSERT(app::value_side(Scheme::kqv, d, n, 1).with_qjl == true);
+  RC_ASSERT(app::key_side(Scheme::qkqv, d, n, 1).with_qjl == true);
+}
+
+RC_GTEST_PROP(D5, scheme_bit_accounting_equals_the_budget, ()) { check_d5(false); }
+
+TEST(D5, comparator_rejects_a_codec_without_its_sketch) {
+  EXPECT_TRUE(falsified("QJL sides built without the sketch", [] { check_d5(true); }));
 }
 
 TEST(D7, statistics_known_values) {
-  EXPECT_EQ(turbo::rank_biserial({1, 2, 3}, {4, 5, 6}), 1.0);    // A always lower: A wins fully
-  EXPECT_EQ(turbo::rank_biserial({4, 5, 6}, {1, 2, 3}), -1.0);
-  EXPECT_EQ(turbo::rank_biserial({1, 2}, {1, 2}), 0.0);          // ties count half
-  EXPECT_DOUBLE_EQ(turbo::rank_biserial({1, 3}, {2}), 0.0);
-  EXPECT_NEAR(turbo::energy_distance({0, 1}, {0, 1}), 0.0, 1e-15);
+  EXPECT_EQ(ref::rank_biserial({1, 2, 3}, {4, 5, 6}), 1.0);    // A always lower: A wins fully
+  EXPECT_EQ(ref::rank_biserial({4, 5, 6}, {1, 2, 3}), -1.0);
+  EXPECT_EQ(ref::rank_biserial({1, 2}, {1, 2}), 0.0);          // ties count half
+  EXPECT_DOUBLE_EQ(ref::rank_biserial({1, 3}, {2}), 0.0);
+  EXPECT_NEAR(ref::energy_distance({0, 1}, {0, 1}), 0.0, 1e-15);
   // Point masses at 0 and 1: 2|0-1| - 0 - 0 = 2.
-  EXPECT_NEAR(turbo::energy_distance({0, 0}, {1, 1}), 2.0, 1e-15);
-  EXPECT_EQ(turbo::median({3, 1, 2}), 2.0);
-  EXPECT_EQ(turbo::median({4, 1, 2, 3}), 2.5);
+  EXPECT_NEAR(ref::energy_distance({0, 0}, {1, 1}), 2.0, 1e-15);
+  EXPECT_EQ(ref::median({3, 1, 2}), 2.0);
+  EXPECT_EQ(ref::median({4, 1, 2, 3}), 2.5);
   // Phipson-Smyth: never 0; identical samples give p = 1.
-  EXPECT_EQ(turbo::permutation_p({1, 2, 3}, {1, 2, 3}, 99, 1), 1.0);
-  const double p = turbo::permutation_p({1, 2, 3, 4, 5, 6, 7, 8}, {11, 12, 13, 14, 15, 16, 17, 18}, 999, 1);
+  EXPECT_EQ(ref::permutation_p({1, 2, 3}, {1, 2, 3}, 99, 1), 1.0);
+  const double p = ref::permutation_p({1, 2, 3, 4, 5, 6, 7, 8}, {11, 12, 13, 14, 15, 16, 17, 18}, 999, 1);
   EXPECT_GE(p, 1.0 / 1000);
   EXPECT_LT(p, 0.01);
-  const auto ci = turbo::bootstrap_median_ci({1, 2, 3, 4, 5, 6, 7, 8, 9}, 0.95, 2000, 3);
+  const auto ci = ref::bootstrap_median_ci({1, 2, 3, 4, 5, 6, 7, 8, 9}, 0.95, 2000, 3);
   EXPECT_LE(ci.first, 5.0);
   EXPECT_GE(ci.second, 5.0);
 }
@@ -106,7 +125,7 @@ RC_GTEST_PROP(D7, permutation_p_is_calibrated_under_the_null, ()) {
     std::vector<double> a(10), b(10);
     for (auto& v : a) v = normal(rng);
     for (auto& v : b) v = normal(rng);
-    small += turbo::permutation_p(a, b, 99, rng()) <= 0.1;
+    small += ref::permutation_p(a, b, 99, rng()) <= 0.1;
   }
   RC_ASSERT(small <= 41);
 }

@@ -1,6 +1,7 @@
 // The deltapq binary: exit codes, messages, JSON, and that a failed run leaves no output file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -171,11 +172,38 @@ TEST(Cli, bench_pq_writes_the_ratios) {
   EXPECT_EQ(run("bench pq --dim 10 --m 3").code, 2);
 }
 
-TEST(Cli, usage_errors_exit_2) {
+TEST(Cli, usage_errors_exit_2_and_help_exits_0) {
   EXPECT_EQ(run("").code, 2);
-  EXPECT_EQ(run("no-such-command").code, 2);
+  const CliRun unknown = run("no-such-command");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(std::count(unknown.out.begin(), unknown.out.end(), '\n'), 1) << unknown.out;  // one line, not the usage
+  EXPECT_NE(unknown.out.find("unknown command 'no-such-command'"), std::string::npos) << unknown.out;
   EXPECT_EQ(run("synth").code, 2);
-  EXPECT_EQ(run("--help").code, 0);
+  const CliRun help = run("--help");
+  EXPECT_EQ(help.code, 0);
+  // The usage lists every command, and every command has its own --help.
+  for (const char* cmd : {"audit", "synth", "generate", "kvdump", "audit-stream", "eval-nll", "codebook", "paper-check",
+                          "bench scalar", "bench turbo", "bench pq"})
+    EXPECT_NE(help.out.find(std::string("  ") + cmd + " "), std::string::npos) << cmd << "\n" << help.out;
+  EXPECT_NE(help.out.find("3 internal error"), std::string::npos) << help.out;
+  for (const char* cmd : {"audit", "synth", "generate", "kvdump", "audit-stream", "eval-nll", "codebook", "paper-check", "bench"}) {
+    const CliRun r = run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd << "\n" << r.out;
+    EXPECT_EQ(r.out.rfind(std::string("usage: deltapq ") + cmd, 0), 0u) << r.out;
+  }
+}
+
+TEST(Cli, the_deltapq_binary_does_not_link_faiss) {
+  // FAISS is the benchmarks' peer: deltapq-bench links it, deltapq must not (nm lists no faiss symbol).
+  FILE* p = ::popen(("nm -C " + std::string(DPQ_CLI_PATH) + " 2>/dev/null | grep -c faiss::").c_str(), "r");
+  char buf[32] = {0};
+  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf), "0\n");
+  p = ::popen(("nm " + std::string(DPQ_CLI_PATH) + " 2>/dev/null | wc -l").c_str(), "r");
+  ASSERT_NE(std::fgets(buf, sizeof buf, p), nullptr);
+  ::pclose(p);
+  EXPECT_GT(std::stol(buf), 1000) << "nm saw no symbols: the check above would be vacuous";
 }
 
 
@@ -289,7 +317,11 @@ TEST(Cli, audit_stream_and_eval_nll_on_the_shared_model) {
   const auto pj = read_json(pc);
   EXPECT_EQ(pj["findings"].size(), 3u);
   EXPECT_EQ(pj["table"].size(), 20u * 3u * 3u);  // 20 KV heads x 3 budgets x 3 metrics
-  const CliRun no_manifest = run("audit-stream " + testing::temp_path("nothing_here"));
+  const CliRun no_dir = run("audit-stream " + testing::temp_path("nothing_here"));
+  EXPECT_EQ(no_dir.code, 2);
+  EXPECT_NE(no_dir.out.find("no such directory"), std::string::npos) << no_dir.out;
+  std::filesystem::create_directories(testing::temp_path("empty_dir"));
+  const CliRun no_manifest = run("audit-stream " + testing::temp_path("empty_dir"));
   EXPECT_EQ(no_manifest.code, 2);
   EXPECT_NE(no_manifest.out.find("no manifest"), std::string::npos) << no_manifest.out;
 }

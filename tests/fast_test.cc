@@ -25,7 +25,6 @@ std::vector<SimdLevel> levels() {
 
 FastDesign identity(std::size_t d, int bits, float clip) {
   FastDesign ds;
-  ds.dim = d;
   ds.clip.assign(d, clip);
   ds.bits.assign(d, bits);
   return ds;
@@ -91,17 +90,40 @@ TEST(FastCodec, forcing_avx2_runs_the_avx2_kernel) {
   EXPECT_EQ(kernel_calls(SimdLevel::scalar), scalar_before);
 }
 
-TEST(FastCodec, environment_variable_selects_the_level) {
-  ::setenv("DPQ_SIMD", "scalar", 1);
-  EXPECT_EQ(select_simd(), SimdLevel::scalar);
-  if (detected_simd() == SimdLevel::avx2) {
-    ::setenv("DPQ_SIMD", "avx2", 1);
-    EXPECT_EQ(select_simd(), SimdLevel::avx2);
-    EXPECT_EQ(select_simd(SimdLevel::scalar), SimdLevel::scalar);  // the API override wins
+TEST(FastDispatch, the_default_level_is_resolved_once_from_DPQ_SIMD) {
+  // ctest runs this test three times: without DPQ_SIMD (the detected level), with DPQ_SIMD=scalar and
+  // with DPQ_SIMD=sse9 (an error on every call that needs the default, never a silent fallback).
+  const char* expect = std::getenv("DPQ_EXPECT_DEFAULT_SIMD");
+  const std::string want = expect ? expect : "";
+  if (want == "error") {
+    EXPECT_THROW(default_simd(), dpq::Error);
+    EXPECT_THROW(select_simd(), dpq::Error);
+    EXPECT_EQ(select_simd(SimdLevel::scalar), SimdLevel::scalar);  // an explicit level needs no default
+    return;
   }
-  ::setenv("DPQ_SIMD", "sse9", 1);
-  EXPECT_THROW(select_simd(), dpq::Error);
-  ::unsetenv("DPQ_SIMD");
+  const SimdLevel level = want.empty() ? detected_simd() : parse_simd_level(want);
+  EXPECT_EQ(default_simd(), level);
+  EXPECT_EQ(select_simd(), level);
+  EXPECT_EQ(select_simd(SimdLevel::scalar), SimdLevel::scalar);  // the API override wins
+  // Resolved once: a later change of the environment does not move it.
+  ::setenv("DPQ_SIMD", level == SimdLevel::scalar && detected_simd() == SimdLevel::avx2 ? "avx2" : "scalar", 1);
+  EXPECT_EQ(default_simd(), level);
+  // The default path really runs that level's kernels.
+  const Codec codec(identity(16, 4, 1.0f));
+  std::vector<float> x(16, 0.5f);
+  std::vector<std::uint8_t> codes(codec.bytes_per_row());
+  const auto before = kernel_calls(level);
+  codec.encode(x.data(), 1, codes.data());
+  EXPECT_EQ(kernel_calls(level), before + 1);
+}
+
+TEST(FastDispatch, level_names_parse_and_unknown_ones_are_errors) {
+  EXPECT_EQ(parse_simd_level("scalar"), SimdLevel::scalar);
+  EXPECT_EQ(parse_simd_level("avx2"), SimdLevel::avx2);
+  EXPECT_NE(error_of([] { parse_simd_level("sse9"); }).find("'sse9' is not one of scalar, avx2"), std::string::npos);
+  if (detected_simd() != SimdLevel::avx2) {
+    EXPECT_THROW(select_simd(SimdLevel::avx2), dpq::Error);
+  }
 }
 
 TEST(E2, fast_bad_input_is_an_error) {

@@ -171,14 +171,14 @@ TEST(A6, counterexample_exists_for_heavy_tailed_deltas) {
 }
 
 TEST(E2, bad_designs_are_errors_naming_the_coordinate) {
-  RealDesign d{{4, 17}, {Real(1), Real(1)}};
+  RealDesign d{.bits = {4, 17}, .clip = {Real(1), Real(1)}};
   try {
     validate_design(d);
     FAIL();
   } catch (const dpq::Error& e) {
     EXPECT_NE(std::string(e.what()).find("bits[1] = 17"), std::string::npos) << e.what();
   }
-  d = RealDesign{{4, 4}, {Real(1), Real(0)}};
+  d = RealDesign{.bits = {4, 4}, .clip = {Real(1), Real(0)}};
   try {
     validate_design(d);
     FAIL();

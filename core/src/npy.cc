@@ -197,11 +197,10 @@ NpyMatrix read_npy(const std::string& path) {
   return m;
 }
 
-void write_npy(const std::string& path, std::size_t rows, std::size_t cols, const std::vector<double>& data,
-               bool as_float32) {
+std::string npy_bytes(std::size_t rows, std::size_t cols, const std::vector<double>& data, bool as_float32) {
   if (data.size() != rows * cols)
-    throw Error(path + ": write_npy given " + std::to_string(data.size()) + " values for shape (" +
-                std::to_string(rows) + ", " + std::to_string(cols) + ")");
+    throw Error("npy: " + std::to_string(data.size()) + " values for shape (" + std::to_string(rows) + ", " +
+                std::to_string(cols) + ")");
   std::string header = "{'descr': '";
   header += as_float32 ? "<f4" : "<f8";
   header += "', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
@@ -223,6 +222,17 @@ void write_npy(const std::string& path, std::size_t rows, std::size_t cols, cons
     } else {
       bytes.append(reinterpret_cast<const char*>(&v), 8);
     }
+  }
+  return bytes;
+}
+
+void write_npy(const std::string& path, std::size_t rows, std::size_t cols, const std::vector<double>& data,
+               bool as_float32) {
+  std::string bytes;
+  try {
+    bytes = npy_bytes(rows, cols, data, as_float32);
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
   }
   write_file_atomically(path, bytes);
 }

@@ -7,7 +7,7 @@
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
 #include "batch_check.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 
 namespace dpq::fast {
 namespace {
@@ -27,19 +27,10 @@ void report_bad_value(std::size_t flat, std::size_t d, const float* x) {
 
 }  // namespace
 
-KernelDesign make_kernel_design(const FastDesign& ds) {
-  const std::size_t d = ds.dim;
-  require(d > 0, "fast design: dimension d = 0");
-  require(ds.clip.size() == d, "fast design: " + std::to_string(ds.clip.size()) + " clips for d = " + std::to_string(d));
-  require(ds.bits.size() == d, "fast design: " + std::to_string(ds.bits.size()) + " bit widths for d = " + std::to_string(d));
-  require(ds.mean.empty() || ds.mean.size() == d,
-          "fast design: mean has " + std::to_string(ds.mean.size()) + " entries for d = " + std::to_string(d));
-  require(ds.basis.empty() || ds.basis.size() == d * d,
-          "fast design: basis has " + std::to_string(ds.basis.size()) + " entries, expected d x d = " + std::to_string(d * d));
-  for (std::size_t i = 0; i < ds.mean.size(); ++i) require(std::isfinite(ds.mean[i]), "fast design: " + at("mean", i) + " is not finite");
-  for (std::size_t i = 0; i < ds.basis.size(); ++i) require(std::isfinite(ds.basis[i]), "fast design: " + at("basis", i) + " is not finite");
-
-  KernelDesign kd;
+KernelConstants make_kernel_constants(const FastDesign& ds) {
+  validate_design(ds, 1, kMaxFastBits, "fast design");
+  const std::size_t d = ds.dim();
+  KernelConstants kd;
   kd.dim = d;
   kd.bits = ds.bits;
   std::vector<double> m(d, 0.0);  // m = U^T mu, in double, rounded once below
@@ -51,9 +42,7 @@ KernelDesign make_kernel_design(const FastDesign& ds) {
   kd.uniform_bits = ds.bits[0];
   for (std::size_t i = 0; i < d; ++i) {
     const int b = ds.bits[i];
-    require(b >= 1 && b <= kMaxFastBits, "fast design: " + at("bits", i) + " = " + std::to_string(b) + " is outside 1..8");
     const float c = ds.clip[i];
-    require(c > 0 && std::isfinite(c), "fast design: " + at("clip", i) + " = " + std::to_string(c) + " is not a positive finite number");
     const float step = std::ldexp(c, 1 - b);  // 2c / 2^b: exact unless it underflows
     require(step > 0 && std::isnormal(step), "fast design: " + at("clip", i) + " = " + std::to_string(c) + " is too small for float steps");
     kd.step.push_back(step);
@@ -69,13 +58,12 @@ KernelDesign make_kernel_design(const FastDesign& ds) {
   return kd;
 }
 
-void quantize_pack(const KernelDesign& kd, const float* y, std::size_t n, std::size_t y_stride, std::uint8_t* codes,
+void quantize_pack(const KernelConstants& kd, const float* y, std::size_t n, std::size_t y_stride, std::uint8_t* codes,
                    std::optional<SimdLevel> level) {
   if (n == 0) return;
   require(y && codes, "quantize_pack: null buffer");
   require(y_stride >= kd.dim, "quantize_pack: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
-  const std::size_t bad = select_simd(level) == SimdLevel::avx2 ? detail::quantize_pack_avx2(kd, y, n, y_stride, codes)
-                                                                 : detail::quantize_pack_scalar(kd, y, n, y_stride, codes);
+  const std::size_t bad = detail::codec_kernels(select_simd(level)).quantize_pack(kd, y, n, y_stride, codes);
   if (bad != detail::kNoBadValue) {
     const std::size_t r = bad / kd.dim, c = bad % kd.dim;
     const float v = y[r * y_stride + c];
@@ -83,13 +71,12 @@ void quantize_pack(const KernelDesign& kd, const float* y, std::size_t n, std::s
   }
 }
 
-void unpack_dequantize(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t y_stride,
+void unpack_dequantize(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t y_stride,
                        std::optional<SimdLevel> level) {
   if (n == 0) return;
   require(y && codes, "unpack_dequantize: null buffer");
   require(y_stride >= kd.dim, "unpack_dequantize: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
-  if (select_simd(level) == SimdLevel::avx2) detail::unpack_dequantize_avx2(kd, codes, n, y, y_stride);
-  else detail::unpack_dequantize_scalar(kd, codes, n, y, y_stride);
+  detail::codec_kernels(select_simd(level)).unpack_dequantize(kd, codes, n, y, y_stride);
 }
 
 void rotate(const float* x, std::size_t n, std::size_t d, const float* basis, float* out) {
@@ -102,7 +89,7 @@ void rotate_back(const float* y, std::size_t n, std::size_t d, const float* basi
               1.0f, y, static_cast<int>(d), basis, static_cast<int>(d), 0.0f, out, static_cast<int>(d));
 }
 
-Codec::Codec(FastDesign design) : design_(std::move(design)), kernel_(make_kernel_design(design_)) {}
+Codec::Codec(FastDesign design) : design_(std::move(design)), kernel_(make_kernel_constants(design_)) {}
 
 void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
   if (n == 0) return;

@@ -9,19 +9,13 @@
 #include "deltapq/core/error.h"
 #include "deltapq/core/kmeans.h"
 #include "batch_check.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 #include "pq_kernels.h"
 
 namespace dpq::fast {
 namespace {
 
 constexpr int kMaxBlockDim = 256;  // the kernels' stack buffer of -2 x_j
-
-using AssignFn = std::ptrdiff_t (*)(const detail::PqBlock&, const float*, std::size_t, std::size_t, std::uint8_t*,
-                                    std::size_t, float*);
-AssignFn assign_kernel(SimdLevel level) {
-  return level == SimdLevel::avx2 ? detail::pq_assign_avx2 : detail::pq_assign_scalar;
-}
 
 // Fixed-size copies for the common block widths (the compiler turns them into a few moves).
 template <int D>
@@ -92,7 +86,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
                 std::to_string(k_) + " centroids need at least K rows");
   if (options.iterations < 1) throw Error("pq train: iterations = " + std::to_string(options.iterations) + " must be >= 1");
   detail::require_finite_batch("pq train", x, n, dim_);
-  const AssignFn assign = assign_kernel(select_simd(level));
+  const auto assign = detail::pq_kernels(select_simd(level)).assign;
   PqTrainReport report;
   std::vector<float> xs(n * dsub_), xt(n * dsub_), d2(n), dist(n);
   std::vector<std::uint8_t> codes(n), previous(n);
@@ -157,7 +151,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
 void ProductQuantizer::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
   check_trained();
   detail::require_finite_batch("pq encode", x, n, dim_);
-  const AssignFn assign = assign_kernel(select_simd(level));
+  const auto assign = detail::pq_kernels(select_simd(level)).assign;
   constexpr std::size_t kTile = 64;  // rows per pass over the blocks: the tile stays in L1/L2
   for (std::size_t r0 = 0; r0 < n; r0 += kTile) {
     const std::size_t rows = std::min(kTile, n - r0);
@@ -194,7 +188,7 @@ void ProductQuantizer::decode(const std::uint8_t* codes, std::size_t n, float* x
 void ProductQuantizer::adc_table(const float* query, float* table, bool inner_product, std::optional<SimdLevel> level) const {
   check_trained();
   detail::require_finite_batch("pq query", query, 1, dim_);
-  const auto kernel = select_simd(level) == SimdLevel::avx2 ? detail::pq_table_avx2 : detail::pq_table_scalar;
+  const auto kernel = detail::pq_kernels(select_simd(level)).table;
   for (int b = 0; b < m_; ++b) {
     const detail::PqBlock view{dsub_, k_, kpad_, transposed_.data() + static_cast<std::size_t>(b) * dsub_ * kpad_,
                                norms_.data() + b * kpad_};

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels.h"
+#include "codec_kernels.h"
 #include "pq_kernels.h"
 
 namespace dpq::fast::detail {
@@ -127,5 +127,7 @@ void pq_table_avx2(const PqBlock& b, const float* q, bool inner_product, float* 
     for (int l = 0; l < 8 && g + l < b.k; ++l) table[g + l] = out[l];
   }
 }
+
+const PqKernels kPqAvx2 = {pq_assign_avx2, pq_table_avx2};
 
 }  // namespace dpq::fast::detail

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dispatch.h"
+
 namespace dpq::fast::detail {
 
 // One block of the codebook in the kernel layout: ct[j * kpad + k] = c_kj, norms[k] = ||c_k||^2

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels.h"
+#include "codec_kernels.h"
 #include "pq_kernels.h"
 
 namespace dpq::fast::detail {
@@ -48,5 +48,7 @@ void pq_table_scalar(const PqBlock& b, const float* q, bool inner_product, float
     table[k] = s;
   }
 }
+
+const PqKernels kPqScalar = {pq_assign_scalar, pq_table_scalar};
 
 }  // namespace dpq::fast::detail

@@ -3,15 +3,14 @@
 #include <atomic>
 #include <cpuid.h>
 #include <cstdlib>
-#include <cstring>
 
 #include "deltapq/core/error.h"
-#include "kernels.h"
+#include "dispatch.h"
 
 namespace dpq::fast {
 namespace {
 
-std::atomic<std::uint64_t> g_calls[2];
+std::atomic<std::uint64_t> g_calls[kSimdLevels];
 
 bool cpu_has_avx2_fma() {
   unsigned eax, ebx, ecx, edx;
@@ -26,33 +25,64 @@ bool cpu_has_avx2_fma() {
   return ebx & (1u << 5);  // AVX2
 }
 
+SimdLevel runnable(SimdLevel want) {
+  if (want == SimdLevel::avx2 && detected_simd() != SimdLevel::avx2)
+    throw Error("AVX2 kernels requested but this CPU/OS does not support AVX2 + FMA");
+  return want;
+}
+
+SimdLevel resolve_default() {
+  const char* env = std::getenv("DPQ_SIMD");
+  if (!env || !*env) return detected_simd();
+  try {
+    return runnable(parse_simd_level(env));
+  } catch (const Error& e) {
+    throw Error(std::string("DPQ_SIMD: ") + e.what());
+  }
+}
+
 }  // namespace
 
 const char* to_string(SimdLevel level) { return level == SimdLevel::avx2 ? "avx2" : "scalar"; }
+
+SimdLevel parse_simd_level(const std::string& text) {
+  if (text == "scalar") return SimdLevel::scalar;
+  if (text == "avx2") return SimdLevel::avx2;
+  throw Error("'" + text + "' is not one of scalar, avx2");
+}
 
 SimdLevel detected_simd() {
   static const SimdLevel level = cpu_has_avx2_fma() ? SimdLevel::avx2 : SimdLevel::scalar;
   return level;
 }
 
+SimdLevel default_simd() {
+  static const SimdLevel level = resolve_default();  // a throw leaves it unset: the next call retries
+  return level;
+}
+
 SimdLevel select_simd(std::optional<SimdLevel> override_level) {
-  SimdLevel want = detected_simd();
-  if (override_level) {
-    want = *override_level;
-  } else if (const char* env = std::getenv("DPQ_SIMD"); env && *env) {
-    if (!std::strcmp(env, "scalar")) want = SimdLevel::scalar;
-    else if (!std::strcmp(env, "avx2")) want = SimdLevel::avx2;
-    else throw Error(std::string("DPQ_SIMD = '") + env + "' is not one of scalar, avx2");
-  }
-  if (want == SimdLevel::avx2 && detected_simd() != SimdLevel::avx2)
-    throw Error("AVX2 kernels requested but this CPU/OS does not support AVX2 + FMA");
-  return want;
+  return override_level ? runnable(*override_level) : default_simd();
 }
 
 std::uint64_t kernel_calls(SimdLevel level) { return g_calls[static_cast<int>(level)].load(); }
 
 namespace detail {
-void count_kernel(SimdLevel level) { g_calls[static_cast<int>(level)].fetch_add(1, std::memory_order_relaxed); }
-}  // namespace detail
 
+void count_kernel(SimdLevel level) { g_calls[static_cast<int>(level)].fetch_add(1, std::memory_order_relaxed); }
+
+const CodecKernels& codec_kernels(SimdLevel level) {
+  static const CodecKernels* const table[kSimdLevels] = {&kCodecScalar, &kCodecAvx2};
+  return *table[static_cast<int>(level)];
+}
+const TurboKernels& turbo_kernels(SimdLevel level) {
+  static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2};
+  return *table[static_cast<int>(level)];
+}
+const PqKernels& pq_kernels(SimdLevel level) {
+  static const PqKernels* const table[kSimdLevels] = {&kPqScalar, &kPqAvx2};
+  return *table[static_cast<int>(level)];
+}
+
+}  // namespace detail
 }  // namespace dpq::fast

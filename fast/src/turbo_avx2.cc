@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "avx2_pack.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 #include "turbo_common.h"
 #include "turbo_kernels.h"
 
@@ -101,7 +101,7 @@ std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::
         if (!std::isfinite(xr[i])) return static_cast<std::ptrdiff_t>(r * static_cast<std::size_t>(d) + static_cast<std::size_t>(i));
     _mm256_store_ps(part, acc);
     const float norm = std::sqrt(((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7])));
-    std::uint8_t* rec = out + r * (4 + a.code_bytes);
+    std::uint8_t* rec = out + r * a.record_bytes;
     std::memcpy(rec, &norm, 4);
     wht_small_avx2(u, d);
     wht_large(u, d);
@@ -132,7 +132,7 @@ void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::si
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
   alignas(32) float u[16384];
   for (std::size_t r = 0; r < n; ++r) {
-    const std::uint8_t* rec = in + r * (4 + a.code_bytes);
+    const std::uint8_t* rec = in + r * a.record_bytes;
     float norm;
     std::memcpy(&norm, rec, 4);
     for (int i = 0; i < d; i += 8)
@@ -145,5 +145,7 @@ void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::si
       _mm256_storeu_ps(xr + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_load_ps(u + i), scale), _mm256_loadu_ps(a.signs + i)));
   }
 }
+
+const TurboKernels kTurboAvx2 = {turbo_encode_avx2, turbo_decode_avx2};
 
 }  // namespace dpq::fast::detail

@@ -10,7 +10,7 @@
 
 #include "deltapq/core/error.h"
 #include "batch_check.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 #include "turbo_common.h"
 #include "turbo_kernels.h"
 
@@ -19,15 +19,25 @@ namespace {
 
 bool power_of_two(int d) { return d > 0 && (d & (d - 1)) == 0; }
 constexpr int kMaxTurboDim = 16384;
+constexpr std::uint64_t kSketchSeed = 0x5151515151ULL;  // the QJL sketch's seed is the rotation's xor this
+
+RotationKind resolve(RotationKind kind, int dim) {
+  if (kind == RotationKind::automatic) return power_of_two(dim) ? RotationKind::hadamard : RotationKind::dense;
+  if (kind == RotationKind::hadamard && !power_of_two(dim))
+    throw Error("rotation: a Walsh-Hadamard rotation needs d = 2^k, got d = " + std::to_string(dim));
+  return kind;
+}
 
 }  // namespace
 
 void walsh_hadamard(float* x, int n) { detail::wht_strides(x, n, 1); }
 
-Rotation::Rotation(int dim, std::uint64_t seed, bool force_dense) : dim_(dim) {
+Rotation::Rotation(int dim, std::uint64_t seed, RotationKind kind) : dim_(dim) {
   if (dim < 1 || dim > kMaxTurboDim) throw Error("rotation: d = " + std::to_string(dim) + " is outside 1..16384");
+  kind_ = resolve(kind, dim);
   boost::random::mt19937_64 rng(seed);
-  if (power_of_two(dim) && !force_dense) {
+  if (kind_ == RotationKind::identity) return;
+  if (kind_ == RotationKind::hadamard) {
     boost::random::uniform_int_distribution<int> coin(0, 1);
     for (int i = 0; i < dim; ++i) signs_.push_back(coin(rng) ? 1.0f : -1.0f);
     return;
@@ -51,6 +61,7 @@ Rotation::Rotation(int dim, std::uint64_t seed, bool force_dense) : dim_(dim) {
 
 void Rotation::apply(float* x) const {
   const int d = dim_;
+  if (kind_ == RotationKind::identity) return;
   if (hadamard()) {
     for (int i = 0; i < d; ++i) x[i] *= signs_[i];
     walsh_hadamard(x, d);
@@ -69,6 +80,7 @@ void Rotation::apply(float* x) const {
 
 void Rotation::inverse(float* x) const {
   const int d = dim_;
+  if (kind_ == RotationKind::identity) return;
   if (hadamard()) {
     walsh_hadamard(x, d);  // H^{-1} = H / d and D^{-1} = D
     const float s = 1.0f / std::sqrt(static_cast<float>(d));
@@ -81,91 +93,150 @@ void Rotation::inverse(float* x) const {
   for (int i = 0; i < d; ++i) x[i] = static_cast<float>(y[static_cast<std::size_t>(i)]);
 }
 
-TurboCodec::TurboCodec(int dim, int bits, std::vector<float> centroids, std::uint64_t seed, bool force_dense)
-    : dim_(dim), bits_(bits), centroids_(std::move(centroids)), rot_(dim, seed, force_dense) {
+ScalarCodebook ScalarCodebook::from_centroids(std::vector<float> centroids) {
+  ScalarCodebook cb;
+  cb.centroids = std::move(centroids);
+  for (std::size_t i = 0; i + 1 < cb.centroids.size(); ++i)
+    cb.thresholds.push_back(0.5f * (cb.centroids[i] + cb.centroids[i + 1]));
+  return cb;
+}
+
+TurboCodec::TurboCodec(int dim, int bits, ScalarCodebook codebook, const TurboOptions& options)
+    : dim_(dim), bits_(bits), codebook_(std::move(codebook)), rot_(dim, options.seed, options.rotation) {
   if (bits < 1 || bits > 8) throw Error("turbo codec: bits = " + std::to_string(bits) + " is outside 1..8");
-  if (centroids_.size() != (std::size_t{1} << bits))
-    throw Error("turbo codec: " + std::to_string(centroids_.size()) + " centroids for " + std::to_string(bits) + " bits");
-  for (std::size_t i = 0; i < centroids_.size(); ++i) {
-    if (!std::isfinite(centroids_[i])) throw Error("turbo codec: centroid " + std::to_string(i) + " is not finite");
-    if (i && !(centroids_[i - 1] < centroids_[i])) throw Error("turbo codec: centroids are not increasing at " + std::to_string(i));
-    if (i) thresholds_.push_back(0.5f * (centroids_[i - 1] + centroids_[i]));
+  const auto& c = codebook_.centroids;
+  const auto& t = codebook_.thresholds;
+  if (c.size() != (std::size_t{1} << bits))
+    throw Error("turbo codec: " + std::to_string(c.size()) + " centroids for " + std::to_string(bits) + " bits");
+  if (t.size() + 1 != c.size())
+    throw Error("turbo codec: " + std::to_string(t.size()) + " thresholds for " + std::to_string(c.size()) + " centroids");
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!std::isfinite(c[i])) throw Error("turbo codec: centroid " + std::to_string(i) + " is not finite");
+    if (i && !(c[i - 1] < c[i])) throw Error("turbo codec: centroids are not increasing at " + std::to_string(i));
   }
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!std::isfinite(t[i])) throw Error("turbo codec: threshold " + std::to_string(i) + " is not finite");
+    if (i && !(t[i - 1] < t[i])) throw Error("turbo codec: thresholds are not increasing at " + std::to_string(i));
+  }
+  if (options.qjl_rows < 0) throw Error("turbo codec: QJL rows m = " + std::to_string(options.qjl_rows) + " must be >= 0");
   code_bytes_ = (static_cast<std::size_t>(dim) * static_cast<std::size_t>(bits) + 7) / 8;
+  record_bytes_ = 4 + code_bytes_;
+  if (options.qjl_rows > 0) {
+    qjl_ = std::make_shared<QjlSketch>(dim, options.qjl_rows, options.seed ^ kSketchSeed);
+    record_bytes_ += qjl_->bytes_per_vector();
+  }
+}
+
+void TurboCodec::rotated_unit(const float* x, float norm, float* u) const {
+  // The Hadamard kernels' arithmetic (the scalar contract): u = (H (D x)) * (1/sqrt(d) / ||x||).
+  const int d = dim_;
+  for (int i = 0; i < d; ++i) u[i] = x[i] * rot_.signs()[static_cast<std::size_t>(i)];
+  detail::wht_strides(u, d, 1);
+  const float scale = norm > 0 ? (1.0f / std::sqrt(static_cast<float>(d))) / norm : 0.0f;
+  for (int i = 0; i < d; ++i) u[i] = u[i] * scale;
+}
+
+void TurboCodec::encode_generic(const float* x, std::size_t n, std::uint8_t* out, std::ptrdiff_t& bad) const {
+  // Dense rotation, identity, or tiny d: norms, then one sgemm per block, then the scalar quantizer.
+  const std::size_t d = static_cast<std::size_t>(dim_), block = 256;
+  std::vector<float> u(block * d), y(block * d), r(d);
+  std::vector<float> norms(block);
+  for (std::size_t r0 = 0; r0 < n && bad < 0; r0 += block) {
+    const std::size_t rows = std::min(block, n - r0);
+    for (std::size_t k = 0; k < rows; ++k) {
+      const float* xr = x + (r0 + k) * d;
+      for (std::size_t i = 0; i < d; ++i)
+        if (!std::isfinite(xr[i])) {
+          bad = static_cast<std::ptrdiff_t>((r0 + k) * d + i);
+          return;
+        }
+      norms[k] = std::sqrt(detail::sum_squares8(xr, dim_));
+      const float inv = norms[k] > 0 ? 1.0f / norms[k] : 0.0f;
+      for (std::size_t i = 0; i < d; ++i) u[k * d + i] = xr[i] * inv;
+    }
+    if (rot_.kind() == RotationKind::dense) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), dim_, dim_, 1.0f, u.data(), dim_,
+                  rot_.dense().data(), dim_, 0.0f, y.data(), dim_);
+    } else {
+      std::copy(u.begin(), u.begin() + static_cast<std::ptrdiff_t>(rows * d), y.begin());
+      for (std::size_t k = 0; k < rows; ++k) rot_.apply(y.data() + k * d);
+    }
+    for (std::size_t k = 0; k < rows; ++k) {
+      std::uint8_t* rec = out + (r0 + k) * record_bytes_;
+      std::memcpy(rec, &norms[k], 4);
+      std::memset(rec + 4, 0, code_bytes_);
+      const float* yr = y.data() + k * d;
+      for (std::size_t i = 0; i < d; ++i) {
+        std::uint32_t code = 0;
+        for (float t : codebook_.thresholds) code += yr[i] >= t;
+        detail::put_bits(rec + 4, i * static_cast<std::size_t>(bits_), code, bits_);
+        r[i] = yr[i] - codebook_.centroids[code];
+      }
+      if (qjl_) qjl_->encode(r.data(), 1, rec + 4 + code_bytes_);
+    }
+  }
 }
 
 void TurboCodec::encode(const float* x, std::size_t n, std::uint8_t* out, std::optional<SimdLevel> level) const {
   if (n == 0) return;
   if (!x || !out) throw Error("turbo encode: null buffer");
-  const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), thresholds_.data(), centroids_.data(), code_bytes_};
   std::ptrdiff_t bad = -1;
   if (rot_.hadamard() && dim_ >= 8) {
-    bad = select_simd(level) == SimdLevel::avx2 ? detail::turbo_encode_avx2(args, x, n, out)
-                                                : detail::turbo_encode_scalar(args, x, n, out);
-  } else {
-    // Dense rotation (or tiny d): norms, then one sgemm per block, then the scalar quantizer.
-    const std::size_t d = static_cast<std::size_t>(dim_), block = 256;
-    std::vector<float> u(block * d), y(block * d);
-    for (std::size_t r0 = 0; r0 < n && bad < 0; r0 += block) {
-      const std::size_t rows = std::min(block, n - r0);
-      std::vector<float> norms(rows);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const float* xr = x + (r0 + r) * d;
+    const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
+                                       codebook_.centroids.data(), code_bytes_, record_bytes_};
+    bad = detail::turbo_kernels(select_simd(level)).encode(args, x, n, out);
+    if (bad < 0 && qjl_) {
+      // The residual of the MSE stage, in the rotated domain, from the unit vector the kernel coded.
+      const std::size_t d = static_cast<std::size_t>(dim_);
+      std::vector<float> u(d);
+      for (std::size_t k = 0; k < n; ++k) {
+        std::uint8_t* rec = out + k * record_bytes_;
+        float norm;
+        std::memcpy(&norm, rec, 4);
+        rotated_unit(x + k * d, norm, u.data());
         for (std::size_t i = 0; i < d; ++i)
-          if (!std::isfinite(xr[i])) {
-            bad = static_cast<std::ptrdiff_t>((r0 + r) * d + i);
-            break;
-          }
-        if (bad >= 0) break;
-        norms[r] = std::sqrt(detail::sum_squares8(xr, dim_));
-        const float inv = norms[r] > 0 ? 1.0f / norms[r] : 0.0f;
-        for (std::size_t i = 0; i < d; ++i) u[r * d + i] = xr[i] * inv;
-      }
-      if (bad >= 0) break;
-      if (rot_.hadamard()) {
-        for (std::size_t r = 0; r < rows; ++r) {
-          std::copy(u.begin() + static_cast<std::ptrdiff_t>(r * d), u.begin() + static_cast<std::ptrdiff_t>((r + 1) * d), y.begin() + static_cast<std::ptrdiff_t>(r * d));
-          rot_.apply(y.data() + r * d);
-        }
-      } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), dim_, dim_, 1.0f, u.data(), dim_,
-                    rot_.dense().data(), dim_, 0.0f, y.data(), dim_);
-      }
-      for (std::size_t r = 0; r < rows; ++r) {
-        std::uint8_t* rec = out + (r0 + r) * bytes_per_vector();
-        std::memcpy(rec, &norms[r], 4);
-        std::memset(rec + 4, 0, code_bytes_);
-        for (std::size_t i = 0; i < d; ++i) {
-          std::uint32_t k = 0;
-          for (float t : thresholds_) k += y[r * d + i] >= t;
-          detail::put_bits(rec + 4, i * static_cast<std::size_t>(bits_), k, bits_);
-        }
+          u[i] -= codebook_.centroids[detail::get_bits(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
+        qjl_->encode(u.data(), 1, rec + 4 + code_bytes_);
       }
     }
+  } else {
+    encode_generic(x, n, out, bad);
   }
-  if (bad >= 0) {
-    detail::throw_non_finite("", x, static_cast<std::size_t>(bad), static_cast<std::size_t>(dim_));
-  }
+  if (bad >= 0) detail::throw_non_finite("", x, static_cast<std::size_t>(bad), static_cast<std::size_t>(dim_));
 }
 
 void TurboCodec::decode(const std::uint8_t* in, std::size_t n, float* x, std::optional<SimdLevel> level) const {
   if (n == 0) return;
   if (!x || !in) throw Error("turbo decode: null buffer");
-  const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), thresholds_.data(), centroids_.data(), code_bytes_};
+  const std::size_t d = static_cast<std::size_t>(dim_);
+  std::vector<float> u(d), rq(qjl_ ? d : 0);
   if (rot_.hadamard() && dim_ >= 8) {
-    if (select_simd(level) == SimdLevel::avx2) detail::turbo_decode_avx2(args, in, n, x);
-    else detail::turbo_decode_scalar(args, in, n, x);
+    const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
+                                       codebook_.centroids.data(), code_bytes_, record_bytes_};
+    detail::turbo_kernels(select_simd(level)).decode(args, in, n, x);
+    if (qjl_)
+      for (std::size_t k = 0; k < n; ++k) {  // + ||x|| R^T r^ (R^T is linear)
+        const std::uint8_t* rec = in + k * record_bytes_;
+        float norm;
+        std::memcpy(&norm, rec, 4);
+        qjl_->reconstruct(rec + 4 + code_bytes_, rq.data());
+        rot_.inverse(rq.data());
+        for (std::size_t i = 0; i < d; ++i) x[k * d + i] += rq[i] * norm;
+      }
     return;
   }
-  const std::size_t d = static_cast<std::size_t>(dim_);
-  std::vector<float> u(d);
-  for (std::size_t r = 0; r < n; ++r) {
-    const std::uint8_t* rec = in + r * bytes_per_vector();
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint8_t* rec = in + k * record_bytes_;
     float norm;
     std::memcpy(&norm, rec, 4);
-    for (std::size_t i = 0; i < d; ++i) u[i] = centroids_[detail::get_bits(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
+    for (std::size_t i = 0; i < d; ++i)
+      u[i] = codebook_.centroids[detail::get_bits(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
+    if (qjl_) {
+      qjl_->reconstruct(rec + 4 + code_bytes_, rq.data());
+      for (std::size_t i = 0; i < d; ++i) u[i] += rq[i];
+    }
     rot_.inverse(u.data());
-    for (std::size_t i = 0; i < d; ++i) x[r * d + i] = u[i] * norm;
+    for (std::size_t i = 0; i < d; ++i) x[k * d + i] = u[i] * norm;
   }
 }
 

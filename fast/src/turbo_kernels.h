@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dispatch.h"
+
 namespace dpq::fast::detail {
 
 struct TurboKernelArgs {
@@ -11,7 +13,8 @@ struct TurboKernelArgs {
   const float* signs;       // d (Hadamard) 
   const float* thresholds;  // 2^bits - 1
   const float* centroids;   // 2^bits
-  std::size_t code_bytes;
+  std::size_t code_bytes;    // ceil(d bits / 8), after the 4-byte norm
+  std::size_t record_bytes;  // stride between records (>= 4 + code_bytes; a QJL stage follows the codes)
 };
 
 // Hadamard path only (d = 2^k >= 8). Returns the flat index of the first non-finite input or -1.

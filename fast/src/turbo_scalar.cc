@@ -4,7 +4,7 @@
 
 #include "turbo_common.h"
 #include "turbo_kernels.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 
 namespace dpq::fast::detail {
 
@@ -18,7 +18,7 @@ std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std
     for (int i = 0; i < d; ++i)
       if (!std::isfinite(xr[i])) return static_cast<std::ptrdiff_t>(r * static_cast<std::size_t>(d) + static_cast<std::size_t>(i));
     const float norm = std::sqrt(sum_squares8(xr, d));
-    std::uint8_t* rec = out + r * (4 + a.code_bytes);
+    std::uint8_t* rec = out + r * a.record_bytes;
     std::memcpy(rec, &norm, 4);
     for (int i = 0; i < d; ++i) u[i] = xr[i] * a.signs[i];
     wht_strides(u, d, 1);
@@ -41,7 +41,7 @@ void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(d));
   float u[16384];
   for (std::size_t r = 0; r < n; ++r) {
-    const std::uint8_t* rec = in + r * (4 + a.code_bytes);
+    const std::uint8_t* rec = in + r * a.record_bytes;
     float norm;
     std::memcpy(&norm, rec, 4);
     for (int i = 0; i < d; ++i)
@@ -52,5 +52,7 @@ void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::
     for (int i = 0; i < d; ++i) xr[i] = (u[i] * scale) * a.signs[i];
   }
 }
+
+const TurboKernels kTurboScalar = {turbo_encode_scalar, turbo_decode_scalar};
 
 }  // namespace dpq::fast::detail

@@ -2,6 +2,7 @@
 
 #include <Eigen/Eigenvalues>
 #include <cmath>
+#include <algorithm>
 #include <sstream>
 
 #include "deltapq/core/error.h"
@@ -71,15 +72,14 @@ fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool c
   const Eigen::Map<const MatD> cov(m.covariance.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
   Eigen::SelfAdjointEigenSolver<MatD> es(cov);
   fast::FastDesign ds;
-  ds.dim = d;
   ds.bits.assign(d, bits);
   if (centered)
     for (double v : m.mean) ds.mean.push_back(static_cast<float>(v));
-  const double top = std::max(es.eigenvalues()(static_cast<Eigen::Index>(d) - 1), 1e-30);
+  const double top = es.eigenvalues()(static_cast<Eigen::Index>(d) - 1);
   ds.basis.resize(d * d);
   for (std::size_t r = 0; r < d; ++r) {  // rank r = r-th largest eigenvalue
     const auto col = static_cast<Eigen::Index>(d - 1 - r);
-    ds.clip.push_back(static_cast<float>(kappa * std::sqrt(std::max(es.eigenvalues()(col), 1e-12 * top))));
+    ds.clip.push_back(static_cast<float>(matched_clip(es.eigenvalues()(col), top, kappa)));
     for (std::size_t j = 0; j < d; ++j) ds.basis[j * d + r] = static_cast<float>(es.eigenvectors()(static_cast<Eigen::Index>(j), col));
   }
   return ds;
@@ -164,14 +164,11 @@ Certificate certificate(double kappa, int min_bits, double trace_u, double trace
   c.rho = kappa * kappa * std::pow(4.0, -min_bits);
   c.trace_delta = trace_delta;
   c.issued = c.rho < 1;
-  if (!c.issued) {
-    c.verdict = "no certificate";
-    return c;
-  }
+  if (!c.issued) return c;
   const double sr = std::sqrt(c.rho);
   c.bound = trace_u / ((1 - sr) * (1 - sr));
   c.bound_orthogonal = trace_u / (1 - c.rho);
-  c.verdict = trace_delta <= c.bound ? "holds" : "fails";
+  c.verdict = trace_delta <= c.bound ? Verdict::holds : Verdict::fails;
   return c;
 }
 
@@ -179,15 +176,14 @@ const char* to_string(Zone z) { return z == Zone::green ? "green" : z == Zone::y
 
 // C4
 struct ZonedCoder::State {
-  const fast::Codec& key;
-  const fast::Codec& delta;
+  State(const fast::Codec& key, const fast::Codec& delta, const MonitorOptions& o, std::size_t dim)
+      : opt(o), d(dim), loop(dim, LoopMode::closed, RowCodec(key), RowCodec(delta)) {}
   MonitorOptions opt;
   std::size_t d;
+  DeltaLoop<float, RowCodec, RowCodec> loop;  // the one closed-loop coder
   MatD sv, sd;
   Eigen::VectorXd mean_v;
-  double w;
-  std::vector<std::uint8_t> codes_k, codes_d;
-  std::vector<float> prev_hat, dl, qdl;
+  double w = 0;
   bool intra = true;
   bool last_key = false;
   Zone zone = Zone::green;
@@ -197,7 +193,7 @@ struct ZonedCoder::State {
 
 ZonedCoder::ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const Moments& v, const Moments& dm,
                        const MonitorOptions& opt)
-    : s_(new State{key, delta, opt, v.mean.size(), {}, {}, {}, 0, {}, {}, {}, {}, {}}) {
+    : s_(new State(key, delta, opt, v.mean.size())) {
   if (!(opt.half_life > 0)) throw Error("monitor: half-life must be > 0");
   if (!(opt.theta > 0 && opt.theta < 1)) throw Error("monitor: theta = " + std::to_string(opt.theta) + " must be in (0, 1)");
   const auto d = static_cast<Eigen::Index>(s_->d);
@@ -205,11 +201,6 @@ ZonedCoder::ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const M
   s_->sd = Eigen::Map<const MatD>(dm.covariance.data(), d, d);
   s_->mean_v = Eigen::Map<const Eigen::VectorXd>(v.mean.data(), d);
   s_->w = std::pow(0.5, 1.0 / opt.half_life);
-  s_->codes_k.resize(key.bytes_per_row());
-  s_->codes_d.resize(delta.bytes_per_row());
-  s_->prev_hat.assign(s_->d, 0.0f);
-  s_->dl.assign(s_->d, 0.0f);
-  s_->qdl.assign(s_->d, 0.0f);
 }
 ZonedCoder::~ZonedCoder() = default;
 ZonedCoder::ZonedCoder(ZonedCoder&&) noexcept = default;
@@ -220,23 +211,16 @@ bool ZonedCoder::last_was_key_frame() const { return s_->last_key; }
 Zone ZonedCoder::step(const float* x, float* out) {
   State& st = *s_;
   const std::size_t d = st.d;
-  for (std::size_t i = 0; i < d; ++i) st.dl[i] = st.t ? x[i] - st.prev_hat[i] : 0.0f;  // closed-loop delta
   st.last_key = st.intra;
-  if (st.intra) {
-    st.key.encode(x, 1, st.codes_k.data());
-    st.key.decode(st.codes_k.data(), 1, out);
-    if (st.t) ++st.resets;
-  } else {
-    st.delta.encode(st.dl.data(), 1, st.codes_d.data());
-    st.delta.decode(st.codes_d.data(), 1, st.qdl.data());
-    for (std::size_t i = 0; i < d; ++i) out[i] = st.prev_hat[i] + st.qdl[i];
-  }
+  // The closed-loop delta x_t - x^_{t-1} (zero at t = 0): coded unless this token is intra; the
+  // monitor tracks it either way.
+  const std::vector<float>& dl = st.loop.step(x, out, st.intra);
+  if (st.intra && st.t) ++st.resets;
   Eigen::VectorXd xv(static_cast<Eigen::Index>(d)), dv(static_cast<Eigen::Index>(d));
   bool finite = true;
   for (std::size_t i = 0; i < d; ++i) {
-    st.prev_hat[i] = out[i];
     xv(static_cast<Eigen::Index>(i)) = x[i];
-    dv(static_cast<Eigen::Index>(i)) = st.dl[i];
+    dv(static_cast<Eigen::Index>(i)) = dl[i];
     finite = finite && std::isfinite(x[i]) && std::isfinite(out[i]);
   }
   const double w = st.w;
@@ -292,11 +276,109 @@ ZonedResult run_zoned(const Stream& s, const fast::Codec& key, const fast::Codec
 
 // C5
 Stream rope(const Stream& pre, std::size_t first_position, double base) {
+  if (pre.dim % 2 != 0)
+    throw Error("RoPE: dimension " + std::to_string(pre.dim) + " is odd (RoPE rotates pairs of coordinates)");
   Stream out = pre;
   for (std::size_t t = 0; t < pre.rows; ++t)
     model::apply_rope(out.data.data() + t * pre.dim, static_cast<int>(pre.dim), static_cast<int>(pre.dim),
                       static_cast<int>(first_position + t), static_cast<float>(base));
   return out;
+}
+
+double rotated_mean_trace(const Stream& post, const Stream& pre, const std::string& what, double base) {
+  if (post.rows != pre.rows || post.dim != pre.dim)
+    throw Error(what + ": post-RoPE keys are [" + std::to_string(post.rows) + ", " + std::to_string(post.dim) +
+                "] but the pre-RoPE keys of the same layer and head are [" + std::to_string(pre.rows) + ", " +
+                std::to_string(pre.dim) + "]");
+  const Moments m = moments(pre);
+  Stream mean_rows{post.rows, post.dim, {}};
+  mean_rows.data.reserve(post.rows * post.dim);
+  for (std::size_t t = 0; t < post.rows; ++t)
+    for (double v : m.mean) mean_rows.data.push_back(static_cast<float>(v));
+  const Stream rotated = rope(mean_rows, 0, base);
+  double tr = 0;
+  for (std::size_t k = 0; k < post.data.size(); ++k)
+    tr += static_cast<double>(post.data[k] - rotated.data[k]) * (post.data[k] - rotated.data[k]);
+  return tr / static_cast<double>(post.rows);
+}
+
+// ---- Online stream coders ----
+const char* to_string(KvScheme s) {
+  switch (s) {
+    case KvScheme::fp32: return "fp32";
+    case KvScheme::direct: return "direct";
+    case KvScheme::delta_open: return "delta-open";
+    case KvScheme::delta_closed: return "delta-closed";
+    case KvScheme::delta_zoned: return "delta-zoned";
+  }
+  return "?";
+}
+
+KvScheme parse_kv_scheme(const std::string& text) {
+  for (KvScheme s : {KvScheme::fp32, KvScheme::direct, KvScheme::delta_open, KvScheme::delta_closed, KvScheme::delta_zoned})
+    if (text == to_string(s)) return s;
+  throw Error("--kv-scheme = '" + text + "' is not one of fp32, direct, delta-open, delta-closed, delta-zoned");
+}
+
+namespace {
+
+class CopyCoder final : public StreamCoder {
+ public:
+  explicit CopyCoder(std::size_t d) : d_(d) {}
+  void step(const float* x, float* out) override { std::copy(x, x + d_, out); }
+
+ private:
+  std::size_t d_;
+};
+
+class DirectCoder final : public StreamCoder {
+ public:
+  explicit DirectCoder(fast::FastDesign key) : key_(std::move(key)), row_(key_) {}
+  void step(const float* x, float* out) override { row_(x, out); }
+
+ private:
+  fast::Codec key_;
+  RowCodec row_;
+};
+
+class LoopCoder final : public StreamCoder {
+ public:
+  LoopCoder(LoopMode mode, fast::FastDesign key, fast::FastDesign delta)
+      : key_(std::move(key)), delta_(std::move(delta)), loop_(key_.dim(), mode, RowCodec(key_), RowCodec(delta_)) {}
+  void step(const float* x, float* out) override { loop_.step(x, out, false); }
+
+ private:
+  fast::Codec key_, delta_;
+  DeltaLoop<float, RowCodec, RowCodec> loop_;
+};
+
+class ZonedStreamCoder final : public StreamCoder {
+ public:
+  ZonedStreamCoder(fast::FastDesign key, fast::FastDesign delta, const Moments& v, const Moments& dm, const MonitorOptions& opt)
+      : key_(std::move(key)), delta_(std::move(delta)), coder_(key_, delta_, v, dm, opt) {}
+  void step(const float* x, float* out) override { coder_.step(x, out); }
+  std::size_t resets() const override { return coder_.resets(); }
+
+ private:
+  fast::Codec key_, delta_;
+  ZonedCoder coder_;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamCoder> make_stream_coder(KvScheme scheme, const Stream& s, double kappa, int bits,
+                                               const MonitorOptions& opt) {
+  if (scheme == KvScheme::fp32) return std::make_unique<CopyCoder>(s.dim);
+  const Moments mv = moments(s);
+  fast::FastDesign key = matched_design(mv, kappa, bits, true);
+  if (scheme == KvScheme::direct) return std::make_unique<DirectCoder>(std::move(key));
+  if (scheme == KvScheme::delta_open)
+    return std::make_unique<LoopCoder>(LoopMode::open, key, matched_design(moments(deltas(s)), kappa, bits, false));
+  const fast::Codec key_codec(key);
+  Calibration cal = calibrate(s, key_codec, kappa, bits);
+  if (scheme == KvScheme::delta_closed)
+    return std::make_unique<LoopCoder>(LoopMode::closed, std::move(key), std::move(cal.delta_design));
+  return std::make_unique<ZonedStreamCoder>(std::move(key), std::move(cal.delta_design), mv, cal.steady_state, opt);
 }
 
 }  // namespace dpq::pipeline

@@ -37,9 +37,9 @@ RealDesign matched_design(const RVector& lambda, const Real& kappa, const std::v
                 std::to_string(bits.size()) + " bit widths");
   RealDesign design;
   design.bits = bits;
-  const Real floor_clip = kappa * ldexp(Real(1), -precision_bits() / 2);
-  for (Eigen::Index i = 0; i < lambda.size(); ++i)
-    design.clip.push_back(lambda(i) > 0 ? Real(kappa * sqrt(lambda(i))) : floor_clip);
+  Real lambda_max(0);
+  for (Eigen::Index i = 0; i < lambda.size(); ++i) lambda_max = std::max(lambda_max, Real(lambda(i)));
+  for (Eigen::Index i = 0; i < lambda.size(); ++i) design.clip.push_back(matched_clip(Real(lambda(i)), lambda_max, kappa));
   validate_design(design);
   return design;
 }

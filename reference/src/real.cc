@@ -33,14 +33,6 @@ std::string to_string(const Real& x, int digits) {
   return os.str();
 }
 
-const char* to_string(Verdict v) {
-  switch (v) {
-    case Verdict::holds: return "holds";
-    case Verdict::fails: return "fails";
-    default: return "undecided";
-  }
-}
-
 Verdict verdict_le(const Certified& lhs, const Certified& rhs) {
   const Real margin = rhs.value - lhs.value;
   const Real err = lhs.error + rhs.error + rounding_slack(abs(lhs.value) + abs(rhs.value), 2);

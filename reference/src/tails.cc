@@ -27,7 +27,7 @@ Real ggd_alpha(const Real& beta) {
   return sqrt(boost::math::tgamma(Real(1) / beta) / boost::math::tgamma(Real(3) / beta));
 }
 
-// tanh-sinh needs an explicit minimum complement with MPFR (TOOLCHAIN.md trap 5); its abscissas
+// tanh-sinh needs an explicit minimum complement with MPFR (without one Boost 1.74 throws in the constructor for MPFR types); its abscissas
 // depend on the precision, so keep one integrator per precision.
 tanh_sinh<Real>& integrator() {
   static std::map<int, std::unique_ptr<tanh_sinh<Real>>> cache;

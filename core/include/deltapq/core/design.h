@@ -1,14 +1,20 @@
-// The Part A scalar quantizer contract, shared by reference/ (Real) and fast/ (float):
-// one definition of the cell index and its tie rule, so both sides cannot drift apart.
+// The Part A quantizer contract, shared by reference/ (Real) and fast/ (float): one design type, one
+// validation, one definition of the cell index and its tie rule, one matched-clip rule, so the two
+// implementations cannot drift apart.
 //
 // Coordinate with bits b (0..16) and clip c > 0: L = 2^b cells, step = 2c / L,
 // index k(y) = clamp(floor((y + c) / step), 0, L - 1), reconstruction -c + (k + 1/2) step.
 // A value exactly on a cell boundary goes to the upper cell (floor does that); b = 0 gives the
 // single cell k = 0 whose reconstruction is 0.
+//
+// A design codes a vector x as y = U^T (x - mu) (its eigen-coordinates), then each y_i with (b_i, c_i).
+// The reference works on eigen-coordinates directly (mean and basis empty); the fast codec applies
+// mean and basis itself and derives its kernel constants from the same design (fast/codec.h).
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,11 +45,14 @@ T cell_center(std::int64_t k, const T& clip, int bits) {
   return -clip + (T(static_cast<double>(k)) + T(0.5)) * step;
 }
 
-// A design: bits and clip per coordinate (in eigen-rank order for the Part A quantizer).
+// The design of a coordinate-wise quantizer in an orthogonal basis.
 template <class T>
-struct ScalarDesign {
-  std::vector<int> bits;
-  std::vector<T> clip;
+struct Design {
+  std::vector<T> mean;    // mu, d entries (empty: zero mean)
+  std::vector<T> basis;   // U, d x d row-major, U(j, i) = basis[j * d + i]; column i = direction of
+                          // coordinate i (eigen-rank order); empty: the identity basis
+  std::vector<int> bits;  // b_i, d entries
+  std::vector<T> clip;    // c_i, d entries
 
   std::size_t dim() const { return bits.size(); }
   int total_bits() const {
@@ -53,23 +62,58 @@ struct ScalarDesign {
   }
 };
 
-// E2: rejects b outside 0..16, c <= 0 or non-finite, and mismatched sizes, naming the coordinate.
+namespace detail {
 template <class T>
-void validate_design(const ScalarDesign<T>& design) {
+std::string design_number(const T& v) {
+  std::ostringstream os;
+  os.precision(7);
+  os << static_cast<double>(v);
+  return os.str();
+}
+}  // namespace detail
+
+// E2: rejects a dimension of 0, mismatched sizes, b outside min_bits..max_bits, c <= 0 or non-finite,
+// and a non-finite mean or basis entry, naming the entry. `what` prefixes the message ("design",
+// "fast design").
+template <class T>
+void validate_design(const Design<T>& design, int min_bits = 0, int max_bits = kMaxBits,
+                     const std::string& what = "design") {
   using std::isfinite;
-  if (design.bits.size() != design.clip.size())
-    throw Error("design: " + std::to_string(design.bits.size()) + " bit widths but " +
-                std::to_string(design.clip.size()) + " clips");
-  if (design.bits.empty()) throw Error("design: dimension d = 0");
-  for (std::size_t i = 0; i < design.bits.size(); ++i) {
-    if (design.bits[i] < 0 || design.bits[i] > kMaxBits)
-      throw Error("design: bits[" + std::to_string(i) + "] = " + std::to_string(design.bits[i]) +
-                  " is outside 0..16");
+  const std::size_t d = design.bits.size();
+  auto fail = [&](const std::string& m) { throw Error(what + ": " + m); };
+  if (d == 0 && design.clip.empty()) fail("dimension d = 0");
+  if (design.clip.size() != d)
+    fail(std::to_string(d) + " bit widths but " + std::to_string(design.clip.size()) + " clips");
+  if (!design.mean.empty() && design.mean.size() != d)
+    fail("mean has " + std::to_string(design.mean.size()) + " entries for d = " + std::to_string(d));
+  if (!design.basis.empty() && design.basis.size() != d * d)
+    fail("basis has " + std::to_string(design.basis.size()) + " entries, expected d x d = " + std::to_string(d * d));
+  for (std::size_t i = 0; i < design.mean.size(); ++i)
+    if (!isfinite(design.mean[i])) fail("mean[" + std::to_string(i) + "] is not finite");
+  for (std::size_t i = 0; i < design.basis.size(); ++i)
+    if (!isfinite(design.basis[i])) fail("basis[" + std::to_string(i) + "] is not finite");
+  for (std::size_t i = 0; i < d; ++i) {
+    if (design.bits[i] < min_bits || design.bits[i] > max_bits)
+      fail("bits[" + std::to_string(i) + "] = " + std::to_string(design.bits[i]) + " is outside " +
+           std::to_string(min_bits) + ".." + std::to_string(max_bits));
     const T& c = design.clip[i];
     if (!(c > T(0)) || !isfinite(c))
-      throw Error("design: clip[" + std::to_string(i) + "] = " +
-                  std::to_string(static_cast<double>(c)) + " is not a positive finite number");
+      fail("clip[" + std::to_string(i) + "] = " + detail::design_number(c) + " is not a positive finite number");
   }
+}
+
+// The matched design's clip for a coordinate of variance lambda (A2): c = kappa sqrt(lambda). A
+// direction whose variance is not above kNullDirection * lambda_max (a null direction of the
+// covariance, or one below the float codec's resolution) gets the clip of variance
+// kNullDirection * lambda_max instead: any positive clip is a valid design, and this one keeps the
+// step a normal float. An all-zero covariance (lambda_max <= 0) gets clip kappa.
+inline constexpr double kNullDirection = 1e-12;
+template <class T>
+T matched_clip(const T& lambda, const T& lambda_max, const T& kappa) {
+  using std::sqrt;
+  if (!(lambda_max > T(0))) return kappa;
+  const T floor_variance = lambda_max * T(kNullDirection);
+  return lambda > floor_variance ? T(kappa * sqrt(lambda)) : T(kappa * sqrt(floor_variance));
 }
 
 }  // namespace dpq

@@ -25,6 +25,8 @@ struct NpyMatrix {
 // Throws dpq::Error naming the file and what is wrong with it.
 NpyMatrix read_npy(const std::string& path);
 
+// The bytes of a .npy v1.0 file of float32 ("<f4") or float64 ("<f8") data, row-major [rows, cols].
+std::string npy_bytes(std::size_t rows, std::size_t cols, const std::vector<double>& data, bool as_float32);
 // Writes float32 ("<f4") or float64 ("<f8") data, row-major [rows, cols].
 void write_npy(const std::string& path, std::size_t rows, std::size_t cols,
                const std::vector<double>& data, bool as_float32);

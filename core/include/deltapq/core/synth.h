@@ -1,5 +1,5 @@
 // The embedded default data: a seeded synthetic activation stream with the three features the
-// seeds argue about — temporal correlation (AR(1)), heavy-tailed innovations, a low-rank component.
+// source papers argue about — temporal correlation (AR(1)), heavy-tailed innovations, a low-rank component.
 //
 //   x_t = mean + s_t,   s_t = phi * s_{t-1} + sqrt(1 - phi^2) * (A z_t + sigma * e_t),
 //   z_t ~ N(0, I_rank),  e_t i.i.d. Student-t(nu) scaled to unit variance,

@@ -31,16 +31,12 @@ namespace dpq::fast {
 
 inline constexpr int kMaxFastBits = 8;
 
-struct FastDesign {
-  std::size_t dim = 0;
-  std::vector<float> mean;   // d (empty: zero mean)
-  std::vector<float> basis;  // d x d row-major, U(j, i) = basis[j * d + i]; empty: identity basis
-  std::vector<float> clip;   // d
-  std::vector<int> bits;     // d, each 1..8
-};
+// The design is core's (deltapq/core/design.h): mean, basis, bits and clip, validated by core's
+// validate_design with bits in 1..8.
+using FastDesign = Design<float>;
 
-// The per-coordinate constants the kernels use, derived once from a design.
-struct KernelDesign {
+// The per-coordinate constants the kernels use, derived once from a design (not a design of its own).
+struct KernelConstants {
   std::size_t dim = 0;
   std::vector<float> shift;     // c_i - m_i, m = U^T mu (computed in double, rounded once)
   std::vector<float> inv_step;  // fl(1 / step_i)
@@ -53,15 +49,16 @@ struct KernelDesign {
   std::size_t bytes_per_row = 0;
 };
 
-// Validates (E2) and precomputes. Throws dpq::Error naming the bad entry.
-KernelDesign make_kernel_design(const FastDesign& design);
+// Validates (E2, core's validate_design) and precomputes. Throws dpq::Error naming the bad entry.
+KernelConstants make_kernel_constants(const FastDesign& design);
 
 class Codec {
  public:
   explicit Codec(FastDesign design);
 
   const FastDesign& design() const { return design_; }
-  const KernelDesign& kernel() const { return kernel_; }
+  const KernelConstants& kernel() const { return kernel_; }
+  std::size_t dim() const { return kernel_.dim; }
   std::size_t bytes_per_row() const { return kernel_.bytes_per_row; }
 
   // x: n rows of d floats (row-major, contiguous); codes: n * bytes_per_row() bytes.
@@ -73,14 +70,14 @@ class Codec {
 
  private:
   FastDesign design_;
-  KernelDesign kernel_;
+  KernelConstants kernel_;
 };
 
 // The two kernels alone, on eigen-coordinates already rotated (y = x U, mean not yet removed:
 // kernel().shift folds it in). y: n rows with row stride y_stride floats.
-void quantize_pack(const KernelDesign& kd, const float* y, std::size_t n, std::size_t y_stride, std::uint8_t* codes,
+void quantize_pack(const KernelConstants& kd, const float* y, std::size_t n, std::size_t y_stride, std::uint8_t* codes,
                    std::optional<SimdLevel> level = std::nullopt);
-void unpack_dequantize(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y,
+void unpack_dequantize(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                        std::size_t y_stride, std::optional<SimdLevel> level = std::nullopt);
 
 // Rotation of a batch: out (n x d) = x (n x d) * U, single-precision GEMM (OpenBLAS).

@@ -1,10 +1,12 @@
-// Runtime SIMD dispatch for the fast path (FAISS-style: one scalar contract, one AVX2 file).
+// Runtime SIMD dispatch for the fast path (FAISS-style: one scalar contract, one file per ISA).
 //
-// The level is chosen once per call, outside the loops: an explicit API override wins, then the
-// environment variable DPQ_SIMD=scalar|avx2, then the best level the CPU and OS support
-// (CPUID for AVX2/FMA, XGETBV for the OS saving YMM state). Asking for avx2 on a machine without
-// it is an error, never a silent fallback. Every kernel entry increments a per-level counter, so a
-// test can assert that the AVX2 code really ran.
+// The default level is resolved once per process, on first use: the environment variable
+// DPQ_SIMD=scalar|avx2 if set, else the best level the CPU and OS support (CPUID for AVX2/FMA,
+// XGETBV for the OS saving YMM state). Each kernel family has one function table per level
+// (fast/src/dispatch.h); an entry point looks its table up once per call, outside the loops. An
+// explicit level passed to an entry point (the API override) wins over the default. Asking for a
+// level the machine cannot run is an error, never a silent fallback. Every kernel entry increments a
+// per-level counter, so a test can assert which code really ran.
 #pragma once
 
 #include <cstdint>
@@ -14,12 +16,17 @@
 namespace dpq::fast {
 
 enum class SimdLevel { scalar, avx2 };
+inline constexpr int kSimdLevels = 2;
 
 const char* to_string(SimdLevel level);
+// "scalar" or "avx2"; throws dpq::Error naming the text otherwise.
+SimdLevel parse_simd_level(const std::string& text);
 // What this CPU + OS can run (CPUID + XGETBV), probed once.
 SimdLevel detected_simd();
-// The level a call uses: override, else DPQ_SIMD, else detected. Throws dpq::Error on an unknown
-// DPQ_SIMD value or a level the machine cannot run.
+// The process default, resolved once: DPQ_SIMD if set (an unknown value or a level the machine
+// cannot run throws dpq::Error, on every call until fixed), else detected_simd().
+SimdLevel default_simd();
+// The level a call uses: the override if given (checked against the machine), else default_simd().
 SimdLevel select_simd(std::optional<SimdLevel> override_level = std::nullopt);
 
 // How many times a kernel of each level has run in this process (tests read these).

@@ -1,5 +1,6 @@
-// The closed-loop delta pipeline of Part C on one stream [T, d] (one layer, one head, one of
-// K pre-RoPE, K post-RoPE or V), over the fast Part A codec.
+// The delta pipeline of Part C on one stream [T, d] (one layer, one head, one of K pre-RoPE,
+// K post-RoPE or V), over the fast Part A codec: C1 loops, C2 calibration, C3 certificate, C4 zone
+// monitor, C5 RoPE, and the online stream coders a KV cache runs (eval-nll).
 #pragma once
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/core/verdict.h"
 #include "deltapq/fast/codec.h"
 #include "deltapq/pipeline/delta_loop.h"
 
@@ -22,15 +24,15 @@ struct Stream {
 
 struct Moments {
   std::vector<double> mean;        // d
-  std::vector<double> covariance;  // d x d
+  std::vector<double> covariance;  // d x d (normalised by 1/T)
   double trace() const;
 };
 Moments moments(const Stream& s);
 // Open-loop deltas u_t = x_t - x_{t-1} (rows - 1 rows).
 Stream deltas(const Stream& s);
 
-// Matched design in the eigenbasis of `m`: clip kappa sqrt(lambda_i) (lambda floored at 1e-12 of
-// the largest), `bits` per coordinate; `centered` = false gives a zero mean (deltas).
+// Matched design in the eigenbasis of `m` (core's matched_clip: c_i = kappa sqrt(lambda_i), null
+// directions floored), `bits` per coordinate; `centered` = false gives a zero mean (deltas).
 fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool centered);
 
 // C1 on a whole stream: reconstructions and the quantized deltas, with key frames at t = 0 and at
@@ -67,11 +69,13 @@ Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int
 // C3: contraction certificate. rho = kappa^2 4^{-min b} (bounded support, matched design).
 struct Certificate {
   double rho = 0;
-  bool issued = false;      // rho < 1
-  double bound = 0;         // tr Sigma_u / (1 - sqrt rho)^2
+  bool issued = false;          // rho < 1
+  double bound = 0;             // tr Sigma_u / (1 - sqrt rho)^2
   double bound_orthogonal = 0;  // tr Sigma_u / (1 - rho), when e is orthogonal to u
-  double trace_delta = 0;   // steady-state tr Sigma_delta
-  std::string verdict;      // "holds", "fails", or "no certificate"
+  double trace_delta = 0;       // steady-state tr Sigma_delta
+  Verdict verdict = Verdict::undecided;  // on tr Sigma_delta <= bound (when issued)
+  // "holds", "fails", or "no certificate" (rho >= 1).
+  std::string label() const { return issued ? to_string(verdict) : "no certificate"; }
 };
 Certificate certificate(double kappa, int min_bits, double trace_u, double trace_delta);
 
@@ -80,7 +84,7 @@ Certificate certificate(double kappa, int min_bits, double trace_u, double trace
 struct MonitorOptions {
   double half_life = 64;
   double theta = 0.8;  // Green: mu <= theta; Yellow: theta < mu < 1; Red: mu >= 1
-  double eta = 0.0;    // the B5 shape estimate; 0 until the PQ issue supplies the tiers
+  double eta = 0.0;    // the B5 shape estimate (audit-stream and eval-nll pass the B5 tiers' value)
   int warmup = 0;      // tokens before the monitor may leave Green (0: d + 1)
 };
 enum class Zone { green, yellow, red };
@@ -97,9 +101,10 @@ struct ZonedResult {
   std::size_t resets = 0;
   std::size_t green = 0, yellow = 0, red = 0;
 };
-// The zone state machine, online (one token at a time), as a KV cache would run it. The monitor
-// starts from the calibration covariances (Sigma_V of the stream, Sigma_delta of its deltas) and
-// tracks them with exponential weights.
+// The zone state machine over the closed loop, online (one token at a time), as a KV cache would run
+// it. The monitor starts from the calibration covariances (Sigma_V of the stream, Sigma_delta of its
+// deltas) and tracks them with exponential weights. Red at t makes t + 1 a key frame, and the stream
+// stays intra-coded until mu <= theta again.
 class ZonedCoder {
  public:
   ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const Moments& v, const Moments& delta_moments,
@@ -118,11 +123,33 @@ class ZonedCoder {
   std::unique_ptr<State> s_;
 };
 
-// Closed loop with the zone state machine: Red at t makes t + 1 a key frame, and the stream stays
-// intra-coded until mu <= theta again.
 ZonedResult run_zoned(const Stream& s, const fast::Codec& key, const fast::Codec& delta, const MonitorOptions& opt);
 
-// C5: RoPE of a whole stream, row t rotated by position first_position + t.
+// C5: RoPE of a whole stream, row t rotated by position first_position + t. Throws dpq::Error when
+// the dimension is odd (RoPE rotates pairs).
 Stream rope(const Stream& pre, std::size_t first_position, double base = 10000.0);
+// C5: the trace of post-RoPE keys around the position-rotated pre-RoPE mean, (1/T) sum_t
+// ||k_post_t - R_t mu_pre||^2 (the right centring for post-RoPE keys, instead of a fixed mean).
+// Throws dpq::Error naming `what` unless both streams have the same shape and an even dimension.
+double rotated_mean_trace(const Stream& post, const Stream& pre, const std::string& what, double base = 10000.0);
+
+// ---- The KV cache's online coders (one per stream), as eval-nll runs them ----
+enum class KvScheme { fp32, direct, delta_open, delta_closed, delta_zoned };
+const char* to_string(KvScheme s);  // "fp32", "direct", "delta-open", "delta-closed", "delta-zoned"
+// Throws dpq::Error naming the text unless it is one of the names above.
+KvScheme parse_kv_scheme(const std::string& text);
+
+class StreamCoder {
+ public:
+  virtual ~StreamCoder() = default;
+  // Codes the next vector of the stream (d floats) and writes what the cache stores for it.
+  virtual void step(const float* x, float* out) = 0;
+  virtual std::size_t resets() const { return 0; }
+};
+// Designs calibrated in-sample on `calibration` (proofs-notes/C2.md): direct codes every vector with
+// the matched Q_V; delta-open with Q_delta matched to the open-loop deltas; delta-closed and
+// delta-zoned with Q_delta at the C2 fixed point; delta-zoned adds the C4 monitor (opt.eta).
+std::unique_ptr<StreamCoder> make_stream_coder(KvScheme scheme, const Stream& calibration, double kappa, int bits,
+                                               const MonitorOptions& opt);
 
 }  // namespace dpq::pipeline

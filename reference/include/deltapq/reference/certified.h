@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "deltapq/core/verdict.h"
 #include "deltapq/reference/real.h"
 
 namespace dpq::ref {
@@ -14,8 +15,8 @@ struct Certified {
   Real error;  // |exact - value| <= error, error >= 0
 };
 
-enum class Verdict { holds, fails, undecided };
-const char* to_string(Verdict v);
+using dpq::Verdict;
+using dpq::to_string;
 
 // Verdict on "lhs <= rhs" given certified values.
 Verdict verdict_le(const Certified& lhs, const Certified& rhs);

@@ -2,7 +2,7 @@
 // (B2) with its certified alpha, the B3 domination check, the joint condition (B4) and the three
 // tiers of the shape audit (B5). Notes: proofs-notes/B1.md .. B5.md.
 //
-// Choices where the seeds are silent (all in proofs-notes/B1.md):
+// Choices where the source papers are silent (all in proofs-notes/B1.md):
 //   * blocks are contiguous coordinate ranges of equal width d_m = d / M; every block has R bits;
 //   * each source trains its own codebook (same architecture: T, M, R) on its own rows, and its
 //     distortion is measured on those rows (the theorem is about D given a codebook);
@@ -23,16 +23,15 @@ namespace dpq::ref {
 
 enum class PqTransform { identity, eigenbasis, soft_zca };
 const char* to_string(PqTransform t);
-PqTransform parse_pq_transform(const std::string& text);  // "identity" | "eigenbasis" | "soft-zca"
 
 struct PqShape {
   int dim = 0, blocks = 0, bits = 0;
   int block_dim() const { return dim / blocks; }
   int centroids() const { return 1 << bits; }
 };
-// "MxBITS" (e.g. "16x8") for vectors of `dim` coordinates; throws dpq::Error naming the text when it
-// is malformed, M does not divide dim, or BITS is outside 1..8.
-PqShape parse_pq_shape(const std::string& text, int dim);
+// M blocks of BITS bits for vectors of `dim` coordinates; throws dpq::Error ("M = 4 does not divide the
+// dimension 6", "BITS = 9 must be in 1..8") unless 1 <= M <= dim, M divides dim and 1 <= BITS <= 8.
+PqShape make_pq_shape(int dim, int blocks, int bits);
 
 // ---- Training (double; seeded k-means++ then Lloyd; the same rules as fast::ProductQuantizer) ----
 struct KMeansOptions {

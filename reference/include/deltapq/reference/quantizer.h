@@ -12,7 +12,7 @@
 
 namespace dpq::ref {
 
-using RealDesign = ScalarDesign<Real>;
+using RealDesign = Design<Real>;  // on eigen-coordinates: mean and basis stay empty
 
 // Bits per eigen-rank.
 std::vector<int> uniform_bits(std::size_t dim, int bits);
@@ -20,8 +20,8 @@ std::vector<int> uniform_bits(std::size_t dim, int bits);
 // (the A2 matched bound): each bit goes to the largest current term; ties to the lowest rank.
 std::vector<int> greedy_bits(const RVector& lambda, int budget);
 
-// Matched design c_i = kappa sqrt(lambda_i). A coordinate with lambda_i <= 0 (a null direction)
-// gets the clip kappa * 2^{-p/2}: any positive clip is valid and its bound term is below rounding.
+// Matched design c_i = kappa sqrt(lambda_i) (core's matched_clip: a null direction, lambda_i <= 1e-12
+// lambda_max, gets the clip of that floor variance; any positive clip is a valid design).
 RealDesign matched_design(const RVector& lambda, const Real& kappa, const std::vector<int>& bits);
 // Support design c_i = max_t |Y_ti| (1 for an all-zero coordinate): the sample has bounded support
 // |Y_i| <= c_i by construction, so A2 applies to it.

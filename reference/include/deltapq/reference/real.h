@@ -1,6 +1,7 @@
 // The reference's number type: MPFR through Boost.Multiprecision, runtime precision, expression
 // templates off (with et_on, `auto` captures dangling references), plus the Eigen glue that
-// Boost 1.74's eigen.hpp gets wrong (see ../shared/TOOLCHAIN.md, traps 1-3).
+// Boost 1.74's eigen.hpp gets wrong: its NumTraits lack infinity(), quiet_NaN(), digits() and the
+// exponent limits, and its lowest() returns +min, which SelfAdjointEigenSolver does not survive.
 #pragma once
 
 #include <boost/multiprecision/mpfr.hpp>

@@ -1,11 +1,11 @@
 // The scalar kernels: the contract every SIMD level must match bit for bit.
 #include <cmath>
 
-#include "kernels.h"
+#include "codec_kernels.h"
 
 namespace dpq::fast::detail {
 
-std::size_t quantize_pack_scalar(const KernelDesign& kd, const float* y, std::size_t n, std::size_t stride,
+std::size_t quantize_pack_scalar(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                  std::uint8_t* codes) {
   count_kernel(SimdLevel::scalar);
   const std::size_t d = kd.dim;
@@ -22,7 +22,7 @@ std::size_t quantize_pack_scalar(const KernelDesign& kd, const float* y, std::si
   return kNoBadValue;
 }
 
-void unpack_dequantize_scalar(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y,
+void unpack_dequantize_scalar(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                               std::size_t stride) {
   count_kernel(SimdLevel::scalar);
   const std::size_t d = kd.dim;
@@ -34,5 +34,7 @@ void unpack_dequantize_scalar(const KernelDesign& kd, const std::uint8_t* codes,
                               kd.offset[i]);
   }
 }
+
+const CodecKernels kCodecScalar = {quantize_pack_scalar, unpack_dequantize_scalar};
 
 }  // namespace dpq::fast::detail

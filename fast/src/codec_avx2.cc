@@ -3,14 +3,14 @@
 #include <immintrin.h>
 
 #include "avx2_pack.h"
-#include "kernels.h"
+#include "codec_kernels.h"
 
 namespace dpq::fast::detail {
 namespace {
 
 // Indices of 8 consecutive coordinates starting at i, as int32 lanes. Turns `bad` lanes into NaN
 // for non-finite inputs.
-inline __m256i quantize8(const KernelDesign& kd, const float* row, std::size_t i, __m256& bad) {
+inline __m256i quantize8(const KernelConstants& kd, const float* row, std::size_t i, __m256& bad) {
   const __m256 y = _mm256_loadu_ps(row + i);
   bad = _mm256_add_ps(bad, _mm256_sub_ps(y, y));  // y - y: 0 when finite, NaN for NaN and +-Inf
   __m256 t = _mm256_mul_ps(_mm256_add_ps(y, _mm256_loadu_ps(kd.shift.data() + i)), _mm256_loadu_ps(kd.inv_step.data() + i));
@@ -28,7 +28,7 @@ std::size_t first_bad(const float* row, std::size_t d, std::size_t r) {
 
 }  // namespace
 
-std::size_t quantize_pack_avx2(const KernelDesign& kd, const float* y, std::size_t n, std::size_t stride,
+std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                std::uint8_t* codes) {
   count_kernel(SimdLevel::avx2);
   const std::size_t d = kd.dim;
@@ -72,7 +72,7 @@ std::size_t quantize_pack_avx2(const KernelDesign& kd, const float* y, std::size
   return kNoBadValue;
 }
 
-void unpack_dequantize_avx2(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y,
+void unpack_dequantize_avx2(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                             std::size_t stride) {
   count_kernel(SimdLevel::avx2);
   const std::size_t d = kd.dim;
@@ -98,5 +98,7 @@ void unpack_dequantize_avx2(const KernelDesign& kd, const std::uint8_t* codes, s
                               kd.offset[i]);
   }
 }
+
+const CodecKernels kCodecAvx2 = {quantize_pack_avx2, unpack_dequantize_avx2};
 
 }  // namespace dpq::fast::detail

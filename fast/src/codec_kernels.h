@@ -1,4 +1,4 @@
-// Internal: kernel entry points of each SIMD level and the scalar pieces both levels share.
+// Internal: the Part A codec's kernels of each SIMD level and the scalar pieces both levels share.
 // Compiled with -ffp-contract=off so that the scalar and AVX2 arithmetic round identically.
 // The shared helpers are `static`: each kernel file gets its own copy, compiled with its own flags
 // (an inline definition merged by the linker could hand AVX2 code to the scalar path).
@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "deltapq/fast/codec.h"
+#include "dispatch.h"
 
 namespace dpq::fast::detail {
 
@@ -56,15 +57,13 @@ static inline std::uint32_t get_bits(const std::uint8_t* row, std::size_t pos, i
 }
 
 // Each returns the flat index (row * d + column) of the first non-finite input, or kNoBadValue.
-std::size_t quantize_pack_scalar(const KernelDesign& kd, const float* y, std::size_t n, std::size_t stride,
+std::size_t quantize_pack_scalar(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                  std::uint8_t* codes);
-std::size_t quantize_pack_avx2(const KernelDesign& kd, const float* y, std::size_t n, std::size_t stride,
+std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                std::uint8_t* codes);
-void unpack_dequantize_scalar(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y,
+void unpack_dequantize_scalar(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                               std::size_t stride);
-void unpack_dequantize_avx2(const KernelDesign& kd, const std::uint8_t* codes, std::size_t n, float* y,
+void unpack_dequantize_avx2(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                             std::size_t stride);
-
-void count_kernel(SimdLevel level);
 
 }  // namespace dpq::fast::detail

@@ -1,4 +1,4 @@
-#include "deltapq/reference/audit.h"
+#include "deltapq/app/audit.h"
 
 #include <algorithm>
 #include <functional>
@@ -6,8 +6,10 @@
 
 #include "deltapq/core/error.h"
 
-namespace dpq::ref {
+namespace dpq::app {
 namespace {
+
+using namespace ref;
 
 // A sum of `terms` non-negative products: no cancellation, so the rounding is relative.
 Certified nonnegative_sum(const Real& v, std::size_t terms) { return {v, rounding_slack(abs(v), 4.0 * static_cast<double>(terms))}; }
@@ -116,8 +118,9 @@ bool AuditReport::any_fails() const {
   return false;
 }
 
-AuditReport audit_stream(const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
-                         const AuditOptions& options) {
+AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::size_t dim, const AuditOptions& options,
+                      const std::string& input) {
+  using namespace ref;
   if (dim == 0) throw Error("audit: d = 0 (the stream has no coordinates)");
   if (tokens < 2) throw Error("audit: T = " + std::to_string(tokens) + " (the delta stream needs T >= 2)");
   if (rows.size() != tokens * dim) throw Error("audit: data size does not match [T, d]");
@@ -127,6 +130,7 @@ AuditReport audit_stream(const std::vector<double>& rows, std::size_t tokens, st
     throw Error("audit: kappa = " + to_string(options.kappa, 6) + " must be positive and finite");
 
   AuditReport r;
+  r.input = input;
   r.options = options;
   r.precision_bits = precision_bits();
   r.tokens = tokens;
@@ -194,4 +198,4 @@ AuditReport audit_stream(const std::vector<double>& rows, std::size_t tokens, st
   return r;
 }
 
-}  // namespace dpq::ref
+}  // namespace dpq::app

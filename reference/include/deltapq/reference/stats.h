@@ -1,11 +1,12 @@
-// D7: the statistics of the paper-claims checker.
+// D7: the statistics of the paper-claims checker (double: rank statistics and resampling, no rounding
+// question arises at the sample sizes they serve).
 #pragma once
 
 #include <cstdint>
 #include <utility>
 #include <vector>
 
-namespace dpq::turbo {
+namespace dpq::ref {
 
 // Rank-biserial Mann-Whitney r(A vs B) = P(X_B > X_A) - P(X_B < X_A) for a lower-is-better metric:
 // positive means A tends to be lower (A wins). Ties count half.
@@ -19,4 +20,4 @@ double median(std::vector<double> v);
 // Percentile bootstrap confidence interval of the median (seeded).
 std::pair<double, double> bootstrap_median_ci(const std::vector<double>& v, double level, int resamples, std::uint64_t seed);
 
-}  // namespace dpq::turbo
+}  // namespace dpq::ref

@@ -1,4 +1,4 @@
-#include "deltapq/turbo/stats.h"
+#include "deltapq/reference/stats.h"
 
 #include <boost/random/mersenne_twister.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
@@ -7,7 +7,7 @@
 
 #include "deltapq/core/error.h"
 
-namespace dpq::turbo {
+namespace dpq::ref {
 
 double rank_biserial(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.empty() || b.empty()) throw Error("rank-biserial: an empty sample");
@@ -73,4 +73,4 @@ std::pair<double, double> bootstrap_median_ci(const std::vector<double>& v, doub
   return {at(alpha), at(1 - alpha)};
 }
 
-}  // namespace dpq::turbo
+}  // namespace dpq::ref

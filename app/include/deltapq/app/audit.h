@@ -1,4 +1,4 @@
-// `deltapq audit`: the Part A theorems (A2, A4, A5, A6) checked on a stream [T, d], and with a PQ
+// The audit workflow (`deltapq audit`, deltapq.audit in Python): the Part A theorems (A2, A4, A5, A6) checked on a stream [T, d], and with a PQ
 // architecture (options.pq) the Part B statements B2 (one entry per available eta tier) and B4.
 // V is the stream itself (centred by its mean); delta is the open-loop temporal delta
 // x_t - x_{t-1} (T - 1 rows). Each source is quantized in its own eigenbasis.
@@ -11,13 +11,17 @@
 #include "deltapq/reference/bounds.h"
 #include "deltapq/reference/pq.h"
 
-namespace dpq::ref {
+namespace dpq::app {
+
+using ref::Certified;
+using ref::Real;
+using ref::RVector;
 
 struct AuditOptions {
   int bits = 4;                  // uniform bits per eigen-rank (0..16)
   std::optional<int> budget;     // total bits: greedy allocation on Sigma_V, shared by both sources
   Real kappa = Real(3);          // clipping multiple of the matched design c_i = kappa sqrt(lambda_i)
-  std::optional<PqOptions> pq;   // Part B: add B2 / B4 entries for this PQ architecture
+  std::optional<ref::PqOptions> pq;  // Part B: add B2 / B4 entries for this PQ architecture
 };
 
 // One checked statement. verdict is about `claim` (bound >= measured); premises say whether
@@ -55,21 +59,22 @@ struct SourceSummary {
 };
 
 struct AuditReport {
+  std::string input;  // where the rows came from (a file name, "<array>")
   AuditOptions options;
   int precision_bits = 0;
   std::size_t tokens = 0, dim = 0;
   SourceSummary v, delta;
-  DominationFactor alpha;
+  ref::DominationFactor alpha;
   Verdict loewner = Verdict::undecided;  // Sigma_delta <= Sigma_V
   Certified trace_ratio;
   std::vector<TheoremEntry> theorems;
-  std::optional<PqReport> pq;
+  std::optional<ref::PqReport> pq;
   bool any_fails() const;
 };
 
 // rows: row-major [tokens, dim] doubles (already validated finite). Throws dpq::Error on
 // T < 2, d = 0, bits outside 0..16, kappa <= 0, a budget outside 0..16 d.
-AuditReport audit_stream(const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
-                         const AuditOptions& options);
+AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::size_t dim, const AuditOptions& options,
+                      const std::string& input);
 
-}  // namespace dpq::ref
+}  // namespace dpq::app

@@ -1,0 +1,37 @@
+// The eval-nll workflow (`deltapq eval-nll`): the model runs over a text twice -- once with its fp32
+// KV cache (the reference distributions and the calibration streams), once with every K (pre-RoPE,
+// rotated on read: C5) and V stream stored through the chosen scheme's online coder -- and the report
+// gives the mean next-token NLL, its difference to fp32 and the mean KL of the next-token
+// distributions.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "deltapq/app/stream_audit.h"
+#include "deltapq/model/llama2.h"
+#include "deltapq/pipeline/pipeline.h"
+
+namespace dpq::app {
+
+struct EvalNllOptions {
+  pipeline::KvScheme scheme = pipeline::KvScheme::fp32;
+  int bits = 4;
+  double kappa = 3;
+  pipeline::MonitorOptions monitor;  // delta-zoned
+  EtaChoice eta;                     // delta-zoned
+};
+
+struct EvalNllReport {
+  EvalNllOptions options;
+  std::size_t tokens = 0;
+  double nll_fp32 = 0, nll = 0, delta_nll = 0, kl = 0;  // means over next-token predictions / positions
+  std::size_t resets = 0;                                // delta-zoned
+  std::vector<double> eta_per_stream;                    // delta-zoned: K streams, then V streams
+};
+
+// tokens: BOS first (model::tokenize_file). Throws dpq::Error on bad options or a model error.
+EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options);
+
+}  // namespace dpq::app

@@ -1,0 +1,71 @@
+// The audit-stream workflow (`deltapq audit-stream`): Part C on every stream of a kvdump directory --
+// C2 calibration to the closed-loop fixed point, alpha* open-loop and at the fixed point (A3), the C3
+// certificate, C4 zones and resets, direct vs closed-loop MSE, the C5 rotated-mean trace of post-RoPE
+// keys, and with a PQ shape Part B per stream (V against its open-loop deltas).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "deltapq/app/kvdump.h"
+#include "deltapq/pipeline/pipeline.h"
+#include "deltapq/reference/linalg.h"
+#include "deltapq/reference/pq.h"
+
+namespace dpq::app {
+
+// C4's eta^: automatic (the B5 estimate per stream: the larger of the GGD and k-NN tiers for V against
+// its open-loop deltas, as one block; the empirical tier needs a PQ codebook, which the scalar
+// pipeline does not have), or a fixed value in [0, 1).
+struct EtaChoice {
+  bool automatic = true;
+  double value = 0;
+};
+struct EtaTiers {
+  double ggd = 0;
+  std::optional<double> knn;
+};
+// The monitor's eta for one stream; `tiers` receives the tiers when automatic.
+double stream_eta(const EtaChoice& choice, const pipeline::Stream& s, EtaTiers* tiers);
+
+struct StreamAuditOptions {
+  int bits = 4;
+  double kappa = 3;
+  pipeline::MonitorOptions monitor;
+  EtaChoice eta;
+  std::optional<ref::PqShape> pq;  // dim is taken from each stream (block count and bits from here)
+  std::string pq_text;             // how the user wrote it ("4x4"), for the report
+};
+
+struct StreamReport {
+  KvFile file;
+  std::size_t tokens = 0, dim = 0;
+  double trace_v = 0;
+  pipeline::Calibration calibration;
+  ref::DominationFactor alpha_open, alpha_closed;
+  Verdict dominated = Verdict::undecided;  // alpha*_closed < 1 (certified)
+  pipeline::Certificate certificate;
+  double eta = 0;
+  std::optional<EtaTiers> eta_tiers;
+  pipeline::ZonedResult zones;  // the loop's reconstruction is dropped (counts, transitions kept)
+  double mse_direct = 0, mse_delta = 0;
+  std::optional<double> trace_v_rotated_mean;  // k_post with its k_pre in the dump (C5)
+  std::optional<ref::PqReport> pq;
+  Verdict pq_b2_empirical = Verdict::undecided;  // B2 with the measured eta
+};
+
+struct StreamAuditReport {
+  std::string input;
+  StreamAuditOptions options;
+  std::vector<StreamReport> streams;
+  std::size_t premise_holds = 0;  // streams with alpha*_closed < 1 certified
+  std::size_t pq_joint_holds = 0;
+};
+
+// Throws dpq::Error naming the file for an unreadable stream, fewer than 3 tokens, too few rows for
+// the PQ shape, or a PQ shape that does not divide a stream's dimension.
+StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOptions& options);
+
+}  // namespace dpq::app

@@ -1,0 +1,198 @@
+#include "deltapq/app/kvdump.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#include "deltapq/core/atomic_file.h"
+#include "deltapq/core/error.h"
+#include "deltapq/core/npy.h"
+
+namespace dpq::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string manifest_path(const std::string& dir) { return (fs::path(dir) / "manifest.json").string(); }
+
+// A relative path inside the dump: not absolute, no "..", no temporary of an interrupted write.
+void check_relative(const std::string& where, const std::string& path) {
+  if (path.empty()) throw Error(where + ": path is empty");
+  const fs::path p(path);
+  if (p.is_absolute()) throw Error(where + ": path '" + path + "' is absolute; paths are relative to the dump directory");
+  for (const auto& part : p)
+    if (part == "..") throw Error(where + ": path '" + path + "' leaves the dump directory");
+  if (is_temporary_path(path)) throw Error(where + ": path '" + path + "' names a temporary of an interrupted write");
+}
+
+int int_field(const nlohmann::json& e, const std::string& where, const char* key, int lo, int hi) {
+  if (!e.contains(key)) throw Error(where + ": no \"" + key + "\"");
+  const auto& v = e.at(key);
+  if (!v.is_number_integer()) throw Error(where + ": \"" + key + "\" = " + v.dump() + " is not an integer");
+  const auto x = v.get<long long>();
+  if (x < lo || x > hi)
+    throw Error(where + ": \"" + key + "\" = " + std::to_string(x) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  return static_cast<int>(x);
+}
+
+std::string string_field(const nlohmann::json& e, const std::string& where, const char* key) {
+  if (!e.contains(key)) throw Error(where + ": no \"" + key + "\"");
+  const auto& v = e.at(key);
+  if (!v.is_string()) throw Error(where + ": \"" + key + "\" = " + v.dump() + " is not a string");
+  return v.get<std::string>();
+}
+
+constexpr int kMaxIndex = 1 << 20;
+
+void read_array_fields(const nlohmann::json& e, const std::string& where, KvArray& a) {
+  a.path = string_field(e, where, "path");
+  check_relative(where, a.path);
+  for (const char* key : {"bytes", "fnv1a64"})
+    if (e.contains(key)) {
+      if (!e.at(key).is_number_unsigned()) throw Error(where + ": \"" + key + "\" = " + e.at(key).dump() + " is not an unsigned integer");
+      (std::string(key) == "bytes" ? a.bytes : a.fnv1a64) = e.at(key).get<std::uint64_t>();
+    }
+}
+
+}  // namespace
+
+std::string KvManifest::resolve(const std::string& relative) const { return (fs::path(dir) / relative).string(); }
+
+const KvFile* KvManifest::find(int layer, int head, const std::string& kind) const {
+  for (const KvFile& f : files)
+    if (f.layer == layer && f.head == head && f.kind == kind) return &f;
+  return nullptr;
+}
+
+KvManifest read_kv_manifest(const std::string& dir) {
+  const std::string path = manifest_path(dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(dir + ": no such directory (run deltapq kvdump first)");
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": no manifest (run deltapq kvdump first)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+  if (!j.is_object() || !j.contains("files") || !j["files"].is_array()) throw Error(path + ": no 'files' array");
+  KvManifest m;
+  m.dir = dir;
+  std::set<std::tuple<int, int, std::string>> seen;
+  for (std::size_t i = 0; i < j["files"].size(); ++i) {
+    const auto& e = j["files"][i];
+    const std::string where = path + ": files[" + std::to_string(i) + "]";
+    if (!e.is_object()) throw Error(where + " is not an object");
+    KvFile f;
+    f.layer = int_field(e, where, "layer", 0, kMaxIndex);
+    f.head = int_field(e, where, "head", 0, kMaxIndex);
+    f.kind = string_field(e, where, "kind");
+    if (f.kind != "k_pre" && f.kind != "k_post" && f.kind != "v")
+      throw Error(where + ": \"kind\" = \"" + f.kind + "\" is not one of k_pre, k_post, v");
+    read_array_fields(e, where, f);
+    if (!seen.insert({f.layer, f.head, f.kind}).second)
+      throw Error(where + ": layer " + std::to_string(f.layer) + ", head " + std::to_string(f.head) + ", kind " + f.kind +
+                  " is listed twice");
+    m.files.push_back(f);
+  }
+  if (j.contains("queries")) {
+    if (!j["queries"].is_array()) throw Error(path + ": 'queries' is not an array");
+    m.has_queries = true;
+    for (std::size_t i = 0; i < j["queries"].size(); ++i) {
+      const auto& e = j["queries"][i];
+      const std::string where = path + ": queries[" + std::to_string(i) + "]";
+      if (!e.is_object()) throw Error(where + " is not an object");
+      KvQuery q;
+      q.layer = int_field(e, where, "layer", 0, kMaxIndex);
+      q.query_head = int_field(e, where, "query_head", 0, kMaxIndex);
+      q.kv_head = int_field(e, where, "kv_head", 0, kMaxIndex);
+      read_array_fields(e, where, q);
+      m.queries.push_back(q);
+    }
+  }
+  return m;
+}
+
+pipeline::Stream load_stream(const KvManifest& manifest, const KvArray& array) {
+  const std::string path = manifest.resolve(array.path);
+  if (array.bytes || array.fnv1a64) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": listed in manifest.json but cannot be read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    const std::string bytes = ss.str();
+    if (array.bytes && bytes.size() != *array.bytes)
+      throw Error(path + ": has " + std::to_string(bytes.size()) + " bytes but manifest.json records " +
+                  std::to_string(*array.bytes) + " (the dump was changed or is incomplete)");
+    if (array.fnv1a64 && fnv1a64(bytes) != *array.fnv1a64)
+      throw Error(path + ": content does not match the FNV-1a hash in manifest.json (the dump was changed)");
+  }
+  const NpyMatrix a = read_npy(path);
+  pipeline::Stream s{a.rows, a.cols, {}};
+  s.data.assign(a.data.begin(), a.data.end());
+  return s;
+}
+
+KvDumpReport dump_kv(model::Llama2& llm, const std::vector<int>& tokens, const std::string& model_path,
+                     const std::string& out_dir) {
+  const auto& c = llm.config();
+  const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
+  const std::size_t heads = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
+  AtomicDirectory out(out_dir, "manifest.json");  // checked before the model runs
+  std::vector<std::vector<double>> k_pre(heads), k_post(heads), v(heads);
+  for (auto* arr : {&k_pre, &k_post, &v})
+    for (auto& a : *arr) a.reserve(T * hd);
+  const model::KvHook hook = [&](int layer, int kv_head, int, const float* kp, float* kr, float* vv) {
+    const std::size_t idx = static_cast<std::size_t>(layer) * c.n_kv_heads + kv_head;
+    k_pre[idx].insert(k_pre[idx].end(), kp, kp + hd);
+    k_post[idx].insert(k_post[idx].end(), kr, kr + hd);
+    v[idx].insert(v[idx].end(), vv, vv + hd);
+  };
+  std::vector<std::vector<double>> q(static_cast<std::size_t>(c.n_layers) * c.n_heads);
+  const model::QueryHook qhook = [&](int layer, int head, int, const float* qv) {
+    auto& dst = q[static_cast<std::size_t>(layer) * c.n_heads + head];
+    dst.insert(dst.end(), qv, qv + hd);
+  };
+  for (std::size_t pos = 0; pos < T; ++pos) llm.forward(tokens[pos], static_cast<int>(pos), hook, qhook);
+
+  nlohmann::ordered_json manifest;
+  manifest["model"] = model_path;
+  manifest["config"] = {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"n_layers", c.n_layers}, {"n_heads", c.n_heads},
+                        {"n_kv_heads", c.n_kv_heads}, {"vocab_size", c.vocab_size}, {"seq_len", c.seq_len},
+                        {"head_dim", c.head_dim()}, {"rope_base", 10000.0}};
+  manifest["tokens"] = tokens;
+  manifest["files"] = nlohmann::ordered_json::array();
+  auto put = [&](const std::string& name, const std::vector<double>& data) {
+    const std::string bytes = npy_bytes(T, hd, data, /*as_float32=*/true);
+    out.write(name, bytes);
+    return nlohmann::ordered_json{{"bytes", bytes.size()}, {"fnv1a64", fnv1a64(bytes)}};
+  };
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int h = 0; h < c.n_kv_heads; ++h) {
+      const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
+      for (auto [kind, data] : {std::pair{"k_pre", &k_pre[idx]}, {"k_post", &k_post[idx]}, {"v", &v[idx]}}) {
+        const std::string name = "L" + std::to_string(l) + "_H" + std::to_string(h) + "_" + kind + ".npy";
+        nlohmann::ordered_json e{{"layer", l}, {"head", h}, {"kind", kind}, {"path", name}, {"shape", {T, hd}}};
+        e.update(put(name, *data));
+        manifest["files"].push_back(e);
+      }
+    }
+  // Post-RoPE queries of every query head, with the KV head they attend through (GQA).
+  for (int l = 0; l < c.n_layers; ++l)
+    for (int h = 0; h < c.n_heads; ++h) {
+      const std::string name = "L" + std::to_string(l) + "_Q" + std::to_string(h) + "_q.npy";
+      nlohmann::ordered_json e{{"layer", l}, {"query_head", h}, {"kv_head", h / c.kv_group()}, {"path", name},
+                               {"shape", {T, hd}}};
+      e.update(put(name, q[static_cast<std::size_t>(l) * c.n_heads + h]));
+      manifest["queries"].push_back(e);
+    }
+  out.write("manifest.json", manifest.dump(2) + "\n");
+  out.commit();
+  return {out_dir, manifest["files"].size(), T, hd};
+}
+
+}  // namespace dpq::app

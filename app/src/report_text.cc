@@ -1,0 +1,156 @@
+// Every report as text for a terminal.
+#include <cmath>
+#include <cstdio>
+
+#include "deltapq/app/report.h"
+
+namespace dpq::app {
+namespace {
+
+using ref::Real;
+
+std::string fmt(const Real& v, int digits = 6) {
+  if (!isfinite(v)) return v > 0 ? "+inf" : (v < 0 ? "-inf" : "nan");
+  return ref::to_string(v, digits);
+}
+
+void print_pq(const ref::PqReport& p, std::ostream& os) {
+  char line[512];
+  os << "\n  Part B: PQ " << p.options.shape.blocks << " blocks x " << p.options.shape.bits << " bits (d_m = "
+     << p.options.shape.block_dim() << "), transform " << ref::to_string(p.options.transform);
+  if (p.options.transform == ref::PqTransform::soft_zca) os << " (eps = " << fmt(p.zca_eps, 4) << ")";
+  os << ", k-means++ seed " << p.options.kmeans.seed << ", " << p.options.kmeans.iterations << " rounds max\n";
+  os << "  block  alpha_m       D_V           D_delta       eta_emp    eta_GGD    eta_kNN (se)        mu_m        mu_m < 1\n";
+  for (const auto& b : p.blocks) {
+    const std::string knn =
+        b.shape.eta_knn ? fmt(*b.shape.eta_knn, 3) + " (" + fmt(b.shape.eta_knn_se, 2) + ")" : std::string("n/a");
+    std::snprintf(line, sizeof line, "  %-5d  %-12s  %-12s  %-12s  %-9s  %-9s  %-18s  %-10s  %s\n", b.block,
+                  fmt(b.alpha.alpha.value, 6).c_str(), fmt(b.v.distortion.value, 6).c_str(),
+                  fmt(b.delta.distortion.value, 6).c_str(), fmt(b.eta_empirical, 3).c_str(), fmt(b.shape.eta_ggd, 3).c_str(),
+                  knn.c_str(), fmt(b.joint.mu.value, 4).c_str(), to_string(b.joint.verdict));
+    os << line;
+  }
+  os << "  alpha = " << fmt(p.alpha.value, 8) << "  eta: empirical " << fmt(p.eta_empirical, 4) << ", GGD "
+     << fmt(p.eta_ggd, 4) << ", kNN " << (p.eta_knn ? fmt(*p.eta_knn, 4) : std::string("n/a")) << "  ->  mu = "
+     << fmt(p.joint.mu.value, 6) << " (advantage guaranteed iff eta < " << fmt(p.eta_threshold, 4) << ")\n";
+}
+
+}  // namespace
+
+void print_text(const AuditReport& r, std::ostream& os) {
+  char line[512];
+  os << "deltapq audit: " << r.input << "  [T = " << r.tokens << ", d = " << r.dim << "]  precision " << r.precision_bits
+     << " bits, kappa = " << fmt(r.options.kappa, 4) << ", "
+     << (r.options.budget ? "greedy budget " + std::to_string(*r.options.budget) + " bits"
+                          : std::to_string(r.options.bits) + " bits/coordinate")
+     << "\n\n";
+  os << "  source   tr Sigma       lambda_max     lambda_min     D (support)    D (matched)\n";
+  for (const auto* s : {&r.v, &r.delta}) {
+    std::snprintf(line, sizeof line, "  %-7s  %-13s  %-13s  %-13s  %-13s  %-13s\n", s->name.c_str(),
+                  fmt(s->trace, 6).c_str(), fmt(s->eigenvalues(0), 6).c_str(),
+                  fmt(s->eigenvalues(s->eigenvalues.size() - 1), 6).c_str(), fmt(s->distortion_support.value, 6).c_str(),
+                  fmt(s->distortion_matched.value, 6).c_str());
+    os << line;
+  }
+  os << "\n  alpha* = " << (r.alpha.finite ? fmt(r.alpha.alpha.value, 10) + " (+- " + fmt(r.alpha.alpha.error, 2) + ")"
+                                          : "+inf (" + r.alpha.reason + ")")
+     << "   tr Sigma_delta / tr Sigma_V = " << fmt(r.trace_ratio.value, 10)
+     << "   Sigma_delta <= Sigma_V: " << to_string(r.loewner) << "\n\n";
+  os << "  id  source      claim                    bound          measured       margin         verdict    premises\n";
+  for (const auto& t : r.theorems) {
+    std::snprintf(line, sizeof line, "  %-3s %-11s %-24s %-14s %-14s %-14s %-10s %s\n", t.id.c_str(), t.source.c_str(),
+                  t.claim.c_str(), fmt(t.bound.value).c_str(), fmt(t.measured.value).c_str(),
+                  fmt(t.bound.value - t.measured.value, 3).c_str(), to_string(t.verdict),
+                  t.premises.empty() ? "-" : (t.premises_hold() ? "hold" : "DO NOT HOLD"));
+    os << line;
+    if (!t.note.empty()) os << "      " << t.note << "\n";
+    for (const auto& [what, ok] : t.premises)
+      if (!ok) os << "      premise false: " << what << "\n";
+  }
+  if (r.pq) print_pq(*r.pq, os);
+  os << "\n  " << (r.any_fails() ? "Some claims FAIL on this data (exit 1)." : "No claim fails on this data (exit 0).")
+     << "  A verdict is given only when the margin exceeds the certified error; otherwise 'undecided'.\n";
+}
+
+void print_text(const StreamAuditReport& r, std::ostream& os) {
+  char line[400];
+  os << "deltapq audit-stream: " << r.input << "  (b = " << r.options.bits << ", kappa = " << r.options.kappa
+     << ", closed loop calibrated to its fixed point)\n";
+  os << "  layer head kind    trS_V      trS_u      trS_d(ss)  a*open   a*closed rho    cert      zones g/y/r   "
+        "resets  mse_direct mse_delta\n";
+  auto alpha = [](const ref::DominationFactor& a) { return a.finite ? ref::to_double(a.alpha.value) : INFINITY; };
+  for (const StreamReport& s : r.streams) {
+    const auto& cal = s.calibration;
+    std::snprintf(line, sizeof line,
+                  "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
+                  s.file.layer, s.file.head, s.file.kind.c_str(), s.trace_v, cal.open_loop.trace(), cal.steady_state.trace(),
+                  alpha(s.alpha_open), alpha(s.alpha_closed), s.certificate.rho, s.certificate.label().c_str(), s.zones.green,
+                  s.zones.yellow, s.zones.red, s.zones.resets, s.mse_direct, s.mse_delta);
+    os << line;
+  }
+  os << "\n  domination premise (steady-state alpha* < 1, certified) holds for " << r.premise_holds << " of "
+     << r.streams.size() << " streams\n";
+  if (r.options.pq)
+    os << "  PQ " << r.options.pq_text << " (Soft-ZCA, per-stream codebooks): the joint condition mu < 1 holds for "
+       << r.pq_joint_holds << " of " << r.streams.size() << " streams (per-stream alpha, eta tiers and mu in the JSON)\n";
+}
+
+void print_text(const EvalNllReport& r, std::ostream& os) {
+  const bool zoned = r.options.scheme == pipeline::KvScheme::delta_zoned;
+  os << "eval-nll: " << pipeline::to_string(r.options.scheme) << " at " << r.options.bits << " bits (kappa "
+     << r.options.kappa << "), " << r.tokens << " tokens: NLL " << r.nll << " vs fp32 " << r.nll_fp32 << " (delta "
+     << r.delta_nll << "), mean KL " << r.kl << (zoned ? ", resets " + std::to_string(r.resets) : "") << "\n";
+}
+
+void print_text(const PaperCheckReport& r, std::ostream& os) {
+  char line[256];
+  const auto& budgets = r.budgets;
+  if (r.options.kv_dir) {
+    os << "deltapq paper-check --kv " << *r.options.kv_dir << ": " << r.datasets << " KV heads of d = " << r.kv_dim
+       << ", n in {" << budgets.front() << ".." << budgets.back() << "}, " << r.permutations << " permutations\n\n";
+  } else {
+    os << "deltapq paper-check" << (r.options.quick ? " --quick" : "") << ": d in {";
+    for (std::size_t i = 0; i < r.dims.size(); ++i) os << (i ? ", " : "") << r.dims[i];
+    os << "}, n in {" << budgets.front() << ".." << budgets.back() << "}, " << r.regimes << " regimes, " << r.keys
+       << " keys, " << r.queries << " queries, " << r.permutations << " permutations\n\n";
+  }
+  std::snprintf(line, sizeof line, "  %-14s %5s %2s %-6s | %-10s %-10s %-10s | %-5s %7s %7s %8s\n", "data", "d", "n",
+                "metric", "KV", "KQV", "QKQV", "win", "r", "p", "energy");
+  os << line;
+  for (const PaperCell& c : r.table) {
+    std::snprintf(line, sizeof line, "  %-14s %5d %2d %-6s | %-10.4g %-10.4g %-10.4g | %-5s %7.3f %7.4f %8.3g\n",
+                  c.data.c_str(), c.d, c.n, c.metric.c_str(), c.median[0], c.median[1], c.median[2], to_string(c.winner),
+                  c.rank_biserial, c.permutation_p, c.energy);
+    os << line;
+  }
+  os << "\nThe paper's findings on this grid (medians over queries or keys; r and p in the table):\n";
+  for (const Finding& f : r.findings)
+    os << "  (" << f.id << ") " << (f.holds ? "holds" : "fails") << ": " << f.claim << "\n      " << f.evidence << "\n";
+}
+
+void print_text(const CodebookReport& r, std::ostream& os) {
+  const ref::Codebook& cb = r.codebook;
+  os << "Lloyd-Max codebook for " << cb.marginal.name() << ", " << r.bits << " bits (" << cb.centroids.size()
+     << " levels), " << r.precision_bits << "-bit arithmetic, centroid residual " << ref::to_string(cb.residual, 3)
+     << "\n  MSE per coordinate " << ref::to_string(cb.mse, r.digits) << "\n  MSE per vector (d x) "
+     << ref::to_string(cb.mse * Real(static_cast<double>(r.dim)), r.digits) << "\n  centroids (upper half):\n";
+  for (std::size_t i = cb.centroids.size() / 2; i < cb.centroids.size(); ++i)
+    os << "    " << ref::to_string(cb.centroids[i], r.digits) << "\n";
+}
+
+void print_text(const CodebookCheckReport& r, std::ostream& os) {
+  const auto& a = r.audit;
+  os << "deltapq codebook --check " << r.table << " against Lloyd-Max on " << ref::Marginal::sphere(r.dim).name() << ", "
+     << r.bits << " bits\n"
+     << "  read as: " << (a.scaled_by_inv_sqrt_d ? "N(0,1) scale, divided by sqrt(d)" : "unit-sphere scale, as given")
+     << "\n  MSE per coordinate " << ref::to_string(a.mse, 10) << " vs optimum " << ref::to_string(a.optimal_mse, 10)
+     << ": excess " << ref::to_string(a.excess_pct, 6) << " %\n";
+  for (const auto& d : a.defects) os << "  defect: " << d << "\n";
+  os << "  " << (r.fails ? "FAILS" : "passes") << " the gate --max-excess " << r.max_excess_pct << " %\n";
+}
+
+void print_text(const KvDumpReport& r, std::ostream& os) {
+  os << "wrote " << r.arrays << " arrays [" << r.tokens << ", " << r.head_dim << "] and manifest.json to " << r.dir << "\n";
+}
+
+}  // namespace dpq::app

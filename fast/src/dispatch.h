@@ -1,0 +1,50 @@
+// Internal: one function table per kernel family and SIMD level. Each ISA file (FAMILY_scalar.cc,
+// FAMILY_avx2.cc) defines its family's table; entry points look a table up once per call with
+// kernels_for(select_simd(level)) and call through it, so no entry point branches on the level.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "deltapq/fast/codec.h"
+#include "deltapq/fast/simd.h"
+
+namespace dpq::fast::detail {
+
+// Part A codec: quantize+pack returns the flat index (row * d + column) of the first non-finite
+// input or kNoBadValue.
+struct CodecKernels {
+  std::size_t (*quantize_pack)(const KernelConstants&, const float* y, std::size_t n, std::size_t stride,
+                               std::uint8_t* codes);
+  void (*unpack_dequantize)(const KernelConstants&, const std::uint8_t* codes, std::size_t n, float* y,
+                            std::size_t stride);
+};
+
+struct TurboKernelArgs;
+// TurboQuant-style codec, Hadamard path: encode returns the flat index of the first non-finite input or -1.
+struct TurboKernels {
+  std::ptrdiff_t (*encode)(const TurboKernelArgs&, const float* x, std::size_t n, std::uint8_t* out);
+  void (*decode)(const TurboKernelArgs&, const std::uint8_t* in, std::size_t n, float* x);
+};
+
+struct PqBlock;
+// Product quantizer: nearest-centroid assignment and ADC tables.
+struct PqKernels {
+  std::ptrdiff_t (*assign)(const PqBlock&, const float* x, std::size_t n, std::size_t stride, std::uint8_t* codes,
+                           std::size_t code_stride, float* best);
+  void (*table)(const PqBlock&, const float* q, bool inner_product, float* table);
+};
+
+extern const CodecKernels kCodecScalar, kCodecAvx2;
+extern const TurboKernels kTurboScalar, kTurboAvx2;
+extern const PqKernels kPqScalar, kPqAvx2;
+
+// The table of a level (the level has been validated by select_simd).
+const CodecKernels& codec_kernels(SimdLevel level);
+const TurboKernels& turbo_kernels(SimdLevel level);
+const PqKernels& pq_kernels(SimdLevel level);
+
+// Every kernel entry counts itself (tests assert which level ran).
+void count_kernel(SimdLevel level);
+
+}  // namespace dpq::fast::detail

@@ -1,0 +1,239 @@
+// B5 tiers 2 and 3 in the reference: the generalized Gaussian proxy (moment-ratio fit, closed-form
+// shape factor) and the Leonenko-Pronzato-Savani k-NN estimate.
+#include "deltapq/reference/pq.h"
+
+#include <Eigen/Cholesky>
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <tuple>
+
+#include "deltapq/core/error.h"
+#include "pq_internal.h"
+
+namespace dpq::ref {
+using namespace pq_detail;
+
+Real sample_moment_ratio(const double* x, std::size_t n, std::size_t stride) {
+  if (n == 0) throw Error("moment ratio: no rows");
+  const Real nn(static_cast<double>(n));
+  Real mean(0);
+  for (std::size_t i = 0; i < n; ++i) mean += Real(x[i * stride]);
+  mean /= nn;
+  Real m1(0), m2(0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const Real e = Real(x[i * stride]) - mean;
+    m1 += abs(e);
+    m2 += e * e;
+  }
+  if (!(m1 > 0)) return std::numeric_limits<Real>::infinity();  // a constant coordinate
+  return (m2 / nn) / ((m1 / nn) * (m1 / nn));
+}
+
+Real ggd_moment_ratio(const Real& beta) {
+  return exp(lgamma(1 / beta) + lgamma(3 / beta) - 2 * lgamma(2 / beta));
+}
+
+GgdFit fit_ggd_shape(const Real& ratio) {
+  if (!(ratio > 0) || !isfinite(ratio)) throw Error("GGD fit: moment ratio " + to_string(ratio, 6) + " must be finite and > 0");
+  GgdFit fit;
+  if (ratio <= Real(4) / 3) {
+    fit.uniform_limit = true;
+    fit.beta = infinity();
+    return fit;
+  }
+  const Real target = log(ratio);
+  auto f = [&](const Real& logb) { return Real(log(ggd_moment_ratio(exp(logb))) - target); };  // decreasing
+  Real a = log(Real("0.02")), b = log(Real(10000));
+  Real fa = f(a), fb = f(b);
+  if (fa < 0) {
+    fit.below_range = true;
+    fit.beta = Real("0.02");
+    return fit;
+  }
+  if (fb > 0) {  // between the b = 1e4 value and 4/3: indistinguishable from uniform at this range
+    fit.uniform_limit = true;
+    fit.beta = infinity();
+    return fit;
+  }
+  const Real tol = ldexp(Real(1), -(precision_bits() - 16));
+  // Bisection to a bracket of width 1/8 in log beta, then the Illinois variant of regula falsi.
+  while (b - a > Real("0.125")) {
+    const Real c = (a + b) / 2, fc = f(c);
+    ++fit.iterations;
+    if (fc > 0) { a = c; fa = fc; } else { b = c; fb = fc; }
+  }
+  int side = 0;
+  Real c = (a + b) / 2;
+  for (int it = 0; it < 200 && b - a > tol * (1 + abs(c)); ++it) {
+    c = (a * fb - b * fa) / (fb - fa);
+    const Real fc = f(c);
+    ++fit.iterations;
+    if (fc == 0) { a = b = c; break; }
+    if (fc > 0) {
+      a = c; fa = fc;
+      if (side == 1) fb /= 2;
+      side = 1;
+    } else {
+      b = c; fb = fc;
+      if (side == -1) fa /= 2;
+      side = -1;
+    }
+  }
+  fit.beta = exp((a + b) / 2);
+  return fit;
+}
+
+Real gaussian_log_power_integral(const Real& sigma, const Real& g) {
+  const Real two_pi = 2 * Real(acos(Real(-1)));
+  return (1 - g) / 2 * log(two_pi * sigma * sigma) - log(g) / 2;
+}
+
+Real ggd_log_power_integral(const Real& beta, const Real& sigma, const Real& g) {
+  if (!isfinite(beta)) return (1 - g) * log(2 * sigma * sqrt(Real(3)));  // uniform on [-a, a], a = sqrt(3) sigma
+  const Real log_a = log(sigma) + (lgamma(1 / beta) - lgamma(3 / beta)) / 2;
+  return (1 - g) * (log(Real(2)) + log_a + lgamma(1 / beta) - log(beta)) - log(g) / beta;
+}
+
+Real ggd_log_relative_shape(const std::vector<Real>& betas, const Real& g) {
+  Real s(0);
+  for (const Real& b : betas) s += ggd_log_power_integral(b, Real(1), g) - gaussian_log_power_integral(Real(1), g);
+  return s / g;
+}
+
+Real eta_from_log_shapes(const Real& log_s1, const Real& log_s2) { return tanh(abs(log_s1 - log_s2) / 2); }
+
+namespace {
+
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Rows whitened by their own sample covariance (false when it is not positive definite).
+bool whiten(RowMat& z) {
+  const Eigen::RowVectorXd mean = z.colwise().mean();
+  z.rowwise() -= mean;
+  const Eigen::MatrixXd cov = (z.transpose() * z) / static_cast<double>(z.rows());
+  const Eigen::LLT<Eigen::MatrixXd> llt(cov);
+  if (llt.info() != Eigen::Success) return false;
+  z = llt.matrixL().solve(z.transpose()).transpose();
+  return true;
+}
+
+// The LPS estimate of log S on whitened rows: (log Ihat - log I_phi) / g, and its standard error
+// (the estimator is a mean of m terms: sd / sqrt(m), propagated through the log). mean_terms = 0
+// when every point has a duplicate at its k-th neighbour.
+struct LpsRaw {
+  double log_shape = 0, standard_error = 0, mean_terms = 0;
+};
+LpsRaw lps_estimate(const RowMat& w, int k) {
+  const std::size_t m = static_cast<std::size_t>(w.rows());
+  const int dim = static_cast<int>(w.cols());
+  const double g = static_cast<double>(dim) / (dim + 2);
+  const double log_vd = 0.5 * dim * std::log(M_PI) - std::lgamma(0.5 * dim + 1);
+  const double log_ck = (std::lgamma(static_cast<double>(k)) - std::lgamma(k + 1 - g)) / (1 - g);
+  std::vector<double> d2(m - 1), terms(m);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::size_t c = 0;
+    for (std::size_t j = 0; j < m; ++j)
+      if (j != i) d2[c++] = (w.row(static_cast<Eigen::Index>(i)) - w.row(static_cast<Eigen::Index>(j))).squaredNorm();
+    std::nth_element(d2.begin(), d2.begin() + (k - 1), d2.end());
+    const double rho2 = d2[k - 1];
+    if (rho2 <= 0) {
+      terms[i] = 0;  // a duplicate point: zeta = 0
+      continue;
+    }
+    const double log_zeta = std::log(static_cast<double>(m - 1)) + log_ck + log_vd + 0.5 * dim * std::log(rho2);
+    terms[i] = std::exp((1 - g) * log_zeta);
+  }
+  LpsRaw r;
+  for (double t : terms) r.mean_terms += t;
+  r.mean_terms /= static_cast<double>(m);
+  if (!(r.mean_terms > 0)) return r;
+  double var = 0;
+  for (double t : terms) var += (t - r.mean_terms) * (t - r.mean_terms);
+  var /= static_cast<double>(m - 1);
+  const double log_gauss = 0.5 * dim * (1 - g) * std::log(2 * M_PI) - 0.5 * dim * std::log(g);
+  r.log_shape = (std::log(r.mean_terms) - log_gauss) / g;
+  r.standard_error = std::sqrt(var / static_cast<double>(m)) / r.mean_terms / g;
+  return r;
+}
+
+// The same estimate on a seeded standard Gaussian sample of the same size and dimension, whose true
+// log S is 0: its value is the estimator's finite-sample bias there. Cached per (m, dim, k).
+LpsRaw gaussian_calibration(std::size_t m, int dim, int k) {
+  static std::mutex mutex;
+  static std::map<std::tuple<std::size_t, int, int>, LpsRaw> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(m, dim, k);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  std::mt19937_64 rng(0x6c7073u + 1000003u * m + 1009u * static_cast<std::uint64_t>(dim) + static_cast<std::uint64_t>(k));
+  std::normal_distribution<double> normal;
+  RowMat z(static_cast<Eigen::Index>(m), dim);
+  for (Eigen::Index i = 0; i < z.rows(); ++i)
+    for (int j = 0; j < dim; ++j) z(i, j) = normal(rng);
+  whiten(z);
+  return cache[key] = lps_estimate(z, k);
+}
+
+}  // namespace
+
+KnnShape knn_relative_shape(const double* x, std::size_t n, int dim, int k, std::size_t max_points, std::uint64_t seed) {
+  KnnShape out;
+  if (k < 1) throw Error("kNN shape: k must be >= 1");
+  // Subsample (seeded partial Fisher-Yates) to at most max_points rows.
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  const std::size_t m = std::min(n, max_points);
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = 0; i < m && m < n; ++i) std::swap(idx[i], idx[i + rng() % (n - i)]);
+  if (m <= static_cast<std::size_t>(k) + static_cast<std::size_t>(dim) + 1) {
+    out.reason = "too few rows (" + std::to_string(m) + ") for k = " + std::to_string(k) + " in " + std::to_string(dim) + " dimensions";
+    return out;
+  }
+  RowMat z(static_cast<Eigen::Index>(m), dim);
+  for (std::size_t i = 0; i < m; ++i)
+    for (int j = 0; j < dim; ++j) z(static_cast<Eigen::Index>(i), j) = x[idx[i] * dim + j];
+  if (!whiten(z)) {
+    out.reason = "block covariance is singular: no density to estimate";
+    return out;
+  }
+  const LpsRaw raw = lps_estimate(z, k);
+  if (!(raw.mean_terms > 0)) {
+    out.reason = "every point has a duplicate at its k-th neighbour";
+    return out;
+  }
+  const LpsRaw cal = gaussian_calibration(m, dim, k);
+  out.available = true;
+  out.points = m;
+  out.raw_log_relative_shape = raw.log_shape;
+  out.calibration = cal.log_shape;
+  out.log_relative_shape = raw.log_shape - cal.log_shape;
+  out.standard_error = std::sqrt(raw.standard_error * raw.standard_error + cal.standard_error * cal.standard_error);
+  return out;
+}
+
+ShapeTiers shape_tiers(const double* v, std::size_t nv, const double* delta, std::size_t nd, int dim, int knn_k,
+                       std::size_t knn_max_points, std::uint64_t seed) {
+  ShapeTiers st;
+  const Real g = Real(dim) / Real(dim + 2);
+  for (int j = 0; j < dim; ++j) {
+    const Real rv = sample_moment_ratio(v + j, nv, dim), rd = sample_moment_ratio(delta + j, nd, dim);
+    st.beta_v.push_back(isfinite(rv) ? fit_ggd_shape(rv).beta : infinity());
+    st.beta_delta.push_back(isfinite(rd) ? fit_ggd_shape(rd).beta : infinity());
+  }
+  st.log_shape_ggd_v = ggd_log_relative_shape(st.beta_v, g);
+  st.log_shape_ggd_delta = ggd_log_relative_shape(st.beta_delta, g);
+  st.eta_ggd = eta_from_log_shapes(st.log_shape_ggd_delta, st.log_shape_ggd_v);
+  st.knn_v = knn_relative_shape(v, nv, dim, knn_k, knn_max_points, seed);
+  st.knn_delta = knn_relative_shape(delta, nd, dim, knn_k, knn_max_points, seed + 1);
+  if (st.knn_v.available && st.knn_delta.available) {
+    const Real e = eta_from_log_shapes(Real(st.knn_delta.log_relative_shape), Real(st.knn_v.log_relative_shape));
+    st.eta_knn = e;
+    const double sv = st.knn_v.standard_error, sd = st.knn_delta.standard_error;
+    st.eta_knn_se = (1 - e * e) / 2 * sqrt(Real(sv * sv + sd * sd));
+  }
+  return st;
+}
+
+}  // namespace dpq::ref

@@ -1,0 +1,162 @@
+// The application layer: the kvdump manifest reader (types, paths, duplicates), whole-or-nothing
+// directories, the shipped Lloyd-Max tables against the reference, and the scheme codec wiring.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "deltapq/app/kvdump.h"
+#include "deltapq/app/paper_check.h"
+#include "deltapq/core/atomic_file.h"
+#include "deltapq/core/npy.h"
+#include "deltapq/fast/sphere_codebooks.h"
+#include "deltapq/reference/sphere.h"
+#include "test_files.h"
+
+namespace dpq {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::error_of;
+
+std::string dump_dir(const std::string& name, const std::string& manifest) {
+  const std::string dir = testing::temp_path(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir + "/manifest.json") << manifest;
+  return dir;
+}
+
+TEST(KvManifest, every_bad_entry_is_named) {
+  const struct {
+    const char* manifest;
+    const char* message;
+  } cases[] = {
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": 5}]})", "files[0]: \"path\" = 5 is not a string"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v"}]})", "files[0]: no \"path\""},
+      {R"({"files": [{"layer": "0", "head": 0, "kind": "v", "path": "a.npy"}]})", "\"layer\" = \"0\" is not an integer"},
+      {R"({"files": [{"layer": -1, "head": 0, "kind": "v", "path": "a.npy"}]})", "\"layer\" = -1 is outside"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "q", "path": "a.npy"}]})", "\"kind\" = \"q\" is not one of"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "/etc/passwd"}]})", "is absolute"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "../x.npy"}]})", "leaves the dump directory"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy.tmp.123"}]})", "temporary of an interrupted write"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy"}, {"layer": 0, "head": 0, "kind": "v", "path": "b.npy"}]})",
+       "listed twice"},
+      {R"({"files": [3]})", "files[0] is not an object"},
+      {R"({"files": {}})", "no 'files' array"},
+      {R"([1, 2])", "no 'files' array"},
+      {R"({"files": [], "queries": 7})", "'queries' is not an array"},
+      {R"({"files": [], "queries": [{"layer": 0, "query_head": 0, "path": "q.npy"}]})", "queries[0]: no \"kv_head\""},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy", "bytes": -4}]})", "\"bytes\" = -4 is not an unsigned"},
+      {"{ nope", "not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    const std::string dir = dump_dir("manifest_case", c.manifest);
+    const std::string e = error_of([&] { app::read_kv_manifest(dir); });
+    EXPECT_NE(e.find(c.message), std::string::npos) << c.manifest << "\n" << e;
+    EXPECT_NE(e.find("manifest.json"), std::string::npos) << e;
+  }
+  EXPECT_NE(error_of([] { app::read_kv_manifest(testing::temp_path("no_such_dump")); }).find("no such directory"),
+            std::string::npos);
+}
+
+TEST(KvManifest, recorded_size_and_hash_are_verified) {
+  const std::string dir = dump_dir("manifest_hash", "");
+  const std::string bytes = npy_bytes(3, 2, {1, 2, 3, 4, 5, 6}, true);
+  std::ofstream(dir + "/a.npy", std::ios::binary) << bytes;
+  std::ofstream(dir + "/manifest.json") << R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy", "bytes": )"
+                                        << bytes.size() << R"(, "fnv1a64": )" << fnv1a64(bytes) << "}]}";
+  const app::KvManifest m = app::read_kv_manifest(dir);
+  EXPECT_EQ(app::load_stream(m, m.files[0]).rows, 3u);
+  std::string changed = bytes;
+  changed.back() = static_cast<char>(changed.back() ^ 1);
+  std::ofstream(dir + "/a.npy", std::ios::binary) << changed;
+  EXPECT_NE(error_of([&] { app::load_stream(m, m.files[0]); }).find("does not match the FNV-1a hash"), std::string::npos);
+  std::ofstream(dir + "/a.npy", std::ios::binary) << bytes << "x";
+  EXPECT_NE(error_of([&] { app::load_stream(m, m.files[0]); }).find("manifest.json records"), std::string::npos);
+}
+
+TEST(AtomicDirectory, appears_whole_or_not_at_all_and_replaces_only_its_own_kind) {
+  const std::string target = testing::temp_path("atomic_dir");
+  fs::remove_all(target);
+  {
+    AtomicDirectory d(target, "manifest.json");
+    d.write("a.txt", "first");
+    EXPECT_FALSE(fs::exists(target));  // nothing visible before commit
+  }                                    // destroyed without commit: nothing left, no temporary
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_FALSE(fs::exists(target + ".tmp." + std::to_string(::getpid())));
+  {
+    AtomicDirectory d(target, "manifest.json");
+    d.write("a.txt", "first");
+    d.write("manifest.json", "{}");
+    d.commit();
+  }
+  EXPECT_TRUE(fs::exists(target + "/a.txt"));
+  {  // a re-dump replaces the earlier one in one step: no file of the old one survives
+    AtomicDirectory d(target, "manifest.json");
+    d.write("b.txt", "second");
+    d.write("manifest.json", "{}");
+    d.commit();
+  }
+  EXPECT_FALSE(fs::exists(target + "/a.txt"));
+  EXPECT_TRUE(fs::exists(target + "/b.txt"));
+  // A directory that is not ours is never replaced; neither is a file; nor a bad name written.
+  const std::string other = testing::temp_path("not_a_dump");
+  fs::create_directories(other);
+  std::ofstream(other + "/precious.txt") << "x";
+  EXPECT_NE(error_of([&] { AtomicDirectory d(other, "manifest.json"); }).find("refusing to replace it"), std::string::npos);
+  std::ofstream(testing::temp_path("plain_file")) << "x";
+  EXPECT_NE(error_of([] { AtomicDirectory d(testing::temp_path("plain_file"), "manifest.json"); }).find("not a directory"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { AtomicDirectory d("", "manifest.json"); }).find("empty"), std::string::npos);
+  EXPECT_NE(error_of([] { AtomicDirectory d("/no/such/parent/dir", "manifest.json"); }).find("does not exist"), std::string::npos);
+  AtomicDirectory d(target, "manifest.json");
+  EXPECT_NE(error_of([&] { d.write("../escape", "x"); }).find("not a plain file name"), std::string::npos);
+}
+
+TEST(SphereCodebooks, the_shipped_tables_are_the_reference_rounded_once) {
+  // Spot checks here (the whole table is regenerated by the ctest fast.sphere_codebooks_regenerate):
+  // every shipped centroid and threshold is the float nearest the reference's value.
+  ref::set_precision_bits(192);
+  for (int d : {2, 8, 128, 576})
+    for (int b : {1, 3, 8}) {
+      const auto shipped = fast::shipped_sphere_codebook(d, b);
+      ASSERT_TRUE(shipped) << d << " " << b;
+      const ref::Codebook exact = ref::lloyd_max(ref::Marginal::sphere(d), b, ref::Real("1e-45"));
+      ASSERT_EQ(shipped->codebook.centroids.size(), exact.centroids.size());
+      ASSERT_EQ(shipped->codebook.thresholds.size(), exact.thresholds.size());
+      for (std::size_t i = 0; i < exact.centroids.size(); ++i)
+        EXPECT_EQ(shipped->codebook.centroids[i], mpfr_get_flt(exact.centroids[i].backend().data(), MPFR_RNDN)) << d << " " << b << " " << i;
+      for (std::size_t i = 0; i < exact.thresholds.size(); ++i)
+        EXPECT_EQ(shipped->codebook.thresholds[i], mpfr_get_flt(exact.thresholds[i].backend().data(), MPFR_RNDN)) << i;
+      EXPECT_EQ(shipped->mse_per_coordinate, ref::to_double(exact.mse));
+    }
+  EXPECT_FALSE(fast::shipped_sphere_codebook(100, 4));
+  EXPECT_FALSE(fast::shipped_sphere_codebook(128, 9));
+  // A dimension that is not shipped is computed by the reference, the same way.
+  const fast::ScalarCodebook computed = app::sphere_codebook(100, 2);
+  const ref::Codebook exact = ref::lloyd_max(ref::Marginal::sphere(100), 2, ref::Real("1e-45"));
+  EXPECT_EQ(computed.centroids.back(), mpfr_get_flt(exact.centroids.back().backend().data(), MPFR_RNDN));
+}
+
+TEST(Schemes, each_side_is_the_production_codec_with_its_bits) {
+  // D5: KV codes raw normalized coordinates with n bits; KQV's V side and both QKQV sides use
+  // (n-1) bits + a d-bit QJL sketch (records carry it), in a rotated basis.
+  const int d = 64, n = 4;
+  const auto kv = app::side_codec(app::key_side(app::Scheme::kv, d, n, 1));
+  EXPECT_EQ(kv.bits(), n);
+  EXPECT_EQ(kv.rotation().kind(), fast::RotationKind::identity);
+  EXPECT_EQ(kv.qjl(), nullptr);
+  EXPECT_EQ(kv.bytes_per_vector(), 4u + d * n / 8);
+  const auto v = app::side_codec(app::value_side(app::Scheme::kqv, d, n, 1));
+  EXPECT_EQ(v.bits(), n - 1);
+  EXPECT_EQ(v.rotation().kind(), fast::RotationKind::hadamard);
+  ASSERT_NE(v.qjl(), nullptr);
+  EXPECT_EQ(v.qjl()->m(), d);
+  EXPECT_EQ(v.bytes_per_vector(), 4u + d * (n - 1) / 8 + 4u + d / 8);
+  EXPECT_NE(error_of([] { app::side_codec(app::key_side(app::Scheme::qkqv, 8, 1, 1)); }).find("too small"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dpq
