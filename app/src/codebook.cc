@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "deltapq/core/error.h"
+#include "json_input.h"
 
 namespace dpq::app {
 namespace {
@@ -71,14 +71,7 @@ CodebookCheckReport check_codebook(const std::vector<ref::Real>& centroids, cons
 CodebookCheckReport check_codebook_file(const std::string& path, int dim, int bits, double max_excess_pct) {
   check_shape(dim, bits);
   ref::set_precision_bits(precision_for(40));
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot read the codebook table");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = detail::read_json_file(path, "cannot read the codebook table");
   if (!j.is_object()) throw Error(path + ": not a JSON object with a 'centroids' array");
   const auto centroids = read_numbers(j, "centroids", path);
   const auto thresholds = read_numbers(j, "thresholds", path);

@@ -10,6 +10,7 @@
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
+#include "json_input.h"
 
 namespace dpq::app {
 namespace {
@@ -71,20 +72,13 @@ KvManifest read_kv_manifest(const std::string& dir) {
   const std::string path = manifest_path(dir);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(dir + ": no such directory (run deltapq kvdump first)");
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": no manifest (run deltapq kvdump first)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    throw Error(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object() || !j.contains("files") || !j["files"].is_array()) throw Error(path + ": no 'files' array");
+  const nlohmann::json j = detail::read_json_file(path, "no manifest (run deltapq kvdump first)");
+  if (!j.is_object() || !j.contains("files") || !j.at("files").is_array()) throw Error(path + ": no 'files' array");
   KvManifest m;
   m.dir = dir;
   std::set<std::tuple<int, int, std::string>> seen;
-  for (std::size_t i = 0; i < j["files"].size(); ++i) {
-    const auto& e = j["files"][i];
+  for (std::size_t i = 0; i < j.at("files").size(); ++i) {
+    const auto& e = j.at("files")[i];
     const std::string where = path + ": files[" + std::to_string(i) + "]";
     if (!e.is_object()) throw Error(where + " is not an object");
     KvFile f;
@@ -100,10 +94,10 @@ KvManifest read_kv_manifest(const std::string& dir) {
     m.files.push_back(f);
   }
   if (j.contains("queries")) {
-    if (!j["queries"].is_array()) throw Error(path + ": 'queries' is not an array");
+    if (!j.at("queries").is_array()) throw Error(path + ": 'queries' is not an array");
     m.has_queries = true;
-    for (std::size_t i = 0; i < j["queries"].size(); ++i) {
-      const auto& e = j["queries"][i];
+    for (std::size_t i = 0; i < j.at("queries").size(); ++i) {
+      const auto& e = j.at("queries")[i];
       const std::string where = path + ": queries[" + std::to_string(i) + "]";
       if (!e.is_object()) throw Error(where + " is not an object");
       KvQuery q;

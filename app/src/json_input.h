@@ -1,0 +1,25 @@
+// Internal: reading a JSON input file of the application layer (manifests, codebook tables, designs)
+// with one wording for its errors.
+#pragma once
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "deltapq/core/error.h"
+
+namespace dpq::app::detail {
+
+// Throws dpq::Error "PATH: <missing>" when the file cannot be opened, "PATH: not valid JSON: ..." when
+// it does not parse.
+inline nlohmann::json read_json_file(const std::string& path, const std::string& missing) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": " + missing);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace dpq::app::detail
