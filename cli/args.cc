@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 
 namespace dpq::cli {
@@ -57,6 +58,18 @@ std::optional<double> Args::real(const std::string& flag, bool positive) const {
     throw Error(flag + " = '" + *t + "' is not a finite number");
   if (positive && !(v > 0)) throw Error(flag + " = " + *t + " must be > 0");
   return v;
+}
+
+std::optional<std::string> Args::output(const std::string& flag) const {
+  auto t = text(flag);
+  if (t) {
+    try {
+      check_output_path(*t);
+    } catch (const Error& e) {
+      throw Error(flag + ": " + e.what());
+    }
+  }
+  return t;
 }
 
 bool Args::any_of(const std::vector<std::string>& flags) const {

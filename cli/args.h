@@ -26,6 +26,8 @@ class Args {
   std::optional<long long> integer(const std::string& flag, long long lo, long long hi) const;
   // Finite real number; `positive` requires > 0.
   std::optional<double> real(const std::string& flag, bool positive) const;
+  // The value of an output option (e.g. --json), checked to be writable before any work is done.
+  std::optional<std::string> output(const std::string& flag) const;
   // Every option given, in no particular order (for "--x needs --y" checks).
   bool any_of(const std::vector<std::string>& flags) const;
 

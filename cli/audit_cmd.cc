@@ -1,4 +1,4 @@
-// deltapq audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]
+// deltapq audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]
 //                [--pq MxBITS [--pq-transform identity|eigenbasis|soft-zca] [--zca-eps REL] [--seed N]]
 #include <iostream>
 
@@ -14,12 +14,14 @@ namespace dpq::cli {
 
 int run_audit(int argc, char** argv) {
   Args args(argc, argv, {"--bits", "--budget", "--kappa", "--precision", "--json", "--pq", "--pq-transform", "--zca-eps", "--seed"},
-            {});
+            {"--small-sample"});
+  const auto json_out = args.output("--json");
   if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE.npy");
   const std::string input = args.positional()[0];
   if (auto p = args.integer("--precision", 64, 16384)) ref::set_precision_bits(static_cast<int>(*p));
 
   app::AuditOptions opt;
+  opt.allow_small_sample = args.on("--small-sample");
   if (auto b = args.integer("--bits", 0, kMaxBits)) opt.bits = static_cast<int>(*b);
   if (auto k = args.real("--kappa", true)) opt.kappa = ref::Real(*k);
   const NpyMatrix m = read_npy(input);
@@ -42,7 +44,7 @@ int run_audit(int argc, char** argv) {
 
   const app::AuditReport report = app::run_audit(m.data, m.rows, m.cols, opt, input);
   app::print_text(report, std::cout);
-  if (auto out = args.text("--json")) write_file_atomically(*out, app::to_json(report));
+  if (json_out) write_file_atomically(*json_out, app::to_json(report));
   return report.any_fails() ? 1 : 0;
 }
 

@@ -32,10 +32,11 @@ int run_bench(int argc, char** argv);
 
 const Command kCommands[] = {
     {"audit",
-     "audit FILE.npy [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--json OUT]\n"
+     "audit FILE.npy [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]\n"
      "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
      "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy); with --pq also\n"
-     "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits",
+     "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits; --small-sample audits\n"
+     "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient)",
      dpq::cli::run_audit},
     {"synth",
      "synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"

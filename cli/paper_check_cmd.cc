@@ -12,6 +12,7 @@ namespace dpq::cli {
 
 int run_paper_check(int argc, char** argv) {
   Args args(argc, argv, {"--json", "--seed", "--kv"}, {"--quick"});
+  const auto json_out = args.output("--json");
   if (!args.positional().empty()) throw Error("paper-check takes no positional argument: '" + args.positional()[0] + "'");
   app::PaperCheckOptions opt;
   opt.quick = args.on("--quick");
@@ -19,7 +20,7 @@ int run_paper_check(int argc, char** argv) {
   opt.kv_dir = args.text("--kv");
   const app::PaperCheckReport r = app::paper_check(opt);
   app::print_text(r, std::cout);
-  if (auto out = args.text("--json")) write_file_atomically(*out, app::to_json(r));
+  if (json_out) write_file_atomically(*json_out, app::to_json(r));
   return 0;
 }
 

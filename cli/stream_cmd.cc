@@ -36,6 +36,7 @@ pipeline::MonitorOptions parse_monitor(const Args& args) {
 
 int run_audit_stream(int argc, char** argv) {
   Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta", "--pq"}, {});
+  const auto json_out = args.output("--json");
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
   app::StreamAuditOptions opt;
   opt.eta = parse_eta(args);
@@ -51,13 +52,14 @@ int run_audit_stream(int argc, char** argv) {
   const app::KvManifest manifest = app::read_kv_manifest(args.positional()[0]);
   const app::StreamAuditReport report = app::audit_streams(manifest, opt);
   app::print_text(report, std::cout);
-  if (auto out = args.text("--json")) write_file_atomically(*out, app::to_json(report));
+  if (json_out) write_file_atomically(*json_out, app::to_json(report));
   return 0;
 }
 
 int run_eval_nll(int argc, char** argv) {
   Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life", "--eta"},
             {});
+  const auto json_out = args.output("--json");
   app::EvalNllOptions opt;
   opt.eta = parse_eta(args);
   const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
@@ -72,7 +74,7 @@ int run_eval_nll(int argc, char** argv) {
   const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3);
   const app::EvalNllReport report = app::eval_nll(llm, tokens, opt);
   app::print_text(report, std::cout);
-  if (auto out = args.text("--json")) write_file_atomically(*out, app::to_json(report));
+  if (json_out) write_file_atomically(*json_out, app::to_json(report));
   return 0;
 }
 

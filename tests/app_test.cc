@@ -45,8 +45,10 @@ TEST(KvManifest, every_bad_entry_is_named) {
       {R"({"files": [3]})", "files[0] is not an object"},
       {R"({"files": {}})", "no 'files' array"},
       {R"([1, 2])", "no 'files' array"},
-      {R"({"files": [], "queries": 7})", "'queries' is not an array"},
-      {R"({"files": [], "queries": [{"layer": 0, "query_head": 0, "path": "q.npy"}]})", "queries[0]: no \"kv_head\""},
+      {R"({"files": []})", "'files' lists no stream"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy"}], "queries": 7})", "'queries' is not an array"},
+      {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy"}], "queries": [{"layer": 0, "query_head": 0, "path": "q.npy"}]})",
+       "queries[0]: no \"kv_head\""},
       {R"({"files": [{"layer": 0, "head": 0, "kind": "v", "path": "a.npy", "bytes": -4}]})", "\"bytes\" = -4 is not an unsigned"},
       {"{ nope", "not valid JSON"},
   };

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <random>
 
 #include "deltapq/core/error.h"
 #include "deltapq/model/llama2.h"
@@ -84,6 +85,27 @@ TEST(Model, kv_hook_sees_pre_and_post_rope_keys) {
     for (int i = 0; i < hd; ++i) rotated = rotated || k_pre[i] != k_post[i];
   });
   EXPECT_TRUE(rotated);
+}
+
+TEST(Model, heap_merges_equal_llama2cs_quadratic_loop) {
+  // The O(n log n) merge must give exactly the tokens of llama2.c's loop (highest score, leftmost
+  // among ties), on texts that exercise ties, byte fallbacks and long runs.
+  DPQ_REQUIRE_SHARED_MODEL(checkpoint());
+  const Tokenizer tok(tokenizer(), 512);
+  std::mt19937_64 rng(7);
+  const std::string alphabet = "abcdefghij  .,Lily Ben the park dog \xc3\xa9\xe2\x98\x83";
+  for (int trial = 0; trial < 200; ++trial) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 300);
+    for (int i = 0; i < n; ++i) text += alphabet[rng() % alphabet.size()];
+    std::vector<int> start;
+    for (unsigned char ch : text) start.push_back(ch + 3);  // byte tokens: the merges do the rest
+    EXPECT_EQ(tok.merge(start), tok.merge_quadratic(start)) << text;
+  }
+  const std::string story = "Once upon a time, there was a little girl named Lily. She liked to play outside.";
+  std::vector<int> start;
+  for (unsigned char ch : story) start.push_back(ch + 3);
+  EXPECT_EQ(tok.merge(start), tok.merge_quadratic(start));
 }
 
 TEST(E2, bad_checkpoints_and_tokenizers) {

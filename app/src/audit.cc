@@ -71,14 +71,11 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
   }
 }
 
-// Part B on the same stream: V rows and the open-loop deltas (differences of doubles, computed in
-// double: exact for float32 data).
+// Part B on the same stream: V rows and their open-loop deltas (reference::pq_audit_stream scales the
+// stream by a power of two first, so data near the ends of the double range work too).
 void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
                     const SymmetricEigen& eig_v, const PqOptions& options) {
-  std::vector<double> delta((tokens - 1) * dim);
-  for (std::size_t t = 0; t + 1 < tokens; ++t)
-    for (std::size_t j = 0; j < dim; ++j) delta[t * dim + j] = rows[(t + 1) * dim + j] - rows[t * dim + j];
-  r.pq = pq_audit(rows, tokens, delta, tokens - 1, static_cast<int>(dim), eig_v, options);
+  r.pq = pq_audit_stream(rows, tokens, static_cast<int>(dim), eig_v, options);
   const PqReport& p = *r.pq;
   const std::string arch = std::to_string(options.shape.blocks) + "x" + std::to_string(options.shape.bits) + ", " +
                            to_string(options.transform);
@@ -105,6 +102,7 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
                  "mu = alpha (1+eta)/(1-eta) < 1, eta = most conservative tier (PQ " + arch + ")",
                  {Real(1), Real(0)}, p.joint.mu};
   e.verdict = p.joint.verdict;
+  e.condition = true;
   e.note = "eta < (1 - alpha)/(1 + alpha) = " + to_string(p.eta_threshold, 6) + " is the same condition; eta used = " +
            to_string(p.eta_conservative, 4);
   r.theorems.push_back(e);
@@ -123,6 +121,10 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   using namespace ref;
   if (dim == 0) throw Error("audit: d = 0 (the stream has no coordinates)");
   if (tokens < 2) throw Error("audit: T = " + std::to_string(tokens) + " (the delta stream needs T >= 2)");
+  if (tokens < dim + 2 && !options.allow_small_sample)
+    throw Error(input + ": T = " + std::to_string(tokens) + " rows for d = " + std::to_string(dim) +
+                " coordinates: the delta stream's covariance has rank <= T - 2 < d, so the audit would describe "
+                "this sample only (and cost as much as a full one); pass --small-sample to audit it anyway");
   if (rows.size() != tokens * dim) throw Error("audit: data size does not match [T, d]");
   if (options.bits < 0 || options.bits > kMaxBits)
     throw Error("audit: bits = " + std::to_string(options.bits) + " is outside 0..16");
@@ -139,6 +141,9 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   const RMatrix dx = x.bottomRows(tokens - 1) - x.topRows(tokens - 1);  // exact: differences of doubles at >= 128 bits
 
   const SampleMoments mv = sample_moments(x);
+  if (!(mv.covariance.trace() > 0))
+    throw Error(input + ": the stream is constant (tr Sigma_V = 0): there is no variance to quantize, every bound and "
+                "distortion is 0");
   const SampleMoments md = sample_moments(dx);
   const SymmetricEigen eig_v = symmetric_eigen(mv.covariance, "Sigma_V");
   const SymmetricEigen eig_d = symmetric_eigen(md.covariance, "Sigma_delta");
@@ -192,7 +197,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   }
   if (options.pq) add_pq_entries(r, rows, tokens, dim, eig_v, *options.pq);
   for (auto& t : r.theorems)
-    if (t.verdict == Verdict::fails && t.premises_hold())
+    if (t.verdict == Verdict::fails && t.premises_hold() && !t.condition)
       t.note += (t.note.empty() ? "" : "; ") +
                 std::string("every premise holds, so this contradicts the theorem: report it as a deltapq bug");
   return r;

@@ -227,8 +227,8 @@ std::string to_json(const CodebookReport& r) {
 std::string to_json(const CodebookCheckReport& r) {
   const auto& a = r.audit;
   json j{{"dim", r.dim}, {"bits", r.bits}, {"scaled_by_inv_sqrt_d", a.scaled_by_inv_sqrt_d},
-         {"mse_per_coordinate", ref::to_double(a.mse)}, {"optimal_mse_per_coordinate", ref::to_double(a.optimal_mse)},
-         {"excess_mse_pct", ref::to_double(a.excess_pct)}, {"defects", a.defects}, {"max_excess_pct", r.max_excess_pct},
+         {"mse_per_coordinate", number(a.mse)}, {"optimal_mse_per_coordinate", number(a.optimal_mse)},
+         {"excess_mse_pct", number(a.excess_pct)}, {"defects", a.defects}, {"max_excess_pct", r.max_excess_pct},
          {"passes", !r.fails}};
   return dump(j);
 }

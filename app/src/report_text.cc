@@ -142,9 +142,13 @@ void print_text(const CodebookCheckReport& r, std::ostream& os) {
   const auto& a = r.audit;
   os << "deltapq codebook --check " << r.table << " against Lloyd-Max on " << ref::Marginal::sphere(r.dim).name() << ", "
      << r.bits << " bits\n"
-     << "  read as: " << (a.scaled_by_inv_sqrt_d ? "N(0,1) scale, divided by sqrt(d)" : "unit-sphere scale, as given")
-     << "\n  MSE per coordinate " << ref::to_string(a.mse, 10) << " vs optimum " << ref::to_string(a.optimal_mse, 10)
-     << ": excess " << ref::to_string(a.excess_pct, 6) << " %\n";
+;
+  if (a.scored)
+    os << "  read as: " << (a.scaled_by_inv_sqrt_d ? "N(0,1) scale, divided by sqrt(d)" : "unit-sphere scale, as given")
+       << "\n  MSE per coordinate " << ref::to_string(a.mse, 10) << " vs optimum " << ref::to_string(a.optimal_mse, 10)
+       << ": excess " << ref::to_string(a.excess_pct, 6) << " %\n";
+  else
+    os << "  not scored: the table is not a " << r.bits << "-bit codebook\n";
   for (const auto& d : a.defects) os << "  defect: " << d << "\n";
   os << "  " << (r.fails ? "FAILS" : "passes") << " the gate --max-excess " << r.max_excess_pct << " %\n";
 }

@@ -136,10 +136,18 @@ void write_bytes(const std::string& path, const std::string& content, const std:
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& content) {
+void check_output_path(const std::string& path) {
   if (path.empty()) throw Error("output path is empty");
   std::error_code ec;
   if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not a file to write");
+  const fs::path p(path);
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) throw Error(path + ": the directory " + parent.string() + " does not exist");
+}
+
+void write_file_atomically(const std::string& path, const std::string& content) {
+  check_output_path(path);
+  std::error_code ec;
   const std::string tmp = temporary_name(path);
   const int slot = register_temporary(tmp, false);
   try {

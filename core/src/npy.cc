@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,12 +11,32 @@
 
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
+#include "deltapq/core/limits.h"
 
 namespace dpq {
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw Error(path + ": " + what);
+}
+
+// A header as one line of plain text: control and non-ASCII bytes as \xNN, at most 120 characters.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= 120) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 std::string trim(const std::string& s) {
@@ -36,7 +57,7 @@ std::string dict_value(const std::string& path, const std::string& header, const
     pos = header.find(quoted2);
     klen = quoted2.size();
   }
-  if (pos == std::string::npos) fail(path, "header has no '" + key + "' entry: " + header);
+  if (pos == std::string::npos) fail(path, "header has no '" + key + "' entry (header: " + printable(header) + ")");
   auto colon = header.find(':', pos + klen);
   if (colon == std::string::npos) fail(path, "header entry '" + key + "' has no value");
   std::size_t i = colon + 1;
@@ -161,6 +182,8 @@ NpyMatrix read_npy(const std::string& path) {
     fail(path, "file has " + std::to_string(file_size - expected) + " bytes beyond the data of shape (" +
                    std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")");
 
+  // The values as doubles plus the raw bytes (the file holds them: checked above), against the limit.
+  require_bytes(count * (8 + item), path + ": shape (" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")");
   std::vector<unsigned char> raw(count * item);
   if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
     fail(path, "read error in the data section");

@@ -7,12 +7,17 @@
 #include <string>
 
 #include "deltapq/core/error.h"
+#include "deltapq/core/limits.h"
 
 namespace dpq {
 
 std::vector<double> synthetic_stream(const SyntheticStreamParams& p) {
   if (p.tokens < 2) throw Error("synthetic stream: tokens = " + std::to_string(p.tokens) + " (need T >= 2)");
   if (p.dim == 0) throw Error("synthetic stream: dim d = 0");
+  // The stream in double, then as float32 bytes on writing: 12 bytes per value.
+  require_bytes(checked_product({p.tokens, p.dim, 12}, "synthetic stream"),
+                "synthetic stream [" + std::to_string(p.tokens) + ", " + std::to_string(p.dim) + "]");
+  require_bytes(checked_product({p.dim, p.rank, 8}, "synthetic stream"), "synthetic stream's mixing matrix");
   if (!(std::fabs(p.phi) < 1)) throw Error("synthetic stream: phi = " + std::to_string(p.phi) + " (need |phi| < 1)");
   if (!(p.nu > 2)) throw Error("synthetic stream: nu = " + std::to_string(p.nu) + " (need nu > 2 for a finite variance)");
   if (!(p.sigma >= 0) || !std::isfinite(p.sigma)) throw Error("synthetic stream: sigma = " + std::to_string(p.sigma));

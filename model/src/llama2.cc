@@ -2,11 +2,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "deltapq/core/error.h"
+#include "deltapq/core/limits.h"
 
 namespace dpq::model {
 namespace {
@@ -68,7 +70,7 @@ Llama2::Llama2(const std::string& path) {
   c.n_heads = h[3];
   c.n_kv_heads = h[4];
   c.shared_classifier = h[5] > 0;
-  c.vocab_size = std::abs(h[5]);
+  c.vocab_size = h[5] == INT32_MIN ? 0 : (h[5] < 0 ? -h[5] : h[5]);  // INT32_MIN has no magnitude: refused below
   c.seq_len = h[6];
   const std::string sizes = "dim " + std::to_string(c.dim) + ", hidden " + std::to_string(c.hidden_dim) + ", layers " +
                             std::to_string(c.n_layers) + ", heads " + std::to_string(c.n_heads) + ", kv heads " +
@@ -88,6 +90,7 @@ Llama2::Llama2(const std::string& path) {
   const std::size_t floats = V * d + L * d + L * d * d + 2 * L * kv * d + L * d * d + L * d + 3 * L * hd * d + d +
                              S * head + (c.shared_classifier ? 0 : V * d);
   const std::uintmax_t expected = 28 + floats * 4;
+  require_bytes(floats * 4, path + ": the weights");
   if (size != expected)
     throw Error(path + ": file has " + std::to_string(size) + " bytes but the header (" + sizes + ") needs " +
                 std::to_string(expected) + (size < expected ? " (truncated)" : ""));
@@ -124,11 +127,25 @@ Llama2::Llama2(const std::string& path) {
   q_.resize(d);
   k_.resize(kv);
   v_.resize(kv);
-  att_.resize(static_cast<std::size_t>(c.n_heads) * S);
   logits_.resize(V);
-  key_cache_.resize(L * S * kv);
-  value_cache_.resize(L * S * kv);
+  // The KV cache grows with the positions actually run ([position][layer][kv_dim]), so a header's
+  // seq_len and layer count cannot by themselves request memory: each new position is checked against
+  // the limit before it is added.
 }
+
+namespace {
+
+// E2: a non-finite value produced from finite weights and inputs (overflow) is an error naming where
+// it first appeared, never a silent NaN downstream.
+void require_finite(const float* x, std::size_t n, const char* tensor, int layer, int pos) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!std::isfinite(x[i]))
+      throw Error(std::string("forward: ") + (std::isnan(x[i]) ? "NaN" : "Inf") + " in " + tensor +
+                  (layer >= 0 ? " of layer " + std::to_string(layer) : std::string()) + " at position " + std::to_string(pos) +
+                  ", element " + std::to_string(i) + " (the checkpoint's weights overflow float32 arithmetic)");
+}
+
+}  // namespace
 
 const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook, const QueryHook& query_hook) {
   const Config& c = config_;
@@ -136,14 +153,29 @@ const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook
   if (pos < 0 || pos >= c.seq_len)
     throw Error("forward: position " + std::to_string(pos) + " outside 0.." + std::to_string(c.seq_len - 1) + " (seq_len)");
   const int d = c.dim, kv = c.kv_dim(), hd = c.hidden_dim, head = c.head_dim();
+  const std::size_t per_position = static_cast<std::size_t>(c.n_layers) * kv;  // floats per position, K or V
+  if (static_cast<std::size_t>(pos) > positions_)
+    throw Error("forward: position " + std::to_string(pos) + " before positions " + std::to_string(positions_) + ".." +
+                std::to_string(pos - 1) + " were run (positions are fed in order from 0)");
+  if (static_cast<std::size_t>(pos) == positions_) {
+    require_bytes(checked_product({static_cast<std::uint64_t>(pos) + 1, per_position, 2 * sizeof(float)}, "KV cache"),
+                  "the KV cache of " + std::to_string(pos + 1) + " positions x " + std::to_string(c.n_layers) +
+                      " layers x " + std::to_string(kv) + " (K and V)");
+    key_cache_.resize((positions_ + 1) * per_position);
+    value_cache_.resize((positions_ + 1) * per_position);
+    ++positions_;
+  }
+  att_.resize(static_cast<std::size_t>(pos) + 1);
   std::memcpy(x_.data(), emb_ + static_cast<std::size_t>(token) * d, sizeof(float) * d);
-  std::vector<float> k_pre(static_cast<std::size_t>(head));
   for (int l = 0; l < c.n_layers; ++l) {
     const std::size_t lo = static_cast<std::size_t>(l);
     rmsnorm(xb_.data(), x_.data(), rms_att_ + lo * d, d);
     matmul(q_.data(), xb_.data(), wq_ + lo * d * d, d, d);
     matmul(k_.data(), xb_.data(), wk_ + lo * kv * d, d, kv);
     matmul(v_.data(), xb_.data(), wv_ + lo * kv * d, d, kv);
+    require_finite(q_.data(), q_.size(), "the query (wq x)", l, pos);
+    require_finite(k_.data(), k_.size(), "the key (wk x)", l, pos);
+    require_finite(v_.data(), v_.size(), "the value (wv x)", l, pos);
     std::vector<float> k_unrotated = k_;
     apply_rope(q_.data(), d, head, pos);
     apply_rope(k_.data(), kv, head, pos);
@@ -152,16 +184,16 @@ const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook
     if (hook)
       for (int h = 0; h < c.n_kv_heads; ++h)
         hook(l, h, pos, k_unrotated.data() + h * head, k_.data() + h * head, v_.data() + h * head);
-    float* kc = key_cache_.data() + (lo * c.seq_len + pos) * kv;
-    float* vc = value_cache_.data() + (lo * c.seq_len + pos) * kv;
+    float* kc = key_cache_.data() + (static_cast<std::size_t>(pos) * c.n_layers + lo) * kv;
+    float* vc = value_cache_.data() + (static_cast<std::size_t>(pos) * c.n_layers + lo) * kv;
     std::memcpy(kc, k_.data(), sizeof(float) * kv);
     std::memcpy(vc, v_.data(), sizeof(float) * kv);
     for (int h = 0; h < c.n_heads; ++h) {
       const float* q = q_.data() + h * head;
-      float* att = att_.data() + static_cast<std::size_t>(h) * c.seq_len;
+      float* att = att_.data();
       const int kvh = h / c.kv_group();
       for (int t = 0; t <= pos; ++t) {
-        const float* k = key_cache_.data() + (lo * c.seq_len + t) * kv + kvh * head;
+        const float* k = key_cache_.data() + (static_cast<std::size_t>(t) * c.n_layers + lo) * kv + kvh * head;
         float s = 0.0f;
         for (int i = 0; i < head; ++i) s += q[i] * k[i];
         att[t] = s / std::sqrt(static_cast<float>(head));
@@ -170,12 +202,14 @@ const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook
       float* out = xb_.data() + h * head;
       std::fill(out, out + head, 0.0f);
       for (int t = 0; t <= pos; ++t) {
-        const float* v = value_cache_.data() + (lo * c.seq_len + t) * kv + kvh * head;
+        const float* v = value_cache_.data() + (static_cast<std::size_t>(t) * c.n_layers + lo) * kv + kvh * head;
         for (int i = 0; i < head; ++i) out[i] += att[t] * v[i];
       }
     }
+    require_finite(xb_.data(), static_cast<std::size_t>(d), "the attention output", l, pos);
     matmul(xb2_.data(), xb_.data(), wo_ + lo * d * d, d, d);
     for (int i = 0; i < d; ++i) x_[i] += xb2_[i];
+    require_finite(x_.data(), static_cast<std::size_t>(d), "the residual stream after attention", l, pos);
     rmsnorm(xb_.data(), x_.data(), rms_ffn_ + lo * d, d);
     matmul(hb_.data(), xb_.data(), w1_ + lo * hd * d, d, hd);
     matmul(hb2_.data(), xb_.data(), w3_ + lo * hd * d, d, hd);
@@ -185,9 +219,11 @@ const std::vector<float>& Llama2::forward(int token, int pos, const KvHook& hook
     }
     matmul(xb_.data(), hb_.data(), w2_ + lo * d * hd, hd, d);
     for (int i = 0; i < d; ++i) x_[i] += xb_[i];
+    require_finite(x_.data(), static_cast<std::size_t>(d), "the residual stream after the FFN", l, pos);
   }
   rmsnorm(x_.data(), x_.data(), rms_final_, d);
   matmul(logits_.data(), x_.data(), wcls_, d, c.vocab_size);
+  require_finite(logits_.data(), logits_.size(), "the logits", -1, pos);
   return logits_;
 }
 

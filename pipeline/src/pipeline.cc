@@ -3,6 +3,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "deltapq/core/error.h"
@@ -76,6 +77,11 @@ fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool c
   if (centered)
     for (double v : m.mean) ds.mean.push_back(static_cast<float>(v));
   const double top = es.eigenvalues()(static_cast<Eigen::Index>(d) - 1);
+  // The widest clip must be a finite float whose smallest step is still a normal float.
+  const double widest = matched_clip(top, top, kappa);
+  if (!(widest <= std::numeric_limits<float>::max()))
+    throw Error("kappa = " + std::to_string(kappa) + ": the matched clip kappa sqrt(lambda_max) = " + std::to_string(widest) +
+                " overflows float32 (use a smaller --kappa)");
   ds.basis.resize(d * d);
   for (std::size_t r = 0; r < d; ++r) {  // rank r = r-th largest eigenvalue
     const auto col = static_cast<Eigen::Index>(d - 1 - r);
@@ -139,6 +145,7 @@ Calibration calibrate(const Stream& s, const fast::Codec& key, double kappa, int
     const fast::Codec delta(c.delta_design);
     const LoopResult r = run_loop(s, LoopMode::closed, key, delta);
     current = moments(r.quantized_deltas);
+    c.steady_state_deltas = r.quantized_deltas;
     const double tr = current.trace();
     c.trace_history.push_back(tr);
     c.trace_standard_error = trace_standard_error(r.quantized_deltas, current);

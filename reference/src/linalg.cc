@@ -46,21 +46,25 @@ SampleMoments sample_moments(const RMatrix& x) {
   if (x.cols() < 1) throw Error("sample moments: dimension d = 0");
   SampleMoments m;
   m.count = static_cast<std::size_t>(x.rows());
-  const Real inv_t = Real(1) / Real(static_cast<double>(x.rows()));
-  m.mean = RVector::Zero(x.cols());
-  for (Eigen::Index t = 0; t < x.rows(); ++t) m.mean += x.row(t).transpose();
-  m.mean *= inv_t;
+  const Real t_rows(static_cast<double>(x.rows()));
+  // Sigma = (T sum_t x_t x_t^T - S S^T) / T^2 with S = sum_t x_t: the numerator is a sum of products
+  // of the (double or float) inputs, exact at this precision for data whose exponents span less than
+  // ~150 bits, so only the final division rounds. In particular a constant sample (or constant
+  // deltas) has a covariance of exactly 0 -- centring by a rounded mean would leave a residue of
+  // ~2^-p |x|^2 that a rank test then takes for variance.
   const Eigen::Index d = x.cols();
-  m.covariance = RMatrix::Zero(d, d);
-  RVector centered(d);
-  for (Eigen::Index t = 0; t < x.rows(); ++t) {
-    centered = x.row(t).transpose() - m.mean;
+  RVector sum = RVector::Zero(d);
+  for (Eigen::Index t = 0; t < x.rows(); ++t) sum += x.row(t).transpose();
+  m.mean = sum / t_rows;
+  RMatrix second = RMatrix::Zero(d, d);
+  for (Eigen::Index t = 0; t < x.rows(); ++t)
     for (Eigen::Index j = 0; j < d; ++j)
-      for (Eigen::Index i = j; i < d; ++i) m.covariance(i, j) += centered(i) * centered(j);
-  }
+      for (Eigen::Index i = j; i < d; ++i) second(i, j) += x(t, i) * x(t, j);
+  m.covariance = RMatrix::Zero(d, d);
+  const Real t2 = t_rows * t_rows;
   for (Eigen::Index j = 0; j < d; ++j)
     for (Eigen::Index i = j; i < d; ++i) {
-      m.covariance(i, j) *= inv_t;
+      m.covariance(i, j) = (t_rows * second(i, j) - sum(i) * sum(j)) / t2;
       m.covariance(j, i) = m.covariance(i, j);
     }
   return m;

@@ -2,6 +2,7 @@
 #include "deltapq/reference/pq.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "deltapq/core/error.h"
 #include "pq_internal.h"
@@ -150,6 +151,60 @@ PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::
   if (!rep.alpha_finite) rep.alpha = {infinity(), Real(0)};
   rep.joint = joint_condition(rep.alpha, rep.alpha_finite, rep.eta_conservative);
   rep.eta_threshold = rep.alpha_finite ? Real((1 - rep.alpha.value) / (1 + rep.alpha.value)) : Real(-1);
+  return rep;
+}
+
+namespace {
+
+void scale(Certified& c, int e) {
+  c.value = ldexp(c.value, e);
+  c.error = ldexp(c.error, e);
+}
+
+// The report of data scaled by 2^-e, back to the data's scale. Soft-ZCA's output T (x - mean) does not
+// depend on the scale (T scales as 1/scale, its eps with the trace); identity and eigenbasis outputs
+// scale with x: distortions and A by 2^(2e), determinants of d_m x d_m blocks by 2^(2e d_m). eps (of
+// Sigma_V) always scales by 2^(2e).
+void rescale(PqReport& rep, int e) {
+  const int dm = rep.options.shape.block_dim();
+  rep.zca_eps = ldexp(rep.zca_eps, 2 * e);
+  if (rep.options.transform == PqTransform::soft_zca) return;
+  scale(rep.d_v, 2 * e);
+  scale(rep.d_delta, 2 * e);
+  for (auto& b : rep.blocks) {
+    for (PqSourceBlock* s : {&b.v, &b.delta}) {
+      scale(s->det, 2 * e * dm);
+      scale(s->distortion, 2 * e);
+      s->distortion_sd = ldexp(s->distortion_sd, 2 * e);
+      scale(s->a, 2 * e);
+    }
+    scale(b.alpha.det_delta, 2 * e * dm);
+    scale(b.alpha.det_v, 2 * e * dm);
+  }
+}
+
+}  // namespace
+
+PqReport pq_audit_stream(const std::vector<double>& rows, std::size_t tokens, int dim, const SymmetricEigen& eig_v,
+                         const PqOptions& options) {
+  if (tokens < 2 || rows.size() != tokens * static_cast<std::size_t>(dim))
+    throw Error("PQ audit: the stream needs T >= 2 rows of d = " + std::to_string(dim));
+  double max_abs = 0;
+  for (double v : rows) max_abs = std::max(max_abs, std::fabs(v));
+  const int s = max_abs > 0 ? -std::ilogb(max_abs) : 0;  // 2^s max|x| in [1, 2)
+  std::vector<double> v(rows.size()), delta((tokens - 1) * static_cast<std::size_t>(dim));
+  for (std::size_t k = 0; k < rows.size(); ++k) v[k] = std::ldexp(rows[k], s);
+  for (std::size_t t = 0; t + 1 < tokens; ++t)
+    for (int j = 0; j < dim; ++j)
+      delta[t * dim + j] = v[(t + 1) * dim + j] - v[t * dim + j];  // |.| < 4: no overflow
+  SymmetricEigen eig = eig_v;
+  for (Eigen::Index i = 0; i < eig.values.size(); ++i) {
+    eig.values(i) = ldexp(eig.values(i), 2 * s);
+    eig.radius(i) = ldexp(eig.radius(i), 2 * s);
+    eig.pair_residual(i) = ldexp(eig.pair_residual(i), 2 * s);
+  }
+  PqReport rep = pq_audit(v, tokens, delta, tokens - 1, dim, eig, options);
+  rescale(rep, -s);
   return rep;
 }
 

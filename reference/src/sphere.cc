@@ -245,9 +245,14 @@ Real codebook_mse(const Marginal& m, const std::vector<Real>& centroids, const s
 CodebookAudit audit_codebook(const Marginal& m, int bits, std::vector<Real> centroids, std::vector<Real> thresholds) {
   CodebookAudit a;
   const std::size_t L = std::size_t{1} << bits;
-  if (centroids.size() != L)
+  if (centroids.size() != L) {
+    // Not a b-bit codebook at all: nothing to score (and a huge table would cost minutes to score).
     a.defects.push_back("wrong size: " + std::to_string(centroids.size()) + " centroids for " + std::to_string(bits) +
                         " bits (expected " + std::to_string(L) + ")");
+    a.scored = false;
+    a.mse = a.optimal_mse = a.excess_pct = std::numeric_limits<Real>::quiet_NaN();
+    return a;
+  }
   for (std::size_t i = 0; i + 1 < centroids.size(); ++i)
     if (!(centroids[i] < centroids[i + 1])) {
       a.defects.push_back("not monotone: centroid " + std::to_string(i) + " = " + to_string(centroids[i], 8) +

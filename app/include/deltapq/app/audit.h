@@ -22,6 +22,9 @@ struct AuditOptions {
   std::optional<int> budget;     // total bits: greedy allocation on Sigma_V, shared by both sources
   Real kappa = Real(3);          // clipping multiple of the matched design c_i = kappa sqrt(lambda_i)
   std::optional<ref::PqOptions> pq;  // Part B: add B2 / B4 entries for this PQ architecture
+  // T < d + 2 leaves Sigma_delta (T - 1 rows) rank-deficient: the audit then describes the sample only
+  // and costs as much as a full one; it is refused unless asked for.
+  bool allow_small_sample = false;
 };
 
 // One checked statement. verdict is about `claim` (bound >= measured); premises say whether
@@ -38,6 +41,9 @@ struct TheoremEntry {
   Verdict verdict = Verdict::undecided;
   std::vector<std::pair<std::string, bool>> premises;
   std::string note;
+  // A condition (B4: mu < 1) says whether an advantage is guaranteed; its failing is a finding about
+  // the data, never a contradiction of a theorem.
+  bool condition = false;
   bool premises_hold() const {
     for (const auto& p : premises)
       if (!p.second) return false;
@@ -73,7 +79,8 @@ struct AuditReport {
 };
 
 // rows: row-major [tokens, dim] doubles (already validated finite). Throws dpq::Error on
-// T < 2, d = 0, bits outside 0..16, kappa <= 0, a budget outside 0..16 d.
+// T < 2, d = 0, bits outside 0..16, kappa <= 0, a budget outside 0..16 d, a constant stream
+// (tr Sigma_V = 0: nothing to quantize), or T < d + 2 without allow_small_sample.
 AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::size_t dim, const AuditOptions& options,
                       const std::string& input);
 

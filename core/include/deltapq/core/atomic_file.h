@@ -15,6 +15,9 @@ namespace dpq {
 
 // Throws dpq::Error naming the path when it cannot write or rename.
 void write_file_atomically(const std::string& path, const std::string& content);
+// Checks, before any work, that `path` could be written: not empty, not a directory, in an existing
+// directory. Throws dpq::Error naming the path otherwise.
+void check_output_path(const std::string& path);
 
 // A directory that appears complete or not at all.
 //   AtomicDirectory out("kv");          // refuses a target that is a file, or a non-empty directory

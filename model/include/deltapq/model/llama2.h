@@ -38,8 +38,10 @@ class Llama2 {
   explicit Llama2(const std::string& checkpoint_path);
 
   const Config& config() const { return config_; }
-  // Runs one token at position pos (0-based, pos < seq_len, positions fed in order from 0);
-  // returns the logits (vocab_size floats, valid until the next call).
+  // Runs one token at position pos (0-based, pos < seq_len, positions fed in order from 0: pos may
+  // repeat an earlier position, never skip one); returns the logits (vocab_size floats, valid until
+  // the next call). Throws dpq::Error naming the layer, position and tensor where a non-finite value
+  // first appears (weights that overflow float32), and when the KV cache would exceed DPQ_MAX_BYTES.
   const std::vector<float>& forward(int token, int pos, const KvHook& hook = nullptr,
                                    const QueryHook& query_hook = nullptr);
 
@@ -48,6 +50,7 @@ class Llama2 {
   std::vector<float> weights_;
   const float *emb_, *rms_att_, *wq_, *wk_, *wv_, *wo_, *rms_ffn_, *w1_, *w2_, *w3_, *rms_final_, *wcls_;
   std::vector<float> x_, xb_, xb2_, hb_, hb2_, q_, k_, v_, att_, logits_, key_cache_, value_cache_;
+  std::size_t positions_ = 0;  // positions in the KV cache
 };
 
 // RoPE as in llama2.c: pair (2j, 2j+1) of each head rotated by pos * base^{-2j / head_dim}.

@@ -10,7 +10,8 @@ namespace dpq::model {
 
 class Tokenizer {
  public:
-  // vocab_size comes from the model header; a file with another number of tokens is an error.
+  // vocab_size comes from the model header; a file with another number of tokens is an error
+  // (vocab_size <= 0 accepts the file's own count, at least 259).
   Tokenizer(const std::string& path, int vocab_size);
 
   static constexpr int kBos = 1;
@@ -20,15 +21,21 @@ class Tokenizer {
   std::vector<int> encode(const std::string& text) const;
   // The text of `token` following `previous` (leading space dropped after BOS, <0xXX> as its byte).
   std::string decode(int previous, int token) const;
+  int max_token_length() const { return max_token_length_; }
+  // The merge step alone, and llama2.c's O(n^2) loop it replaces (kept as the tests' oracle).
+  std::vector<int> merge(std::vector<int> tokens) const;
+  std::vector<int> merge_quadratic(std::vector<int> tokens) const;
 
  private:
+  int max_token_length_ = 0;
   std::vector<std::string> pieces_;
   std::vector<float> scores_;
   std::unordered_map<std::string, int> lookup_;
 };
 
 // BOS followed by the tokens of a text file. Throws dpq::Error when the file cannot be read, holds
-// fewer than `min_text_tokens` tokens, or the result exceeds seq_len (deltapq does not window).
+// fewer than `min_text_tokens` tokens, or the result exceeds seq_len (deltapq does not window); a file
+// longer than seq_len x max_token_length bytes is refused before it is read.
 std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens = 1);
 
 }  // namespace dpq::model

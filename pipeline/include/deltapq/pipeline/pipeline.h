@@ -52,6 +52,7 @@ struct Calibration {
   fast::FastDesign delta_design;
   Moments open_loop;     // of u_t (ground truth)
   Moments steady_state;  // of the closed-loop deltas at the fixed point
+  Stream steady_state_deltas;  // those deltas (the last round's loop)
   int rounds = 0;
   bool converged = false;  // SPEC rule: relative change of tr Sigma_delta < tolerance (1e-6)
   // The rule above rarely fires on finite data: each redesign moves the sample errors, so the trace

@@ -15,8 +15,9 @@ namespace dpq::ref {
 RMatrix to_real(const double* data, std::size_t rows, std::size_t cols);
 
 // Mean and covariance (normalised by 1/T: the sample's own second moment, so that the empirical
-// distortion identities of Part A hold sample-wise). Accumulated in Real; products of float32 or
-// float64 inputs are exact at >= 128 bits, so only the final divisions round.
+// distortion identities of Part A hold sample-wise), as (T sum x x^T - S S^T) / T^2 in Real: for
+// float32/float64 inputs whose exponents span less than ~100 bits the numerator is exact at the
+// default 256 bits, so only the final division rounds, and a constant sample has covariance exactly 0.
 struct SampleMoments {
   RVector mean;
   RMatrix covariance;

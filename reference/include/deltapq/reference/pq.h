@@ -222,4 +222,15 @@ RatioCheck pq_ratio_check(const PqReport& p, const Certified& alpha, const Real&
 PqReport pq_audit(const std::vector<double>& v_rows, std::size_t nv, const std::vector<double>& delta_rows,
                   std::size_t nd, int dim, const SymmetricEigen& eig_v, const PqOptions& options);
 
+// Part B of one stream [T, d]: V = the rows, delta = their open-loop differences x_t - x_{t-1}. The
+// double computations of Part B (transform, k-means, distances) would overflow or underflow on data
+// near the ends of the double range (|x| ~ 1e308, or subnormal ~ 1e-310), so the stream is first
+// scaled by a power of two 2^s bringing max |x| into [1, 2) -- exact, unless values more than ~1000
+// binades below the maximum become subnormal -- and the report is scaled back: eps by 2^(-2s); with the
+// identity or eigenbasis transform also distortions and A by 2^(-2s), determinants by 2^(-2s d_m)
+// (Soft-ZCA's output does not depend on the scale); alpha, eta and mu never depend on it.
+// eig_v: the certified eigendecomposition of the rows' covariance (unscaled).
+PqReport pq_audit_stream(const std::vector<double>& rows, std::size_t tokens, int dim, const SymmetricEigen& eig_v,
+                         const PqOptions& options);
+
 }  // namespace dpq::ref

@@ -57,6 +57,7 @@ Real codebook_mse(const Marginal& m, const std::vector<Real>& centroids, const s
 struct CodebookAudit {
   std::vector<std::string> defects;
   bool scaled_by_inv_sqrt_d = false;  // the table is on the N(0,1) scale and must be divided by sqrt(d)
+  bool scored = true;                 // false for a table of the wrong size (mse and excess are NaN)
   Real mse, optimal_mse, excess_pct;
 };
 CodebookAudit audit_codebook(const Marginal& m, int bits, std::vector<Real> centroids, std::vector<Real> thresholds);
