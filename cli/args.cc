@@ -78,6 +78,16 @@ bool Args::any_of(const std::vector<std::string>& flags) const {
   return false;
 }
 
+app::BootstrapOptions parse_bootstrap(const Args& args) {
+  app::BootstrapOptions o;
+  o.enabled = !args.on("--no-bootstrap");
+  if (auto r = args.integer("--replicates", 20, 100000)) o.replicates = static_cast<int>(*r);
+  if (auto c = args.real("--confidence", true)) o.confidence = *c;
+  if (auto s = args.integer("--bootstrap-seed", 0, 1LL << 62)) o.seed = static_cast<std::uint64_t>(*s);
+  app::validate(o);
+  return o;
+}
+
 std::pair<int, int> parse_pq_text(const std::string& text) {
   const auto x = text.find('x');
   auto digits = [](const std::string& s) { return !s.empty() && s.size() < 6 && std::all_of(s.begin(), s.end(), ::isdigit); };

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "deltapq/app/uncertainty.h"
 #include "deltapq/reference/pq.h"
 
 namespace dpq::cli {
@@ -36,6 +37,9 @@ class Args {
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> switches_on_;
 };
+
+// --replicates R, --confidence C, --bootstrap-seed N, --no-bootstrap (the source layer's options).
+app::BootstrapOptions parse_bootstrap(const Args& args);
 
 // --pq MxBITS as the two numbers (M, BITS); throws dpq::Error naming the text when it is malformed.
 std::pair<int, int> parse_pq_text(const std::string& text);

@@ -21,6 +21,10 @@ int run_paper_check(int argc, char** argv) {
   const app::PaperCheckReport r = app::paper_check(opt);
   app::print_text(r, std::cout);
   if (json_out) write_file_atomically(*json_out, app::to_json(r));
+  // Exit codes as everywhere: 1 when a claim whose premises hold fails -- here a finding of the paper
+  // on the grid it defines.
+  for (const auto& f : r.findings)
+    if (!f.holds) return 1;
   return 0;
 }
 

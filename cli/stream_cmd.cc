@@ -35,7 +35,9 @@ pipeline::MonitorOptions parse_monitor(const Args& args) {
 }  // namespace
 
 int run_audit_stream(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta", "--pq"}, {});
+  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta", "--pq", "--replicates", "--confidence",
+                         "--bootstrap-seed"},
+            {"--no-bootstrap"});
   const auto json_out = args.output("--json");
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
   app::StreamAuditOptions opt;
@@ -43,6 +45,7 @@ int run_audit_stream(int argc, char** argv) {
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   opt.kappa = args.real("--kappa", true).value_or(3.0);
   opt.monitor = parse_monitor(args);
+  opt.bootstrap = parse_bootstrap(args);
   if (auto pq = args.text("--pq")) {
     // The text is checked here; whether M divides a stream's dimension, per stream (app::audit_streams).
     const auto [blocks, bits] = parse_pq_text(*pq);
@@ -57,8 +60,9 @@ int run_audit_stream(int argc, char** argv) {
 }
 
 int run_eval_nll(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life", "--eta"},
-            {});
+  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life", "--eta",
+                         "--replicates", "--confidence", "--bootstrap-seed", "--versus"},
+            {"--no-bootstrap"});
   const auto json_out = args.output("--json");
   app::EvalNllOptions opt;
   opt.eta = parse_eta(args);
@@ -68,6 +72,8 @@ int run_eval_nll(int argc, char** argv) {
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   opt.kappa = args.real("--kappa", true).value_or(3.0);
   opt.monitor = parse_monitor(args);
+  opt.bootstrap = parse_bootstrap(args);
+  if (auto vs = args.text("--versus")) opt.versus = pipeline::parse_kv_scheme(*vs);
 
   model::Llama2 llm(*m);
   const model::Tokenizer tok(*t, llm.config().vocab_size);

@@ -1,5 +1,7 @@
 #include "deltapq/app/audit.h"
 
+#include "audit_internal.h"
+
 #include <algorithm>
 #include <functional>
 #include <limits>
@@ -37,7 +39,7 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
     const RealDesign design = support_design(coords, s.bits);
     TheoremEntry e{"A2", s.name, "bounded_support", "D <= B_bs = sum_i c_i^2 4^-b_i, c_i = max_t |Y_ti|",
                    nonnegative_sum(bounded_support_bound(design), design.dim()), s.distortion_support};
-    e.premises = {{"|Y_i| <= c_i for every sample (support design)", true}};
+    e.premises = {{"|Y_i| <= c_i for every sample (support design)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     r.theorems.push_back(e);
   }
@@ -56,7 +58,7 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
     TheoremEntry e{"A5", s.name, "clipped_exact_overload",
                    "D <= sum_i [c_i^2 4^-b_i P(|Y_i|<=c_i) + O_i], c_i = kappa sqrt(lambda_i)",
                    b.certified(), s.distortion_matched};
-    e.premises = {{"E Y_i^2 finite (a finite sample)", true}};
+    e.premises = {{"E Y_i^2 finite (a finite sample)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     e.note = "covariance term " + to_string(b.covariance_term.sum(), 6) + ", overload " + to_string(b.overload.sum(), 6);
     r.theorems.push_back(e);
@@ -65,7 +67,7 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
     const ClippedBound b = clipped_bound_moment(coords, matched);
     TheoremEntry e{"A5", s.name, "clipped_moment", "D <= sum_i [c_i^2 4^-b_i P(|Y_i|<=c_i) + E Y_i^4 / c_i^2]",
                    b.certified(), s.distortion_matched};
-    e.premises = {{"E Y_i^4 finite (a finite sample)", true}};
+    e.premises = {{"E Y_i^4 finite (a finite sample)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     r.theorems.push_back(e);
   }
@@ -87,10 +89,10 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
     e.bound = check.bound.value_or(Certified{std::numeric_limits<Real>::infinity(), Real(0)});
     e.verdict = check.verdict;
     // B1 holds on the data with this eta iff eta >= the smallest fitting eta, eta_empirical.
-    e.premises = {{"alpha finite (every det Sigma_V,m > 0)", p.alpha_finite},
+    e.premises = {{"alpha finite (every det Sigma_V,m > 0)", p.alpha_finite ? Verdict::holds : Verdict::fails},
                   {"B1 regime holds on the data with this eta (eta >= eta_empirical = " + to_string(p.eta_empirical, 4) +
                        ", eta < 1)",
-                   eta < 1 && eta >= p.eta_empirical}};
+                   eta < 1 && eta >= p.eta_empirical ? Verdict::holds : Verdict::fails}};
     e.note = "alpha = " + to_string(p.alpha.value, 6) + ", eta = " + to_string(eta, 4);
     if (!measured) e.note += "; eta from a shape model (a prediction of the regime, checked by the premise)";
     r.theorems.push_back(e);
@@ -103,12 +105,41 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
                  {Real(1), Real(0)}, p.joint.mu};
   e.verdict = p.joint.verdict;
   e.condition = true;
+  e.premises = {{"alpha finite (every det Sigma_V,m > 0)", p.alpha_finite ? Verdict::holds : Verdict::fails},
+                {"eta < 1 (a B1 regime can hold)", p.eta_conservative < 1 ? Verdict::holds : Verdict::fails}};
   e.note = "eta < (1 - alpha)/(1 + alpha) = " + to_string(p.eta_threshold, 6) + " is the same condition; eta used = " +
            to_string(p.eta_conservative, 4);
   r.theorems.push_back(e);
 }
 
 }  // namespace
+
+Verdict TheoremEntry::premises_verdict() const {
+  Verdict v = Verdict::holds;
+  for (const auto& p : premises) {
+    if (p.verdict == Verdict::fails) return Verdict::fails;
+    if (p.verdict == Verdict::undecided) v = Verdict::undecided;
+  }
+  return v;
+}
+
+std::string TheoremEntry::reading() const {
+  const Verdict p = premises_verdict();
+  if (verdict == Verdict::holds)
+    return p == Verdict::holds ? "holds" : p == Verdict::fails ? "true; theorem not applicable" : "true; applicability undecided";
+  if (verdict == Verdict::fails) {
+    if (p == Verdict::fails) return "fails where the theorem does not apply";
+    if (p == Verdict::undecided) return "fails; applicability undecided";
+    return condition ? "fails: no guaranteed advantage" : "fails with every premise holding: a deltapq bug";
+  }
+  return "undecided";
+}
+
+bool AuditReport::claim_fails() const {
+  for (const auto& t : theorems)
+    if (t.claim_fails()) return true;
+  return false;
+}
 
 bool AuditReport::any_fails() const {
   for (const auto& t : theorems)
@@ -176,7 +207,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   {
     TheoremEntry e{"A4", "delta vs V", "delta_advantage", "B_bs^delta < B_bs^V (strict when alpha* <= 1, Sigma_delta != Sigma_V)",
                    cb.bound_v, cb.bound_delta};
-    e.premises = {{"alpha* <= 1", r.alpha.finite && r.alpha.alpha.value <= 1}};
+    e.premises = {{"alpha* <= 1", r.alpha.finite ? verdict_le(r.alpha.alpha, {Real(1), Real(0)}) : Verdict::fails}};
     e.verdict = cb.advantage;
     e.note = "actual distortions (reported, never asserted): D_delta = " + to_string(r.delta.distortion_matched.value, 6) +
              ", D_V = " + to_string(r.v.distortion_matched.value, 6);
@@ -187,8 +218,8 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
                    "B'^delta <= B'^V, B' = sum_i lambda_i [kappa^2 4^-b_i + tau_i] (empirical tau)",
                    a6_bound(eig_v, options.kappa, bits, r.v.tau), a6_bound(eig_d, options.kappa, bits, r.delta.tau)};
     const auto violation = first_tail_domination_violation(r.delta.tau, r.v.tau);
-    e.premises = {{"Sigma_delta <= Sigma_V", r.loewner == Verdict::holds},
-                  {"tail domination tau_i^delta <= tau_i^V for all i", !violation}};
+    e.premises = {{"Sigma_delta <= Sigma_V", r.loewner},
+                  {"tail domination tau_i^delta <= tau_i^V for all i", violation ? Verdict::fails : Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     if (violation)
       e.note = "tail domination fails first at eigen-rank " + std::to_string(*violation) + ": tau^delta = " +
@@ -196,8 +227,9 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
     r.theorems.push_back(e);
   }
   if (options.pq) add_pq_entries(r, rows, tokens, dim, eig_v, *options.pq);
+  detail::add_source_layer(r, rows, bits, eig_v, options);
   for (auto& t : r.theorems)
-    if (t.verdict == Verdict::fails && t.premises_hold() && !t.condition)
+    if (t.claim_fails() && !t.condition)
       t.note += (t.note.empty() ? "" : "; ") +
                 std::string("every premise holds, so this contradicts the theorem: report it as a deltapq bug");
   return r;

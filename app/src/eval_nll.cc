@@ -16,6 +16,52 @@ std::vector<double> log_probabilities(const std::vector<float>& logits) {
   return lp;
 }
 
+struct SchemeRun {
+  std::vector<double> nll;  // per next-token prediction (T - 1)
+  std::vector<double> kl;   // per position (T)
+  std::size_t resets = 0;
+  std::vector<double> etas;
+};
+
+// Pass 2: the model reads its KV cache through one online coder per stream (K streams first, then V;
+// keys coded pre-RoPE and rotated on read, C5), calibrated in-sample on this text (proofs-notes/C2.md).
+SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const std::vector<pipeline::Stream>& k_pre,
+                     const std::vector<pipeline::Stream>& v, const std::vector<std::vector<double>>& logp_ref,
+                     pipeline::KvScheme scheme, const EvalNllOptions& options) {
+  const auto& c = llm.config();
+  const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
+  const std::size_t streams = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
+  SchemeRun run;
+  std::vector<std::unique_ptr<pipeline::StreamCoder>> coders;
+  for (const std::vector<pipeline::Stream>* group : {&k_pre, &v})
+    for (const pipeline::Stream& s : *group) {
+      pipeline::MonitorOptions monitor = options.monitor;
+      if (scheme == pipeline::KvScheme::delta_zoned) {
+        monitor.eta = stream_eta(options.eta, s, nullptr);
+        run.etas.push_back(monitor.eta);
+      }
+      coders.push_back(pipeline::make_stream_coder(scheme, s, options.kappa, options.bits, monitor));
+    }
+  std::vector<float> kbuf(hd), vin(hd);
+  for (std::size_t pos = 0; pos < T; ++pos) {
+    const auto& logits = llm.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int p, const float* kp, float* kr, float* vv) {
+      const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
+      coders[idx]->step(kp, kbuf.data());
+      model::apply_rope(kbuf.data(), static_cast<int>(hd), static_cast<int>(hd), p);
+      std::copy(kbuf.begin(), kbuf.end(), kr);
+      std::copy(vv, vv + hd, vin.begin());
+      coders[streams + idx]->step(vin.data(), vv);
+    });
+    const auto lp = log_probabilities(logits);
+    if (pos + 1 < T) run.nll.push_back(-lp[static_cast<std::size_t>(tokens[pos + 1])]);
+    double k = 0;
+    for (std::size_t i = 0; i < lp.size(); ++i) k += std::exp(logp_ref[pos][i]) * (logp_ref[pos][i] - lp[i]);
+    run.kl.push_back(k);
+  }
+  for (const auto& cd : coders) run.resets += cd->resets();
+  return run;
+}
+
 }  // namespace
 
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options) {
@@ -41,46 +87,45 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
     logp_ref[pos] = log_probabilities(logits);
   }
 
-  // One online coder per stream (K streams first, then V), calibrated in-sample on this text
-  // (documented in proofs-notes/C2.md).
-  std::vector<std::unique_ptr<pipeline::StreamCoder>> coders;
-  for (const std::vector<pipeline::Stream>* group : {&k_pre, &v})
-    for (const pipeline::Stream& s : *group) {
-      pipeline::MonitorOptions monitor = options.monitor;
-      if (options.scheme == pipeline::KvScheme::delta_zoned) {
-        monitor.eta = stream_eta(options.eta, s, nullptr);
-        rep.eta_per_stream.push_back(monitor.eta);
-      }
-      coders.push_back(pipeline::make_stream_coder(options.scheme, s, options.kappa, options.bits, monitor));
-    }
-
-  // Pass 2: the model reads its KV cache through the coders (keys coded pre-RoPE, rotated on read: C5).
+  const SchemeRun main = run_scheme(llm, tokens, k_pre, v, logp_ref, options.scheme, options);
+  rep.resets = main.resets;
+  rep.eta_per_stream = main.etas;
   double nll = 0, nll_ref = 0, kl = 0;
-  std::vector<float> kbuf(hd), vin(hd);
-  for (std::size_t pos = 0; pos < T; ++pos) {
-    const auto& logits = llm.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int p, const float* kp, float* kr, float* vv) {
-      const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
-      coders[idx]->step(kp, kbuf.data());
-      model::apply_rope(kbuf.data(), static_cast<int>(hd), static_cast<int>(hd), p);
-      std::copy(kbuf.begin(), kbuf.end(), kr);
-      std::copy(vv, vv + hd, vin.begin());
-      coders[streams + idx]->step(vin.data(), vv);
-    });
-    const auto lp = log_probabilities(logits);
-    if (pos + 1 < T) {
-      nll -= lp[static_cast<std::size_t>(tokens[pos + 1])];
-      nll_ref -= logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])];
-    }
-    double k = 0;
-    for (std::size_t i = 0; i < lp.size(); ++i) k += std::exp(logp_ref[pos][i]) * (logp_ref[pos][i] - lp[i]);
-    kl += k;
+  std::vector<double> nll_diff;
+  for (std::size_t pos = 0; pos + 1 < T; ++pos) {
+    nll += main.nll[pos];
+    nll_ref += -logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])];
+    nll_diff.push_back(main.nll[pos] + logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])]);
   }
-  for (const auto& cd : coders) rep.resets += cd->resets();
+  for (double k : main.kl) kl += k;
   const double n = static_cast<double>(T - 1);
   rep.nll_fp32 = nll_ref / n;
   rep.nll = nll / n;
   rep.delta_nll = (nll - nll_ref) / n;
   rep.kl = kl / static_cast<double>(T);
+  const bool boot = options.bootstrap.enabled && nll_diff.size() >= 2;
+  if (boot) {
+    validate(options.bootstrap);
+    const MeanInterval d = series_mean_interval(nll_diff, options.bootstrap);
+    rep.delta_nll_ci = d.ci;
+    rep.block_length = d.block_length;
+    rep.kl_ci = series_mean_interval(main.kl, options.bootstrap).ci;
+    rep.costs_nll = source_verdict(rep.delta_nll_ci);
+  }
+  if (options.versus) {  // the paired comparison of two schemes on the same tokens
+    const SchemeRun other = run_scheme(llm, tokens, k_pre, v, logp_ref, *options.versus, options);
+    std::vector<double> diff;
+    double sum = 0;
+    for (std::size_t pos = 0; pos + 1 < T; ++pos) {
+      diff.push_back(main.nll[pos] - other.nll[pos]);
+      sum += diff.back();
+    }
+    rep.versus_delta_nll = sum / n;
+    if (boot) {
+      rep.versus_ci = series_mean_interval(diff, options.bootstrap).ci;
+      rep.versus_worse = source_verdict(rep.versus_ci);
+    }
+  }
   return rep;
 }
 

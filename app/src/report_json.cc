@@ -84,6 +84,24 @@ json pq_json(const ref::PqReport& p) {
 
 std::string dump(const json& j) { return j.dump(2) + "\n"; }
 
+// "NAME_ci95" for a 95 % interval (the level in percent, as an integer when it is one).
+std::string ci_key(const std::string& name, double level) {
+  const double pct = level * 100;
+  std::string p = std::abs(pct - std::round(pct)) < 1e-9 ? std::to_string(static_cast<int>(std::lround(pct))) : std::to_string(pct);
+  return name + "_ci" + p;
+}
+
+json interval(const std::optional<ref::Interval>& i) {
+  if (!i) return nullptr;
+  return json::array({i->lo, i->hi});
+}
+
+json setup_json(const BootstrapSetup& b) {
+  return {{"method", b.method}, {"block_length", b.block_length}, {"block_length_rule", b.block_rule},
+          {"interval", b.interval}, {"replicates", b.replicates}, {"failed_replicates", b.failed},
+          {"confidence", b.confidence}, {"seed", b.seed}};
+}
+
 }  // namespace
 
 std::string to_json(const AuditReport& r) {
@@ -110,9 +128,19 @@ std::string to_json(const AuditReport& r) {
     e["measured_decimal"] = fmt(t.measured.value, 40);
     e["verdict"] = to_string(t.verdict);
     e["premises"] = json::array();
-    for (const auto& [what, ok] : t.premises) e["premises"].push_back({{"premise", what}, {"holds", ok}});
+    for (const auto& p : t.premises)
+      e["premises"].push_back({{"premise", p.what}, {"verdict", to_string(p.verdict)}, {"holds", p.verdict == Verdict::holds}});
     e["premises_hold"] = t.premises_hold();
+    e["premises_verdict"] = to_string(t.premises_verdict());
+    e["reading"] = t.reading();
+    if (t.condition) e["condition"] = true;
     if (!t.note.empty()) e["note"] = t.note;
+    if (r.uncertainty.computed) {
+      json src{{"verdict", t.margin_ci ? json(to_string(t.source_verdict)) : json()}};
+      src[ci_key("margin", r.options.bootstrap.confidence)] = interval(t.margin_ci);
+      src["note"] = t.source_note;
+      e["for_the_source"] = src;
+    }
     j["theorems"].push_back(e);
   }
   j["alpha_star"] = number(r.alpha.alpha.value);
@@ -121,6 +149,15 @@ std::string to_json(const AuditReport& r) {
   if (!r.alpha.reason.empty()) j["alpha_star_note"] = r.alpha.reason;
   j["trace_ratio"] = number(r.trace_ratio.value);
   j["loewner_delta_le_v"] = to_string(r.loewner);
+  const double level = r.options.bootstrap.confidence;
+  if (r.uncertainty.computed) {
+    const auto& u = r.uncertainty;
+    j[ci_key("alpha_star", level)] = interval(u.alpha_star);
+    j[ci_key("trace_ratio", level)] = interval(u.trace_ratio);
+    j["loewner_delta_le_v_for_the_source"] = to_string(u.loewner_source);
+    j["bootstrap"] = setup_json(u.setup);
+  }
+  j["warnings"] = r.warnings;
   for (const auto* s : {&r.v, &r.delta}) {
     json o;
     o["rows"] = s->count;
@@ -137,8 +174,29 @@ std::string to_json(const AuditReport& r) {
     o["tau"] = tau;
     j["sources"][s->name] = o;
   }
-  if (r.pq) j["pq"] = pq_json(*r.pq);
+  if (r.pq) {
+    j["pq"] = pq_json(*r.pq);
+    if (r.uncertainty.pq) {
+      const auto& u = *r.uncertainty.pq;
+      json& p = j["pq"];
+      p[ci_key("alpha", level)] = interval(u.alpha);
+      p[ci_key("mu", level)] = interval(u.mu);
+      p[ci_key("eta_ggd", level)] = interval(u.eta_ggd);
+      p[ci_key("eta_knn", level)] = interval(u.eta_knn);
+      p["joint_condition_for_the_source"] = to_string(u.joint_source);
+      p["intervals_note"] = "eta_empirical has no interval (a k-means codebook per resample); mu's interval resamples alpha "
+                            "and the GGD tier with the empirical and k-NN tiers at their point values";
+      for (std::size_t m = 0; m < p["per_block"].size(); ++m) {
+        json& b = p["per_block"][m];
+        b[ci_key("alpha_m", level)] = interval(u.alpha_m[m]);
+        b[ci_key("eta_ggd", level)] = interval(u.eta_ggd_m[m]);
+        b[ci_key("eta_knn", level)] = interval(u.eta_knn_m[m]);
+        b[ci_key("mu_m", level)] = interval(u.mu_m[m]);
+      }
+    }
+  }
   j["any_fails"] = r.any_fails();
+  j["claim_fails"] = r.claim_fails();
   return dump(j);
 }
 
@@ -169,6 +227,23 @@ std::string to_json(const StreamAuditReport& r) {
       h["transitions"].push_back({{"t", tr.t}, {"from", pipeline::to_string(tr.from)}, {"to", pipeline::to_string(tr.to)},
                                   {"cause", tr.cause}});
     if (s.trace_v_rotated_mean) h["trace_v_rotated_mean"] = *s.trace_v_rotated_mean;
+    h["alpha_det"] = s.alpha_det;
+    h["certificate"]["premise_ratio"] = s.c3_ratio;
+    if (s.uncertainty) {
+      const StreamUncertainty& u = *s.uncertainty;
+      const double level = r.options.bootstrap.confidence;
+      h[ci_key("alpha_open", level)] = interval(u.alpha_open);
+      h[ci_key("alpha_closed", level)] = interval(u.alpha_closed);
+      h[ci_key("alpha_det", level)] = interval(u.alpha_det);
+      h["domination_for_the_source"] = to_string(u.dominated);
+      h["certificate"][ci_key("premise_ratio", level)] = interval(u.c3_ratio);
+      h["certificate"]["premise_for_the_source"] = to_string(u.c3_premise);
+      h["zones"][ci_key("green_fraction", level)] = interval(u.green);
+      h["zones"][ci_key("yellow_fraction", level)] = interval(u.yellow);
+      h["zones"][ci_key("red_fraction", level)] = interval(u.red);
+      h[ci_key("mse_gain", level)] = interval(u.mse_gain);
+      h["bootstrap_block_length"] = u.block_length;
+    }
     if (s.pq) {
       const ref::PqReport& p = *s.pq;
       h["pq"] = {{"alpha", num(p.alpha.value)}, {"eta_empirical", num(p.eta_empirical)}, {"eta_ggd", num(p.eta_ggd)},
@@ -183,12 +258,33 @@ std::string to_json(const StreamAuditReport& r) {
   if (r.options.pq)
     report["pq"] = {{"shape", r.options.pq_text}, {"transform", "soft-zca"}, {"joint_condition_holds", r.pq_joint_holds},
                     {"streams", counted}};
+  if (r.options.bootstrap.enabled)
+    report["domination_for_the_source"] = {{"holds", r.source_holds}, {"fails", r.source_fails}, {"undecided", r.source_undecided},
+                                           {"confidence", r.options.bootstrap.confidence},
+                                           {"method", "circular block bootstrap of (x_t, u_t, e_{t-1}, delta_t) per stream, "
+                                                      "Politis-White block length, bias-corrected normal intervals"},
+                                           {"replicates", r.options.bootstrap.replicates}, {"seed", r.options.bootstrap.seed}};
+  report["warnings"] = r.warnings;
   return dump(report);
 }
 
 std::string to_json(const EvalNllReport& r) {
   json j{{"scheme", pipeline::to_string(r.options.scheme)}, {"bits", r.options.bits}, {"kappa", r.options.kappa},
          {"tokens", r.tokens}, {"nll_fp32", r.nll_fp32}, {"nll", r.nll}, {"delta_nll", r.delta_nll}, {"kl", r.kl}};
+  if (r.delta_nll_ci) {
+    const double level = r.options.bootstrap.confidence;
+    j[ci_key("delta_nll", level)] = interval(r.delta_nll_ci);
+    j[ci_key("kl", level)] = interval(r.kl_ci);
+    j["delta_nll_positive_for_the_source"] = to_string(r.costs_nll);
+    if (r.versus_ci) {
+      j["versus"] = {{"scheme", pipeline::to_string(*r.options.versus)}, {"delta_nll", *r.versus_delta_nll},
+                     {ci_key("delta_nll", level), interval(r.versus_ci)},
+                     {"worse_for_the_source", to_string(r.versus_worse)}};
+    }
+    j["bootstrap"] = {{"method", "circular block bootstrap of the paired per-token NLL differences (and per-position KL)"},
+                      {"block_length", r.block_length}, {"interval", "bias-corrected normal"},
+                      {"replicates", r.options.bootstrap.replicates}, {"seed", r.options.bootstrap.seed}};
+  }
   if (r.options.scheme == pipeline::KvScheme::delta_zoned) {
     j["resets"] = r.resets;
     j["eta"] = {{"mode", r.options.eta.automatic ? "auto: max of the B5 GGD and k-NN tiers per stream" : "fixed"},

@@ -14,7 +14,15 @@ std::string fmt(const Real& v, int digits = 6) {
   return ref::to_string(v, digits);
 }
 
-void print_pq(const ref::PqReport& p, std::ostream& os) {
+std::string interval_text(const std::optional<ref::Interval>& i) {
+  if (!i) return "n/a";
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "[%.4g, %.4g]", i->lo, i->hi);
+  return buf;
+}
+
+void print_pq(const ref::PqReport& p, const std::optional<AuditReport::PqUncertainty>& u, const std::string& pct,
+              std::ostream& os) {
   char line[512];
   os << "\n  Part B: PQ " << p.options.shape.blocks << " blocks x " << p.options.shape.bits << " bits (d_m = "
      << p.options.shape.block_dim() << "), transform " << ref::to_string(p.options.transform);
@@ -33,6 +41,18 @@ void print_pq(const ref::PqReport& p, std::ostream& os) {
   os << "  alpha = " << fmt(p.alpha.value, 8) << "  eta: empirical " << fmt(p.eta_empirical, 4) << ", GGD "
      << fmt(p.eta_ggd, 4) << ", kNN " << (p.eta_knn ? fmt(*p.eta_knn, 4) : std::string("n/a")) << "  ->  mu = "
      << fmt(p.joint.mu.value, 6) << " (advantage guaranteed iff eta < " << fmt(p.eta_threshold, 4) << ")\n";
+  if (u) {
+    os << "  for the source (" << pct << "): alpha in " << interval_text(u->alpha) << ", eta_GGD in " << interval_text(u->eta_ggd)
+       << ", eta_kNN in " << interval_text(u->eta_knn) << ", mu in " << interval_text(u->mu) << "  ->  mu < 1: "
+       << to_string(u->joint_source) << "\n";
+    os << "  block  alpha_m " << pct << "          mu_m " << pct << "\n";
+    for (std::size_t m = 0; m < u->alpha_m.size(); ++m) {
+      char line[160];
+      std::snprintf(line, sizeof line, "  %-5zu  %-22s  %s\n", m, interval_text(u->alpha_m[m]).c_str(), interval_text(u->mu_m[m]).c_str());
+      os << line;
+    }
+    os << "  (eta_empirical has no interval: it needs a k-means codebook per resample; mu resamples alpha and the GGD tier)\n";
+  }
 }
 
 }  // namespace
@@ -52,47 +72,85 @@ void print_text(const AuditReport& r, std::ostream& os) {
                   fmt(s->distortion_matched.value, 6).c_str());
     os << line;
   }
+  const auto& u = r.uncertainty;
+  const std::string pct = std::to_string(static_cast<int>(std::lround(r.options.bootstrap.confidence * 100))) + "%";
   os << "\n  alpha* = " << (r.alpha.finite ? fmt(r.alpha.alpha.value, 10) + " (+- " + fmt(r.alpha.alpha.error, 2) + ")"
                                           : "+inf (" + r.alpha.reason + ")")
      << "   tr Sigma_delta / tr Sigma_V = " << fmt(r.trace_ratio.value, 10)
-     << "   Sigma_delta <= Sigma_V: " << to_string(r.loewner) << "\n\n";
-  os << "  id  source      claim                    bound          measured       margin         verdict    premises\n";
-  for (const auto& t : r.theorems) {
-    std::snprintf(line, sizeof line, "  %-3s %-11s %-24s %-14s %-14s %-14s %-10s %s\n", t.id.c_str(), t.source.c_str(),
-                  t.claim.c_str(), fmt(t.bound.value).c_str(), fmt(t.measured.value).c_str(),
-                  fmt(t.bound.value - t.measured.value, 3).c_str(), to_string(t.verdict),
-                  t.premises.empty() ? "-" : (t.premises_hold() ? "hold" : "DO NOT HOLD"));
-    os << line;
-    if (!t.note.empty()) os << "      " << t.note << "\n";
-    for (const auto& [what, ok] : t.premises)
-      if (!ok) os << "      premise false: " << what << "\n";
+     << "   Sigma_delta <= Sigma_V: " << to_string(r.loewner) << "\n";
+  if (u.computed) {
+    os << "  for the source (" << pct << ", " << u.setup.method << ", block " << u.setup.block_length << ", "
+       << u.setup.replicates << " resamples): alpha* in " << interval_text(u.alpha_star) << ", trace ratio in "
+       << interval_text(u.trace_ratio) << ", Sigma_delta <= Sigma_V: " << to_string(u.loewner_source) << "\n";
   }
-  if (r.pq) print_pq(*r.pq, os);
-  os << "\n  " << (r.any_fails() ? "Some claims FAIL on this data (exit 1)." : "No claim fails on this data (exit 0).")
-     << "  A verdict is given only when the margin exceeds the certified error; otherwise 'undecided'.\n";
+  for (const auto& w : r.warnings) os << "  warning: " << w << "\n";
+  os << "\n  id  source      claim                    bound          measured       margin         sample     premises     source\n";
+  for (const auto& t : r.theorems) {
+    const Verdict pv = t.premises_verdict();
+    const char* premises = t.premises.empty() ? "-" : pv == Verdict::holds ? "hold" : pv == Verdict::fails ? "DO NOT HOLD" : "undecided";
+    const std::string src = t.margin_ci ? to_string(t.source_verdict) : "-";
+    std::snprintf(line, sizeof line, "  %-3s %-11s %-24s %-14s %-14s %-14s %-10s %-12s %s\n", t.id.c_str(), t.source.c_str(),
+                  t.claim.c_str(), fmt(t.bound.value).c_str(), fmt(t.measured.value).c_str(),
+                  fmt(t.bound.value - t.measured.value, 3).c_str(), to_string(t.verdict), premises, src.c_str());
+    os << line;
+    const std::string reading = t.reading();
+    if (reading != to_string(t.verdict)) os << "      reading: " << reading << "\n";
+    if (!t.note.empty()) os << "      " << t.note << "\n";
+    for (const auto& p : t.premises)
+      if (p.verdict != Verdict::holds) os << "      premise " << (p.verdict == Verdict::fails ? "false" : "undecided") << ": " << p.what << "\n";
+    if (t.margin_ci) os << "      for the source: margin in " << interval_text(t.margin_ci) << " (" << pct << ")\n";
+  }
+  if (r.pq) print_pq(*r.pq, r.uncertainty.pq, pct, os);
+  os << "\n  " << (r.claim_fails() ? "A claim whose premises hold FAILS on this data (exit 1)."
+                                   : r.any_fails() ? "No claim fails where its theorem applies (exit 0); some inequalities fail where their premises do not hold."
+                                                   : "No claim fails on this data (exit 0).")
+     << "\n  Sample verdicts hold or fail only when the margin exceeds the certified error; source verdicts only when the "
+        "margin's interval excludes 0; otherwise 'undecided'.\n";
 }
 
 void print_text(const StreamAuditReport& r, std::ostream& os) {
   char line[400];
+  const bool src = r.options.bootstrap.enabled;
+  const std::string pct = std::to_string(static_cast<int>(std::lround(r.options.bootstrap.confidence * 100))) + "%";
   os << "deltapq audit-stream: " << r.input << "  (b = " << r.options.bits << ", kappa = " << r.options.kappa
      << ", closed loop calibrated to its fixed point)\n";
-  os << "  layer head kind    trS_V      trS_u      trS_d(ss)  a*open   a*closed rho    cert      zones g/y/r   "
+  os << "  a*open / a*closed: the Loewner domination factor alpha* of the open-loop and steady-state deltas (A3);\n"
+        "  a_det: (det Sigma_delta / det Sigma_V)^(1/d) at the steady state, the alpha the C4 monitor and B2 use;\n"
+        "  src: alpha*_closed < 1 for the source (" + pct + ", block bootstrap)\n";
+  os << "  layer head kind    trS_V      trS_u      trS_d(ss)  a*open   a*closed a_det    src       rho    cert      zones g/y/r   "
         "resets  mse_direct mse_delta\n";
   auto alpha = [](const ref::DominationFactor& a) { return a.finite ? ref::to_double(a.alpha.value) : INFINITY; };
   for (const StreamReport& s : r.streams) {
     const auto& cal = s.calibration;
     std::snprintf(line, sizeof line,
-                  "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
+                  "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-8.3g %-8.3g %-8.3g %-9s %-6.3g %-9s %3zu/%3zu/%3zu   %-6zu  %-10.4g %-10.4g\n",
                   s.file.layer, s.file.head, s.file.kind.c_str(), s.trace_v, cal.open_loop.trace(), cal.steady_state.trace(),
-                  alpha(s.alpha_open), alpha(s.alpha_closed), s.certificate.rho, s.certificate.label().c_str(), s.zones.green,
-                  s.zones.yellow, s.zones.red, s.zones.resets, s.mse_direct, s.mse_delta);
+                  alpha(s.alpha_open), alpha(s.alpha_closed), s.alpha_det,
+                  s.uncertainty ? to_string(s.uncertainty->dominated) : "-", s.certificate.rho, s.certificate.label().c_str(),
+                  s.zones.green, s.zones.yellow, s.zones.red, s.zones.resets, s.mse_direct, s.mse_delta);
     os << line;
   }
   os << "\n  domination premise (steady-state alpha* < 1, certified) holds for " << r.premise_holds << " of "
-     << r.streams.size() << " streams\n";
-  if (r.options.pq)
+     << r.streams.size() << " streams";
+  if (src)
+    os << "; for the source (" << pct << "): holds for " << r.source_holds << ", fails for " << r.source_fails
+       << ", undecided for " << r.source_undecided;
+  os << "\n";
+  if (r.options.pq) {
     os << "  PQ " << r.options.pq_text << " (Soft-ZCA, per-stream codebooks): the joint condition mu < 1 holds for "
-       << r.pq_joint_holds << " of " << r.streams.size() << " streams (per-stream alpha, eta tiers and mu in the JSON)\n";
+       << r.pq_joint_holds << " of " << r.streams.size() << " streams\n";
+    os << "  layer head kind    alpha      eta_emp    eta_GGD    eta_kNN    mu         B2 (eta_emp)  B4 mu < 1\n";
+    for (const StreamReport& s : r.streams) {
+      if (!s.pq) continue;
+      const ref::PqReport& p = *s.pq;
+      std::snprintf(line, sizeof line, "  %5d %4d %-7s %-10.4g %-10.4g %-10.4g %-10s %-10.4g %-13s %s\n", s.file.layer,
+                    s.file.head, s.file.kind.c_str(), ref::to_double(p.alpha.value), ref::to_double(p.eta_empirical),
+                    ref::to_double(p.eta_ggd), p.eta_knn ? fmt(*p.eta_knn, 4).c_str() : "n/a", ref::to_double(p.joint.mu.value),
+                    to_string(s.pq_b2_empirical), to_string(p.joint.verdict));
+      os << line;
+    }
+  }
+  for (const auto& w : r.warnings) os << "  warning: " << w << "\n";
 }
 
 void print_text(const EvalNllReport& r, std::ostream& os) {
@@ -100,6 +158,14 @@ void print_text(const EvalNllReport& r, std::ostream& os) {
   os << "eval-nll: " << pipeline::to_string(r.options.scheme) << " at " << r.options.bits << " bits (kappa "
      << r.options.kappa << "), " << r.tokens << " tokens: NLL " << r.nll << " vs fp32 " << r.nll_fp32 << " (delta "
      << r.delta_nll << "), mean KL " << r.kl << (zoned ? ", resets " + std::to_string(r.resets) : "") << "\n";
+  if (r.delta_nll_ci)
+    os << "  for the source (" << std::lround(r.options.bootstrap.confidence * 100) << "%, block bootstrap over tokens, block "
+       << r.block_length << "): delta NLL in " << interval_text(r.delta_nll_ci) << ", KL in " << interval_text(r.kl_ci)
+       << "; the scheme costs NLL: " << to_string(r.costs_nll) << "\n";
+  if (r.versus_delta_nll)
+    os << "  versus " << pipeline::to_string(*r.options.versus) << " on the same tokens: NLL difference " << *r.versus_delta_nll
+       << (r.versus_ci ? " in " + interval_text(r.versus_ci) : std::string()) << "; " << pipeline::to_string(r.options.scheme)
+       << " is worse: " << to_string(r.versus_worse) << "\n";
 }
 
 void print_text(const PaperCheckReport& r, std::ostream& os) {

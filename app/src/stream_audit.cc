@@ -1,5 +1,8 @@
 #include "deltapq/app/stream_audit.h"
 
+#include <Eigen/Cholesky>
+#include <cmath>
+
 #include "deltapq/core/error.h"
 
 namespace dpq::app {
@@ -22,6 +25,84 @@ ref::PqReport pq_stream(const pipeline::Stream& s, const ref::PqShape& shape) {
   ref::PqOptions o;
   o.shape = shape;
   return ref::pq_audit_stream(v, s.rows, static_cast<int>(s.dim), eig, o);
+}
+
+Eigen::MatrixXd block(const RowMatrix& m, Eigen::Index col, Eigen::Index cols) { return m.middleCols(col, cols); }
+
+double logdet(const Eigen::MatrixXd& a) {
+  const Eigen::LLT<Eigen::MatrixXd> llt(a);
+  if (llt.info() != Eigen::Success) return std::nan("");
+  double s = 0;
+  for (Eigen::Index i = 0; i < a.rows(); ++i) s += 2 * std::log(llt.matrixL()(i, i));
+  return s;
+}
+
+RowMatrix rows_of(const pipeline::Stream& s, std::size_t first, std::size_t count) {
+  RowMatrix m(static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(s.dim));
+  for (std::size_t t = 0; t < count; ++t)
+    for (std::size_t j = 0; j < s.dim; ++j) m(static_cast<Eigen::Index>(t), static_cast<Eigen::Index>(j)) = s.row(first + t)[j];
+  return m;
+}
+
+// The source layer of one stream: pairs over t = 1..T-1 of x_t, the open-loop delta u_t, the loop's
+// previous error e_{t-1} = x_{t-1} - x^_{t-1}, and the closed-loop delta delta_t.
+void add_stream_source_layer(StreamReport& r, const pipeline::Stream& s, const pipeline::LoopResult& direct,
+                             const pipeline::LoopResult& closed, const StreamAuditOptions& options) {
+  const std::size_t n = s.rows - 1, d = s.dim;
+  const auto dd = static_cast<Eigen::Index>(d);
+  RowMatrix x(static_cast<Eigen::Index>(n), 3 * dd), delta(static_cast<Eigen::Index>(n), dd);
+  for (std::size_t t = 1; t < s.rows; ++t)
+    for (std::size_t j = 0; j < d; ++j) {
+      const auto row = static_cast<Eigen::Index>(t - 1), col = static_cast<Eigen::Index>(j);
+      x(row, col) = s.row(t)[j];
+      x(row, dd + col) = static_cast<double>(s.row(t)[j]) - s.row(t - 1)[j];
+      x(row, 2 * dd + col) = static_cast<double>(s.row(t - 1)[j]) - closed.reconstruction.row(t - 1)[j];
+      delta(row, col) = closed.quantized_deltas.row(t - 1)[j];
+    }
+  const PairedStatistic stat = [dd](const RowMatrix& xs, const RowMatrix& ds, std::vector<double>& out) {
+    const Eigen::MatrixXd sv = covariance(block(xs, 0, dd)), su = covariance(block(xs, dd, dd)),
+                          se = covariance(block(xs, 2 * dd, dd)), sd = covariance(ds);
+    out = {domination_factor_double(su, sv), domination_factor_double(sd, sv),
+           std::exp((logdet(sd) - logdet(sv)) / static_cast<double>(dd)), se.trace() / sd.trace()};
+  };
+  const PairedBlockBootstrap boot(x, delta, options.bootstrap);
+  const std::vector<double> est = boot.estimate(stat);
+  r.alpha_det = est[2];
+  r.c3_ratio = est[3];
+  if (!options.bootstrap.enabled) return;
+  StreamUncertainty u;
+  u.block_length = boot.block_length();
+  const auto ci = intervals(est, boot.replicates(stat), options.bootstrap.confidence, nullptr);
+  u.alpha_open = ci[0];
+  u.alpha_closed = ci[1];
+  u.alpha_det = ci[2];
+  u.c3_ratio = ci[3];
+  if (u.alpha_closed) u.dominated = source_verdict(ref::Interval{1 - u.alpha_closed->hi, 1 - u.alpha_closed->lo});
+  if (u.c3_ratio && r.certificate.issued)
+    u.c3_premise = source_verdict(ref::Interval{r.certificate.rho - u.c3_ratio->hi, r.certificate.rho - u.c3_ratio->lo});
+  std::vector<double> g, y, red, gain;
+  for (pipeline::Zone z : r.zones.zones) {
+    g.push_back(z == pipeline::Zone::green);
+    y.push_back(z == pipeline::Zone::yellow);
+    red.push_back(z == pipeline::Zone::red);
+  }
+  for (std::size_t t = 0; t < s.rows; ++t) {
+    double ed = 0, ec = 0;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double a = static_cast<double>(s.row(t)[j]) - direct.reconstruction.row(t)[j];
+      const double b = static_cast<double>(s.row(t)[j]) - closed.reconstruction.row(t)[j];
+      ed += a * a;
+      ec += b * b;
+    }
+    gain.push_back(ed - ec);
+  }
+  if (g.size() >= 2) {
+    u.green = series_mean_interval(g, options.bootstrap).ci;
+    u.yellow = series_mean_interval(y, options.bootstrap).ci;
+    u.red = series_mean_interval(red, options.bootstrap).ci;
+  }
+  u.mse_gain = series_mean_interval(gain, options.bootstrap).ci;
+  r.uncertainty = u;
 }
 
 }  // namespace
@@ -68,8 +149,11 @@ StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOpt
     if (options.eta.automatic) r.eta_tiers = tiers;
     r.zones = pipeline::run_zoned(s, key, delta, monitor);
     r.zones.loop = {};
-    r.mse_direct = pipeline::run_direct(s, key).mse;
-    r.mse_delta = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta).mse;
+    const pipeline::LoopResult direct = pipeline::run_direct(s, key);
+    const pipeline::LoopResult closed = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta);
+    r.mse_direct = direct.mse;
+    r.mse_delta = closed.mse;
+    add_stream_source_layer(r, s, direct, closed, options);
     if (f.kind == "k_post")
       if (const KvFile* pre = manifest.find(f.layer, f.head, "k_pre"))
         r.trace_v_rotated_mean = pipeline::rotated_mean_trace(s, load_stream(manifest, *pre), path);
@@ -88,6 +172,13 @@ StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOpt
       report.pq_joint_holds += r.pq->joint.verdict == Verdict::holds;
     }
     report.premise_holds += r.dominated == Verdict::holds;
+    if (r.uncertainty) {
+      report.source_holds += r.uncertainty->dominated == Verdict::holds;
+      report.source_fails += r.uncertainty->dominated == Verdict::fails;
+      report.source_undecided += r.uncertainty->dominated == Verdict::undecided;
+    }
+    if (const std::string w = small_sample_warning(s.rows - 1, s.dim, path); !w.empty() && report.warnings.size() < 5)
+      report.warnings.push_back(w);
     report.streams.push_back(std::move(r));
   }
   return report;

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "deltapq/core/error.h"
+#include "deltapq/reference/ggd.h"
 #include "pq_internal.h"
 
 namespace dpq::ref {
@@ -32,76 +33,24 @@ Real sample_moment_ratio(const double* x, std::size_t n, std::size_t stride) {
   return (m2 / nn) / ((m1 / nn) * (m1 / nn));
 }
 
-Real ggd_moment_ratio(const Real& beta) {
-  return exp(lgamma(1 / beta) + lgamma(3 / beta) - 2 * lgamma(2 / beta));
-}
+Real ggd_moment_ratio(const Real& beta) { return ggd::moment_ratio(beta); }
 
 GgdFit fit_ggd_shape(const Real& ratio) {
   if (!(ratio > 0) || !isfinite(ratio)) throw Error("GGD fit: moment ratio " + to_string(ratio, 6) + " must be finite and > 0");
+  const ggd::Fit<Real> f = ggd::fit_shape(ratio, Real(ldexp(Real(1), -(precision_bits() - 16))));
   GgdFit fit;
-  if (ratio <= Real(4) / 3) {
-    fit.uniform_limit = true;
-    fit.beta = infinity();
-    return fit;
-  }
-  const Real target = log(ratio);
-  auto f = [&](const Real& logb) { return Real(log(ggd_moment_ratio(exp(logb))) - target); };  // decreasing
-  Real a = log(Real("0.02")), b = log(Real(10000));
-  Real fa = f(a), fb = f(b);
-  if (fa < 0) {
-    fit.below_range = true;
-    fit.beta = Real("0.02");
-    return fit;
-  }
-  if (fb > 0) {  // between the b = 1e4 value and 4/3: indistinguishable from uniform at this range
-    fit.uniform_limit = true;
-    fit.beta = infinity();
-    return fit;
-  }
-  const Real tol = ldexp(Real(1), -(precision_bits() - 16));
-  // Bisection to a bracket of width 1/8 in log beta, then the Illinois variant of regula falsi.
-  while (b - a > Real("0.125")) {
-    const Real c = (a + b) / 2, fc = f(c);
-    ++fit.iterations;
-    if (fc > 0) { a = c; fa = fc; } else { b = c; fb = fc; }
-  }
-  int side = 0;
-  Real c = (a + b) / 2;
-  for (int it = 0; it < 200 && b - a > tol * (1 + abs(c)); ++it) {
-    c = (a * fb - b * fa) / (fb - fa);
-    const Real fc = f(c);
-    ++fit.iterations;
-    if (fc == 0) { a = b = c; break; }
-    if (fc > 0) {
-      a = c; fa = fc;
-      if (side == 1) fb /= 2;
-      side = 1;
-    } else {
-      b = c; fb = fc;
-      if (side == -1) fa /= 2;
-      side = -1;
-    }
-  }
-  fit.beta = exp((a + b) / 2);
+  fit.beta = f.beta;
+  fit.uniform_limit = f.uniform_limit;
+  fit.below_range = f.below_range;
+  fit.iterations = f.iterations;
   return fit;
 }
 
-Real gaussian_log_power_integral(const Real& sigma, const Real& g) {
-  const Real two_pi = 2 * Real(acos(Real(-1)));
-  return (1 - g) / 2 * log(two_pi * sigma * sigma) - log(g) / 2;
-}
+Real gaussian_log_power_integral(const Real& sigma, const Real& g) { return ggd::gaussian_log_power_integral(sigma, g); }
 
-Real ggd_log_power_integral(const Real& beta, const Real& sigma, const Real& g) {
-  if (!isfinite(beta)) return (1 - g) * log(2 * sigma * sqrt(Real(3)));  // uniform on [-a, a], a = sqrt(3) sigma
-  const Real log_a = log(sigma) + (lgamma(1 / beta) - lgamma(3 / beta)) / 2;
-  return (1 - g) * (log(Real(2)) + log_a + lgamma(1 / beta) - log(beta)) - log(g) / beta;
-}
+Real ggd_log_power_integral(const Real& beta, const Real& sigma, const Real& g) { return ggd::log_power_integral(beta, sigma, g); }
 
-Real ggd_log_relative_shape(const std::vector<Real>& betas, const Real& g) {
-  Real s(0);
-  for (const Real& b : betas) s += ggd_log_power_integral(b, Real(1), g) - gaussian_log_power_integral(Real(1), g);
-  return s / g;
-}
+Real ggd_log_relative_shape(const std::vector<Real>& betas, const Real& g) { return ggd::log_relative_shape(betas, g); }
 
 Real eta_from_log_shapes(const Real& log_s1, const Real& log_s2) { return tanh(abs(log_s1 - log_s2) / 2); }
 

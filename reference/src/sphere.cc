@@ -225,6 +225,10 @@ Real codebook_mse(const Marginal& m, const std::vector<Real>& centroids, const s
     for (std::size_t i = 0; i + 1 < L; ++i) th.push_back((centroids[i] + centroids[i + 1]) / 2);
   if (th.size() != L - 1)
     throw Error("codebook: " + std::to_string(th.size()) + " thresholds for " + std::to_string(L) + " centroids");
+  // Scored as a kernel applies the table: the code of t is the number of thresholds <= t, whatever their
+  // order, so cell k is the k-th interval between the sorted thresholds and reconstructs to
+  // centroids[k] as given (a table with two centroids swapped is scored with them swapped).
+  std::sort(th.begin(), th.end());
   const Real lower = m.gaussian ? -std::numeric_limits<Real>::infinity() : Real(-1);
   const Real upper = m.gaussian ? std::numeric_limits<Real>::infinity() : Real(1);
   Real total(0);
@@ -284,7 +288,6 @@ CodebookAudit audit_codebook(const Marginal& m, int bits, std::vector<Real> cent
       }
     }
   }
-  std::sort(centroids.begin(), centroids.end());
   // Tables for unit vectors are often published on the N(0, 1) scale (to be divided by sqrt(d)):
   // take whichever reading gives the smaller MSE on the sphere marginal, and say so.
   a.mse = codebook_mse(m, centroids, thresholds);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/uncertainty.h"
 #include "deltapq/reference/bounds.h"
 #include "deltapq/reference/pq.h"
 
@@ -25,30 +26,48 @@ struct AuditOptions {
   // T < d + 2 leaves Sigma_delta (T - 1 rows) rank-deficient: the audit then describes the sample only
   // and costs as much as a full one; it is refused unless asked for.
   bool allow_small_sample = false;
+  BootstrapOptions bootstrap;  // the source-level layer (intervals, source verdicts)
 };
 
-// One checked statement. verdict is about `claim` (bound >= measured); premises say whether
-// the theorem's assumptions hold on the data, so a "fails" with every premise true would be a
-// counterexample to the theorem itself, and a "fails" with a false premise is a finding about
-// the data (the claim of advantage does not hold there).
+// A premise of a theorem, decided on the data like a claim: holds, fails, or undecided (a check within
+// the certified error, e.g. Sigma_delta = Sigma_V exactly) -- an undecided premise is never reported
+// as false.
+struct Premise {
+  std::string what;
+  Verdict verdict = Verdict::undecided;
+};
+
+// One checked statement, in two layers.
+//   On this sample: `verdict` on `claim` (bound >= measured) against the certified error; `premises`
+//   say whether the theorem's assumptions hold on the data. A claim that fails while every premise
+//   holds contradicts a theorem (a deltapq bug) -- or, for a condition (B4), is a finding: no
+//   guaranteed advantage. A claim that holds while a premise fails is "true; theorem not applicable".
+//   For the source: `source_verdict` on the margin's confidence interval (when the statement compares
+//   the two sources; sample-wise theorems such as A2/A5 hold for every distribution, the empirical one
+//   included, and have none).
 struct TheoremEntry {
-  std::string id;         // "A2", "A4", "A5", "A6"
+  std::string id;         // "A2", "A4", "A5", "A6", "B2", "B4"
   std::string source;     // "V", "delta", "delta vs V"
   std::string claim;      // short name of the inequality
   std::string statement;  // the inequality in words
   Certified bound;
   Certified measured;
   Verdict verdict = Verdict::undecided;
-  std::vector<std::pair<std::string, bool>> premises;
+  std::vector<Premise> premises;
   std::string note;
-  // A condition (B4: mu < 1) says whether an advantage is guaranteed; its failing is a finding about
-  // the data, never a contradiction of a theorem.
-  bool condition = false;
-  bool premises_hold() const {
-    for (const auto& p : premises)
-      if (!p.second) return false;
-    return true;
-  }
+  bool condition = false;  // B4: a condition (is an advantage guaranteed?), not a theorem's inequality
+  std::optional<ref::Interval> margin_ci;  // of bound - measured, for the source
+  Verdict source_verdict = Verdict::undecided;
+  std::string source_note;  // what the source layer assessed, or why it has none
+  // fails if a premise fails, else undecided if one is undecided, else holds (no premises: holds).
+  Verdict premises_verdict() const;
+  bool premises_hold() const { return premises_verdict() == Verdict::holds; }
+  // The verdict read with its premises: "holds", "fails", "undecided", "true; theorem not applicable",
+  // "true; applicability undecided", "fails where the theorem does not apply", "fails: no guaranteed
+  // advantage" (a condition), "fails with every premise holding: a deltapq bug".
+  std::string reading() const;
+  // Exit-code rule: a claim whose premises hold fails.
+  bool claim_fails() const { return verdict == Verdict::fails && premises_hold(); }
 };
 
 struct SourceSummary {
@@ -75,7 +94,25 @@ struct AuditReport {
   Certified trace_ratio;
   std::vector<TheoremEntry> theorems;
   std::optional<ref::PqReport> pq;
-  bool any_fails() const;
+  bool any_fails() const;    // some claim fails on this sample
+  bool claim_fails() const;  // some claim whose premises hold fails: exit code 1
+
+  // The source layer (AuditOptions::bootstrap): intervals of the data-derived quantities the verdicts
+  // rest on, and the Loewner premise for the source.
+  struct PqUncertainty {
+    std::optional<ref::Interval> alpha, mu;
+    std::vector<std::optional<ref::Interval>> alpha_m, eta_ggd_m, eta_knn_m, mu_m;
+    std::optional<ref::Interval> eta_ggd, eta_knn;  // max over blocks
+    Verdict joint_source = Verdict::undecided;       // mu < 1 for the source
+  };
+  struct Uncertainty {
+    bool computed = false;
+    BootstrapSetup setup;
+    std::optional<ref::Interval> alpha_star, trace_ratio;
+    Verdict loewner_source = Verdict::undecided;  // alpha* <= 1, i.e. Sigma_delta <= Sigma_V, for the source
+    std::optional<PqUncertainty> pq;
+  } uncertainty;
+  std::vector<std::string> warnings;
 };
 
 // rows: row-major [tokens, dim] doubles (already validated finite). Throws dpq::Error on

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "deltapq/app/stream_audit.h"
+#include "deltapq/app/uncertainty.h"
 #include "deltapq/model/llama2.h"
 #include "deltapq/pipeline/pipeline.h"
 
@@ -21,6 +23,8 @@ struct EvalNllOptions {
   double kappa = 3;
   pipeline::MonitorOptions monitor;  // delta-zoned
   EtaChoice eta;                     // delta-zoned
+  BootstrapOptions bootstrap;        // intervals of delta NLL and KL (paired over tokens, block bootstrap)
+  std::optional<pipeline::KvScheme> versus;  // a second scheme on the same tokens: the paired difference
 };
 
 struct EvalNllReport {
@@ -29,6 +33,16 @@ struct EvalNllReport {
   double nll_fp32 = 0, nll = 0, delta_nll = 0, kl = 0;  // means over next-token predictions / positions
   std::size_t resets = 0;                                // delta-zoned
   std::vector<double> eta_per_stream;                    // delta-zoned: K streams, then V streams
+  // For the source (the text's distribution, not these tokens): the paired per-token NLL differences
+  // and the per-position KL, block-bootstrapped (tokens are autocorrelated).
+  std::optional<ref::Interval> delta_nll_ci, kl_ci;
+  std::size_t block_length = 1;
+  Verdict costs_nll = Verdict::undecided;  // delta NLL > 0 for the source
+  // With options.versus: mean over tokens of NLL(scheme) - NLL(versus), its interval, and whether the
+  // scheme is worse than the other for the source.
+  std::optional<double> versus_delta_nll;
+  std::optional<ref::Interval> versus_ci;
+  Verdict versus_worse = Verdict::undecided;
 };
 
 // tokens: BOS first (model::tokenize_file). Throws dpq::Error on bad options or a model error.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deltapq/app/kvdump.h"
+#include "deltapq/app/uncertainty.h"
 #include "deltapq/pipeline/pipeline.h"
 #include "deltapq/reference/linalg.h"
 #include "deltapq/reference/pq.h"
@@ -37,6 +38,17 @@ struct StreamAuditOptions {
   EtaChoice eta;
   std::optional<ref::PqShape> pq;  // dim is taken from each stream (block count and bits from here)
   std::string pq_text;             // how the user wrote it ("4x4"), for the report
+  BootstrapOptions bootstrap;      // the source layer, per stream
+};
+
+// The source layer of one stream (block bootstrap of (x_t, u_t, e_{t-1}, delta_t) over t).
+struct StreamUncertainty {
+  std::size_t block_length = 1;
+  std::optional<ref::Interval> alpha_open, alpha_closed, alpha_det, c3_ratio;
+  std::optional<ref::Interval> green, yellow, red;  // zone fractions
+  std::optional<ref::Interval> mse_gain;             // mse_direct - mse_delta
+  Verdict dominated = Verdict::undecided;            // alpha*_closed < 1 for the source
+  Verdict c3_premise = Verdict::undecided;           // tr Sigma_e <= rho tr Sigma_delta for the source
 };
 
 struct StreamReport {
@@ -51,6 +63,11 @@ struct StreamReport {
   std::optional<EtaTiers> eta_tiers;
   pipeline::ZonedResult zones;  // the loop's reconstruction is dropped (counts, transitions kept)
   double mse_direct = 0, mse_delta = 0;
+  // The determinant ratio (det Sigma_delta / det Sigma_V)^(1/d) at the fixed point: the alpha of B2 and
+  // of the C4 monitor (not the Loewner alpha*, which bounds every direction).
+  double alpha_det = 0;
+  double c3_ratio = 0;  // tr Sigma_e / tr Sigma_delta of the steady-state loop: C3's premise is <= rho
+  std::optional<StreamUncertainty> uncertainty;
   std::optional<double> trace_v_rotated_mean;  // k_post with its k_pre in the dump (C5)
   std::optional<ref::PqReport> pq;
   Verdict pq_b2_empirical = Verdict::undecided;  // B2 with the measured eta
@@ -62,6 +79,8 @@ struct StreamAuditReport {
   std::vector<StreamReport> streams;
   std::size_t premise_holds = 0;  // streams with alpha*_closed < 1 certified
   std::size_t pq_joint_holds = 0;
+  std::size_t source_holds = 0, source_fails = 0, source_undecided = 0;  // alpha*_closed < 1 for the source
+  std::vector<std::string> warnings;
 };
 
 // Throws dpq::Error naming the file for an unreadable stream, fewer than 3 tokens, too few rows for

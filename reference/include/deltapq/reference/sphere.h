@@ -49,8 +49,10 @@ struct Codebook {
 // (1e-30 by default; the working precision must be finer: set_precision_bits first).
 Codebook lloyd_max(const Marginal& m, int bits, const Real& tolerance = Real("1e-30"));
 
-// E (T - Q(T))^2 for any codebook given by centroids and (optional) thresholds; empty thresholds
-// mean nearest-centroid (midpoints). Centroids must be ascending.
+// E (T - Q(T))^2 for any codebook given by centroids and (optional) thresholds, scored as a kernel
+// applies it: empty thresholds mean the midpoints of consecutive centroids as given; the code of t is
+// the number of thresholds <= t and it reconstructs to centroids[code] -- the table is not sorted first,
+// so a table whose entries are out of order is scored with the error it really makes.
 Real codebook_mse(const Marginal& m, const std::vector<Real>& centroids, const std::vector<Real>& thresholds);
 
 // The audit of a third-party codebook (`deltapq codebook --check`).
