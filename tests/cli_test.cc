@@ -58,11 +58,36 @@ TEST(Cli, audit_writes_the_report_and_json) {
   EXPECT_EQ(r.code == 1, j["claim_fails"].get<bool>());
 }
 
+TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
+  // x = (-3, -1, -3, 2, 3, 2): the deltas' covariance equals the stream's exactly (both 1/n-normalized),
+  // so alpha* = 1 within its certified error and Sigma_delta <= Sigma_V is undecided, not false.
+  const auto p = testing::temp_path("equal_cov.npy");
+  testing::write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (6, 1), }", testing::f8_bytes({-3, -1, -3, 2, 3, 2}));
+  CliRun r;
+  const auto j = audit_json(p, testing::temp_path("equal_cov.json"), &r);
+  EXPECT_EQ(j["loewner_delta_le_v"], "undecided");
+  EXPECT_EQ(r.out.find("premise false: alpha* <= 1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("premise false: Sigma_delta <= Sigma_V"), std::string::npos) << r.out;
+  int undecided = 0;
+  for (const auto& t : j["theorems"])
+    for (const auto& q : t["premises"])
+      if (q["premise"] == "alpha* <= 1" || q["premise"] == "Sigma_delta <= Sigma_V") {
+        EXPECT_EQ(q["verdict"], "undecided") << t.dump();
+        ++undecided;
+      }
+  EXPECT_EQ(undecided, 2);
+  // An inequality true while a premise fails is labeled so (the demo-like synthetic stream: A6's tail
+  // domination fails on heavy-tailed deltas).
+  const auto j2 = audit_json(synth("cli_reading.npy", 2048, 8), testing::temp_path("cli_reading.json"), &r);
+  for (const auto& t : j2["theorems"])
+    if (t["verdict"] == "holds" && t["premises_verdict"] == "fails") EXPECT_EQ(t["reading"], "true; theorem not applicable");
+}
+
 TEST(Cli, audit_reads_float16_and_float64) {
   const auto p = testing::temp_path("cli_f2.npy");
   // [3, 1] float16: 1, 2, 4 (0x3c00, 0x4000, 0x4400)
-  testing::write_raw_npy(p, "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 1), }",
-                         {0x00, 0x3c, 0x00, 0x40, 0x00, 0x44});
+  testing::write_raw_npy(p, "{'descr': '<f2', 'fortran_order': False, 'shape': (4, 1), }",
+                         {0x00, 0x3c, 0x00, 0x40, 0x00, 0x44, 0x00, 0x3c});
   const CliRun r = run("audit " + p);
   EXPECT_TRUE(r.code == 0 || r.code == 1) << r.out;
 }
