@@ -114,7 +114,13 @@ TEST(AtomicDirectory, appears_whole_or_not_at_all_and_replaces_only_its_own_kind
   EXPECT_NE(error_of([] { AtomicDirectory d("", "manifest.json"); }).find("empty"), std::string::npos);
   EXPECT_NE(error_of([] { AtomicDirectory d("/no/such/parent/dir", "manifest.json"); }).find("does not exist"), std::string::npos);
   AtomicDirectory d(target, "manifest.json");
-  EXPECT_NE(error_of([&] { d.write("../escape", "x"); }).find("not a plain file name"), std::string::npos);
+  EXPECT_NE(error_of([&] { d.write("../escape", "x"); }).find("is not a file name or sub/file name"), std::string::npos);
+  EXPECT_NE(error_of([&] { d.write("a/b/c", "x"); }).find("is not a file name or sub/file name"), std::string::npos);
+  EXPECT_NE(error_of([&] { d.write("a/", "x"); }).find("is not a file name or sub/file name"), std::string::npos);
+  // One subdirectory level is allowed (the gate's corpus: one directory per case).
+  d.write("case/a.npy", "x");
+  d.commit();
+  EXPECT_TRUE(fs::exists(target + "/case/a.npy"));
 }
 
 TEST(SphereCodebooks, the_shipped_tables_are_the_reference_rounded_once) {

@@ -10,6 +10,7 @@
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
 #include "deltapq/fast/pq.h"
+#include "deltapq/fast/turbo_codec.h"
 #include "test_files.h"
 
 namespace dpq::fast {
@@ -165,6 +166,29 @@ TEST(E2, fast_bad_input_is_an_error) {
       EXPECT_NE(error_of([&] { codec.decode(codes.data(), 5, nullptr, level); }).find("null"), std::string::npos);
     }
   }
+}
+
+TEST(E2, fast_rows_whose_float_arithmetic_overflows_are_refused_not_coded) {
+  // With a basis, y = U^T x of values near FLT_MAX overflows to Inf or NaN: refused, naming the row.
+  FastDesign ds = identity(4, 4, 1.0f);
+  ds.basis = {0.6f, -0.8f, 0, 0, 0.8f, 0.6f, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+  const Codec rotated(ds);
+  std::vector<float> x(4 * 3, 0.5f);
+  x[2 * 4 + 1] = 3e38f;
+  std::vector<std::uint8_t> codes(rotated.bytes_per_row() * 3);
+  for (SimdLevel level : levels())
+    EXPECT_NE(error_of([&] { rotated.encode(x.data(), 3, codes.data(), level); }).find("row 2, column 1"), std::string::npos);
+  // The identity basis has no such sum: the value clamps to the top cell.
+  const Codec plain(identity(4, 4, 1.0f));
+  plain.encode(x.data(), 3, codes.data());
+  EXPECT_EQ(codes[2 * plain.bytes_per_row()] >> 4, 15);
+  // The turbo codec refuses a row whose squared norm overflows float32 (it stored Inf before).
+  const dpq::fast::TurboCodec turbo(8, 2, dpq::fast::ScalarCodebook::from_centroids({-0.6f, -0.2f, 0.2f, 0.6f}));
+  std::vector<float> t(8 * 2, 1.0f);
+  for (int i = 8; i < 16; ++i) t[static_cast<std::size_t>(i)] = 1e20f;
+  std::vector<std::uint8_t> rec(turbo.bytes_per_vector() * 2);
+  for (SimdLevel level : levels())
+    EXPECT_NE(error_of([&] { turbo.encode(t.data(), 2, rec.data(), level); }).find("row 1: ||x||^2 overflows float32"), std::string::npos);
 }
 
 // ---- Product quantizer ----

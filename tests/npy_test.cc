@@ -1,6 +1,8 @@
 // The .npy reader: every validation it promises, and round trips.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 
@@ -66,8 +68,26 @@ TEST(E2, npy_bad_inputs_name_the_problem) {
   p = temp_path("dtype.npy");
   write_raw_npy(p, "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }", std::vector<unsigned char>(16));
   EXPECT_NE(error_of(p).find("unsupported dtype '<i4'"), std::string::npos) << error_of(p);
-  write_raw_npy(p, "{'descr': '>f8', 'fortran_order': False, 'shape': (2, 2), }", f8_bytes({1, 2, 3, 4}));
-  EXPECT_NE(error_of(p).find("unsupported dtype '>f8'"), std::string::npos) << error_of(p);
+  write_raw_npy(p, "{'descr': '<c8', 'fortran_order': False, 'shape': (2, 2), }", std::vector<unsigned char>(32));
+  EXPECT_NE(error_of(p).find("unsupported dtype '<c8'"), std::string::npos) << error_of(p);
+  {  // big-endian floats are read (numpy writes them on request): 1, 2, 3, 4 byte-swapped
+    std::vector<unsigned char> be = f8_bytes({1, 2, 3, 4});
+    for (std::size_t k = 0; k < be.size(); k += 8) std::reverse(be.begin() + static_cast<long>(k), be.begin() + static_cast<long>(k) + 8);
+    write_raw_npy(p, "{'descr': '>f8', 'fortran_order': False, 'shape': (2, 2), }", be);
+    const NpyMatrix m = read_npy(p);
+    EXPECT_EQ(m.data, (std::vector<double>{1, 2, 3, 4}));
+  }
+  {  // integers when asked for, with the index of a bad value named for N-D arrays
+    write_raw_npy(p, "{'descr': '<i2', 'fortran_order': False, 'shape': (2, 1, 2), }", {1, 0, 0xff, 0xff, 3, 0, 4, 0});
+    NpyReadOptions o;
+    o.integers = true;
+    const NpyArray a = read_npy_array(p, o);
+    EXPECT_EQ(a.shape, (std::vector<std::size_t>{2, 1, 2}));
+    EXPECT_EQ(a.data, (std::vector<double>{1, -1, 3, 4}));
+    write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 1, 2), }", f8_bytes({1, 2, std::nan(""), 4}));
+    EXPECT_NE(error_of(p).find("rank 3"), std::string::npos);
+    EXPECT_NE(testing::error_of([&] { read_npy_array(p, {}); }).find("NaN at index (1, 0, 0)"), std::string::npos);
+  }
 
   p = temp_path("rank.npy");
   write_raw_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", f8_bytes({1, 2, 3, 4}));

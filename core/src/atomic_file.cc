@@ -41,21 +41,33 @@ Slot g_slots[kSlots];
 std::mutex g_register;
 std::once_flag g_handlers;
 
-// The temporary directories hold plain files only (AtomicDirectory writes no subdirectory). opendir
-// and readdir allocate, so the handler lists the directory with the getdents64 system call itself.
+// The temporary directories hold plain files and at most one level of subdirectories of plain files
+// (AtomicDirectory::write accepts "name" and "sub/name"). opendir and readdir allocate, so the handler
+// lists directories with the getdents64 system call itself.
+void clear_dir_signal_safe(int fd, int depth) {
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      const auto* e = reinterpret_cast<const Dirent64*>(buf + off);
+      off += e->d_reclen;
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      if (::unlinkat(fd, e->d_name, 0) == 0 || depth == 0) continue;
+      const int sub = ::openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (sub >= 0) {
+        clear_dir_signal_safe(sub, depth - 1);
+        ::close(sub);
+        ::unlinkat(fd, e->d_name, AT_REMOVEDIR);
+      }
+    }
+  }
+}
+
 void remove_tree_signal_safe(const char* dir) {
   const int fd = ::open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
-    alignas(8) char buf[4096];
-    for (;;) {
-      const long n = ::syscall(SYS_getdents64, fd, buf, sizeof buf);
-      if (n <= 0) break;
-      for (long off = 0; off < n;) {
-        const auto* e = reinterpret_cast<const Dirent64*>(buf + off);
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) ::unlinkat(fd, e->d_name, 0);
-        off += e->d_reclen;
-      }
-    }
+    clear_dir_signal_safe(fd, 1);
     ::close(fd);
   }
   ::rmdir(dir);
@@ -197,8 +209,16 @@ AtomicDirectory::~AtomicDirectory() {
 }
 
 void AtomicDirectory::write(const std::string& name, const std::string& content) {
-  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-    throw Error(target_ + ": '" + name + "' is not a plain file name");
+  // "file" or "sub/file": one level of subdirectory, plain names (no ".", "..", empty parts).
+  const std::size_t slash = name.find('/');
+  auto plain = [](const std::string& part) { return !part.empty() && part != "." && part != ".." && part.find('/') == std::string::npos; };
+  const bool ok = slash == std::string::npos ? plain(name) : plain(name.substr(0, slash)) && plain(name.substr(slash + 1));
+  if (!ok) throw Error(target_ + ": '" + name + "' is not a file name or sub/file name");
+  if (slash != std::string::npos) {
+    std::error_code ec;
+    fs::create_directory(fs::path(tmp_) / name.substr(0, slash), ec);
+    if (ec) throw Error(target_ + ": cannot create '" + name.substr(0, slash) + "': " + ec.message());
+  }
   // Not registered one by one: the signal handler empties the registered directory itself.
   write_bytes((fs::path(tmp_) / name).string(), content, (fs::path(target_) / name).string());
 }

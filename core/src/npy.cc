@@ -73,6 +73,12 @@ std::string dict_value(const std::string& path, const std::string& header, const
   return trim(header.substr(start, i - start));
 }
 
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string s = "(";
+  for (std::size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
 std::vector<std::size_t> parse_shape(const std::string& path, const std::string& text) {
   if (text.size() < 2 || text.front() != '(' || text.back() != ')')
     fail(path, "shape " + text + " is not a tuple");
@@ -108,7 +114,60 @@ double half_to_double(unsigned short h) {
   return sign ? -v : v;
 }
 
-NpyMatrix read_npy(const std::string& path) {
+namespace {
+
+struct Dtype {
+  char kind = 'f';     // f (IEEE float), i (signed), u (unsigned), b (bfloat16 bits, by request)
+  std::size_t size = 4;
+  bool big_endian = false;
+};
+
+// numpy's simple dtype strings: [<>|=][fiu][size] ('|' and '=' are little-endian here, x86-64).
+bool parse_dtype(const std::string& descr, Dtype& t) {
+  if (descr.size() < 3) return false;
+  const char order = descr[0];
+  if (order != '<' && order != '>' && order != '|' && order != '=') return false;
+  t.big_endian = order == '>';
+  t.kind = descr[1];
+  const std::string size = descr.substr(2);
+  if (size != "1" && size != "2" && size != "4" && size != "8") return false;
+  t.size = static_cast<std::size_t>(size[0] - '0');
+  if (t.kind == 'f') return t.size >= 2;
+  return t.kind == 'i' || t.kind == 'u';
+}
+
+double decode_value(const unsigned char* p, const Dtype& t) {
+  unsigned char b[8];
+  for (std::size_t k = 0; k < t.size; ++k) b[k] = t.big_endian ? p[t.size - 1 - k] : p[k];
+  std::uint64_t bits = 0;
+  for (std::size_t k = t.size; k-- > 0;) bits = (bits << 8) | b[k];
+  if (t.kind == 'b') {  // bfloat16: the high half of a float32
+    const std::uint32_t f32 = static_cast<std::uint32_t>(bits) << 16;
+    float f;
+    std::memcpy(&f, &f32, 4);
+    return f;
+  }
+  if (t.kind == 'f') {
+    if (t.size == 2) return half_to_double(static_cast<unsigned short>(bits));
+    if (t.size == 4) {
+      const std::uint32_t b32 = static_cast<std::uint32_t>(bits);
+      float f;
+      std::memcpy(&f, &b32, 4);
+      return f;
+    }
+    double v;
+    std::memcpy(&v, &bits, 8);
+    return v;
+  }
+  if (t.kind == 'u') return static_cast<double>(bits);
+  // signed: sign-extend from size bytes
+  const unsigned shift = static_cast<unsigned>(64 - 8 * t.size);
+  return static_cast<double>(static_cast<std::int64_t>(bits << shift) >> shift);
+}
+
+}  // namespace
+
+NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(path, "no such file (or not a regular file)");
   const auto file_size = std::filesystem::file_size(path, ec);
@@ -145,79 +204,126 @@ NpyMatrix read_npy(const std::string& path) {
   if (header_len && !in.read(header.data(), static_cast<std::streamsize>(header_len)))
     fail(path, "truncated header");
 
-  NpyMatrix m;
+  NpyArray a;
   std::string descr = dict_value(path, header, "descr");
   if (descr.size() < 2 || (descr.front() != '\'' && descr.front() != '"'))
-    fail(path, "descr " + descr + " is not a simple dtype string");
+    fail(path, "descr " + printable(descr) + " is not a simple dtype string");
   descr = descr.substr(1, descr.size() - 2);
-  std::size_t item = 0;
-  if (descr == "<f2") item = 2;
-  else if (descr == "<f4") item = 4;
-  else if (descr == "<f8") item = 8;
-  else
-    fail(path, "unsupported dtype '" + descr + "' (deltapq reads little-endian float16/32/64: <f2, <f4, <f8)");
-  m.dtype = descr;
+  Dtype t;
+  const bool ok = parse_dtype(descr, t) && (t.kind == 'f' || options.integers || (options.bf16 && t.size == 2));
+  if (!ok)
+    fail(path, "unsupported dtype '" + printable(descr) + "' (deltapq reads float16/32/64 of either byte order" +
+                   std::string(options.integers ? " and integers" : "") + ")");
+  if (options.bf16) {
+    if (t.size != 2 || t.kind == 'f') fail(path, "dtype '" + descr + "' is not 16-bit integer storage of bfloat16 bits");
+    t.kind = 'b';
+  }
+  a.dtype = descr;
 
   const std::string fortran = dict_value(path, header, "fortran_order");
   bool fortran_order;
   if (fortran == "False") fortran_order = false;
   else if (fortran == "True") fortran_order = true;
-  else fail(path, "fortran_order is '" + fortran + "', expected True or False");
+  else fail(path, "fortran_order is '" + printable(fortran) + "', expected True or False");
 
-  const auto shape = parse_shape(path, dict_value(path, header, "shape"));
-  if (shape.size() != 2)
-    fail(path, "shape has rank " + std::to_string(shape.size()) + "; expected a stream [T, d] of rank 2");
-  m.rows = shape[0];
-  m.cols = shape[1];
-  if (m.cols == 0) fail(path, "d = 0: the stream has no coordinates");
-  if (m.rows == 0) fail(path, "T = 0: the stream has no rows");
-  if (m.rows > (std::uint64_t{1} << 40) / m.cols) fail(path, "shape too large");
-  const std::uint64_t count = std::uint64_t{m.rows} * m.cols;
-  const std::uint64_t expected = preamble + header_len + count * item;
+  a.shape = parse_shape(path, dict_value(path, header, "shape"));
+  if (options.stream && a.shape.size() != 2)
+    fail(path, "shape has rank " + std::to_string(a.shape.size()) + "; expected a stream [T, d] of rank 2");
+  std::uint64_t count = 1;
+  if (a.shape.size() == 2 && a.shape[1] == 0) fail(path, "d = 0: the stream has no coordinates");
+  if (a.shape.size() == 2 && a.shape[0] == 0) fail(path, "T = 0: the stream has no rows");
+  for (std::size_t k = 0; k < a.shape.size(); ++k) {
+    if (a.shape[k] == 0) fail(path, "shape has a zero extent (axis " + std::to_string(k) + ")");
+    if (count > (std::uint64_t{1} << 40) / a.shape[k]) fail(path, "shape too large");
+    count *= a.shape[k];
+  }
+  const std::uint64_t expected = preamble + header_len + count * t.size;
   if (file_size < expected)
-    fail(path, "truncated: shape (" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ") of " +
-                   descr + " needs " + std::to_string(expected) + " bytes but the file has " +
-                   std::to_string(file_size));
+    fail(path, "truncated: shape " + shape_text(a.shape) + " of " + descr + " needs " + std::to_string(expected) +
+                   " bytes but the file has " + std::to_string(file_size));
   if (file_size > expected)
-    fail(path, "file has " + std::to_string(file_size - expected) + " bytes beyond the data of shape (" +
-                   std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")");
+    fail(path, "file has " + std::to_string(file_size - expected) + " bytes beyond the data of shape " + shape_text(a.shape));
 
   // The values as doubles plus the raw bytes (the file holds them: checked above), against the limit.
-  require_bytes(count * (8 + item), path + ": shape (" + std::to_string(m.rows) + ", " + std::to_string(m.cols) + ")");
-  std::vector<unsigned char> raw(count * item);
+  require_bytes(count * (8 + t.size), path + ": shape " + shape_text(a.shape));
+  std::vector<unsigned char> raw(count * t.size);
   if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
     fail(path, "read error in the data section");
 
-  m.data.resize(count);
-  for (std::uint64_t idx = 0; idx < count; ++idx) {
-    const unsigned char* p = raw.data() + idx * item;
-    double v;
-    if (item == 2) {
-      v = half_to_double(static_cast<unsigned short>(p[0] | (p[1] << 8)));
-    } else if (item == 4) {
-      std::uint32_t bits = p[0] | (p[1] << 8) | (p[2] << 16) | (std::uint32_t{p[3]} << 24);
-      float f;
-      std::memcpy(&f, &bits, 4);
-      v = f;
-    } else {
-      std::uint64_t bits = 0;
-      for (int k = 7; k >= 0; --k) bits = (bits << 8) | p[k];
-      std::memcpy(&v, &bits, 8);
+  // C order: the last axis varies fastest. Fortran order: the first; values are returned in C order.
+  a.data.resize(count);
+  const std::size_t rank = a.shape.size();
+  std::vector<std::size_t> idx(rank, 0);
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const double v = decode_value(raw.data() + k * t.size, t);
+    std::uint64_t c_index = k;
+    if (fortran_order && rank > 1) {
+      // k enumerates with axis 0 fastest: rebuild the C-order index.
+      std::uint64_t rest = k;
+      c_index = 0;
+      for (std::size_t ax = 0; ax < rank; ++ax) {
+        idx[ax] = static_cast<std::size_t>(rest % a.shape[ax]);
+        rest /= a.shape[ax];
+      }
+      for (std::size_t ax = 0; ax < rank; ++ax) c_index = c_index * a.shape[ax] + idx[ax];
     }
-    std::size_t r, c;
-    if (fortran_order) {
-      r = idx % m.rows;
-      c = idx / m.rows;
-    } else {
-      r = idx / m.cols;
-      c = idx % m.cols;
+    if (!std::isfinite(v) && !options.allow_non_finite) {
+      // Name the position: row and column for rank 2, the full index otherwise.
+      std::uint64_t rest = c_index;
+      std::vector<std::size_t> at(rank);
+      for (std::size_t ax = rank; ax-- > 0;) {
+        at[ax] = static_cast<std::size_t>(rest % a.shape[ax]);
+        rest /= a.shape[ax];
+      }
+      const std::string where = rank == 2 ? "row " + std::to_string(at[0]) + ", column " + std::to_string(at[1])
+                                          : "index " + shape_text(at);
+      fail(path, std::string(std::isnan(v) ? "NaN" : "Inf") + " at " + where);
     }
-    if (!std::isfinite(v))
-      fail(path, std::string(std::isnan(v) ? "NaN" : "Inf") + " at row " + std::to_string(r) +
-                     ", column " + std::to_string(c));
-    m.data[r * m.cols + c] = v;
+    a.data[c_index] = v;
   }
+  return a;
+}
+
+NpyMatrix read_npy(const std::string& path) {
+  NpyReadOptions o;
+  o.stream = true;
+  const NpyArray a = read_npy_array(path, o);
+  NpyMatrix m;
+  m.rows = a.shape[0];
+  m.cols = a.shape[1];
+  m.dtype = a.dtype;
+  m.data = a.data;
   return m;
+}
+
+std::string npy_bytes_typed(const std::vector<std::size_t>& shape, const std::vector<double>& data, const std::string& dtype) {
+  std::size_t count = 1;
+  for (std::size_t e : shape) count *= e;
+  if (data.size() != count) throw Error("npy: " + std::to_string(data.size()) + " values for shape " + shape_text(shape));
+  Dtype t;
+  if (!parse_dtype(dtype, t) || t.big_endian) throw Error("npy: cannot write dtype '" + dtype + "'");
+  std::string header = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header.push_back('\n');
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(header.size() & 0xff));
+  bytes.push_back(static_cast<char>(header.size() >> 8));
+  bytes += header;
+  for (double v : data) {
+    if (t.kind == 'f' && t.size == 4) {
+      const float f = static_cast<float>(v);
+      bytes.append(reinterpret_cast<const char*>(&f), 4);
+    } else if (t.kind == 'f' && t.size == 8) {
+      bytes.append(reinterpret_cast<const char*>(&v), 8);
+    } else if (t.kind == 'f') {
+      throw Error("npy: cannot write dtype '" + dtype + "'");
+    } else {
+      const auto iv = static_cast<std::int64_t>(v);
+      bytes.append(reinterpret_cast<const char*>(&iv), t.size);  // little-endian: the low bytes first
+    }
+  }
+  return bytes;
 }
 
 std::string npy_bytes(std::size_t rows, std::size_t cols, const std::vector<double>& data, bool as_float32) {

@@ -1,6 +1,8 @@
 #include <cblas.h>
 
+#include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -108,9 +110,20 @@ void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::opti
   std::vector<float> block(kBlockRows * d);  // once per call, outside the loop
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
-    // NaN/Inf must be reported in x's coordinates, before the GEMM mixes them.
-    for (std::size_t i = 0; i < rows * d; ++i)
-      if (!std::isfinite(x[r0 * d + i])) report_bad_value(r0 * d + i, d, x);
+    // NaN/Inf must be reported in x's coordinates, before the GEMM mixes them. A row whose values are
+    // so large that y = U^T x may overflow float32 (|x| > FLT_MAX / (2 d); the GEMM's partial sums
+    // are bounded by d max|x| max|U|) is refused too: its codes would be those of Inf or NaN.
+    const float limit = FLT_MAX / (2.0f * static_cast<float>(d));
+    for (std::size_t i = 0; i < rows * d; ++i) {
+      const float v = x[r0 * d + i];
+      if (!std::isfinite(v)) report_bad_value(r0 * d + i, d, x);
+      if (std::fabs(v) > limit) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v));
+        throw Error("row " + std::to_string(r0 + i / d) + ", column " + std::to_string(i % d) + ": |x| = " + buf +
+                    " exceeds FLT_MAX / (2 d): the rotation y = U^T x may overflow float32");
+      }
+    }
     rotate(x + r0 * d, rows, d, design_.basis.data(), block.data());
     quantize_pack(kernel_, block.data(), rows, d, codes + r0 * kernel_.bytes_per_row, simd);
   }

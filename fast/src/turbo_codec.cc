@@ -203,6 +203,14 @@ void TurboCodec::encode(const float* x, std::size_t n, std::uint8_t* out, std::o
     encode_generic(x, n, out, bad);
   }
   if (bad >= 0) detail::throw_non_finite("", x, static_cast<std::size_t>(bad), static_cast<std::size_t>(dim_));
+  // A finite row whose squared norm overflows float32 would store ||x|| = Inf and code the zero
+  // vector: refused, naming the row (E2: never a silent wrong record).
+  for (std::size_t k = 0; k < n; ++k) {
+    float norm;
+    std::memcpy(&norm, out + k * record_bytes_, 4);
+    if (!std::isfinite(norm))
+      throw Error("turbo encode: row " + std::to_string(k) + ": ||x||^2 overflows float32 (the values are too large to code in float)");
+  }
 }
 
 void TurboCodec::decode(const std::uint8_t* in, std::size_t n, float* x, std::optional<SimdLevel> level) const {

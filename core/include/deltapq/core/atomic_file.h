@@ -33,7 +33,7 @@ class AtomicDirectory {
   AtomicDirectory& operator=(const AtomicDirectory&) = delete;
 
   const std::string& temporary() const { return tmp_; }
-  // Writes one file (a plain name, no directory part) into the temporary directory.
+  // Writes one file into the temporary directory: a plain name, or "sub/name" (one subdirectory level).
   void write(const std::string& name, const std::string& content);
   void commit();
 
