@@ -22,6 +22,9 @@ std::string manifest_path(const std::string& dir) { return (fs::path(dir) / "man
 // A relative path inside the dump: not absolute, no "..", no temporary of an interrupted write.
 void check_relative(const std::string& where, const std::string& path) {
   if (path.empty()) throw Error(where + ": path is empty");
+  // A NUL would make the file opened differ from the path checked here (the OS stops at it).
+  for (const unsigned char c : path)
+    if (c < 0x20 || c == 0x7f) throw Error(where + ": path contains control character " + std::to_string(int(c)));
   const fs::path p(path);
   if (p.is_absolute()) throw Error(where + ": path '" + path + "' is absolute; paths are relative to the dump directory");
   for (const auto& part : p)
