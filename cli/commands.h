@@ -12,5 +12,7 @@ int run_audit_stream(int argc, char** argv);
 int run_eval_nll(int argc, char** argv);
 int run_codebook(int argc, char** argv);
 int run_paper_check(int argc, char** argv);
+int run_vectors(int argc, char** argv);
+int run_gate(int argc, char** argv);
 
 }  // namespace dpq::cli

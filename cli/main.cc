@@ -70,6 +70,22 @@ const Command kCommands[] = {
      "paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]\n"
      "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails",
      dpq::cli::run_paper_check},
+    {"vectors",
+     "vectors --out DIR\n"
+     "      the gate's test-vector corpus: designs, inputs (edge cases + random rows) and the reference's\n"
+     "      expected codes, exact or acceptable sets, as JSON + .npy (vectors.json documents every file)",
+     dpq::cli::run_vectors},
+    {"gate",
+     "gate --design D.json --input X.npy --codes C.npy [--decoded Y.npy [--bf16]] [--norms N.npy] [--signs S.npy]\n"
+     "        [--residual-norms R.npy] [--refused M.npy] [--json OUT]\n"
+     "      check your kernel's outputs against the reference: per entry exact / acceptable / wrong, worst offenders;\n"
+     "      exit 1 when anything is wrong\n"
+     "  gate --vectors DIR --outputs DIR2 [--json OUT]\n"
+     "      the same on a corpus of `deltapq vectors` (your outputs in DIR2/CASE/codes.npy, ...)\n"
+     "  gate --plugin LIB.so [--design D.json] [--seed N] [--cases N] [--max-batch N] [--timeout S] [--no-fork] [--json OUT]\n"
+     "      drive your kernel (the C ABI of deltapq/gate_plugin.h) with RapidCheck batches of random and edge rows;\n"
+     "      a failure is shrunk to a minimal counterexample and printed with the seed that reproduces it",
+     dpq::cli::run_gate},
     {"bench",
      "bench scalar [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
      "      the fast codec against its scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM\n"
@@ -77,6 +93,8 @@ const Command kCommands[] = {
      "      the TurboQuant-style codec (Walsh-Hadamard + Lloyd-Max) against memcpy and the dense rotation\n"
      "  bench pq [--dim D] [--m M] [--bits B] [--n N] [--iterations I] [--reps R] [--train-reps R] [--json OUT]\n"
      "      the product quantizer against FAISS ProductQuantizer (train, encode, decode, MSE)\n"
+     "  bench gate [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
+     "      rows per second the gate checks per family (per-thread CPU time), against the fast encode\n"
      "      (benchmarks live in deltapq-bench, next to this binary, which links FAISS; deltapq does not)",
      run_bench},
 };

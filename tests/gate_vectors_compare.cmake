@@ -1,0 +1,20 @@
+# Writes the gate's corpus with `deltapq vectors`, digests it and fails unless the digest equals the
+# checked-in tests/golden/gate_vectors.txt; on a difference it prints the first lines of the diff.
+file(REMOVE_RECURSE ${WORK})
+file(MAKE_DIRECTORY ${WORK})
+execute_process(COMMAND ${DELTAPQ} vectors --out ${WORK}/corpus RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "deltapq vectors failed (${rc})")
+endif()
+execute_process(COMMAND ${DIGEST} ${WORK}/corpus ${WORK}/gate_vectors.txt RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gate_vectors_digest failed (${rc})")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/gate_vectors.txt ${CHECKED_IN} RESULT_VARIABLE diff)
+if(NOT diff EQUAL 0)
+  execute_process(COMMAND diff -u ${CHECKED_IN} ${WORK}/gate_vectors.txt OUTPUT_VARIABLE d)
+  string(SUBSTRING "${d}" 0 4000 d)
+  message(FATAL_ERROR "${CHECKED_IN} differs from the corpus deltapq vectors writes now (${WORK}/gate_vectors.txt):\n${d}\n"
+                      "if the change is intended: cmake --build build --target regenerate_gate_vectors")
+endif()
+message(STATUS "${CHECKED_IN}: identical to the regenerated corpus")
