@@ -4,7 +4,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
+#include "deltapq/app/report_csv.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 
@@ -72,6 +74,29 @@ std::optional<std::string> Args::output(const std::string& flag) const {
   return t;
 }
 
+std::optional<std::string> Args::csv_output(const std::string& flag) const {
+  auto t = text(flag);
+  if (!t) return t;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path p(*t);
+  if (t->empty()) throw Error(flag + ": empty directory name");
+  if (fs::exists(p, ec)) {
+    if (!fs::is_directory(p, ec)) throw Error(flag + " " + *t + ": exists and is not a directory");
+    if (!fs::is_empty(p, ec) && !fs::exists(p / "summary.csv", ec))
+      throw Error(flag + " " + *t + ": a non-empty directory that is not a previous CSV export (no summary.csv); not replaced");
+  } else {
+    const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, ec)) throw Error(flag + " " + *t + ": the parent directory " + parent.string() + " does not exist");
+  }
+  return t;
+}
+
+void write_report(const std::optional<std::string>& json_out, const std::optional<std::string>& csv_out, const std::string& json) {
+  if (json_out) write_file_atomically(*json_out, json);
+  if (csv_out) app::write_csv_tables(*csv_out, json);
+}
+
 bool Args::any_of(const std::vector<std::string>& flags) const {
   for (const auto& f : flags)
     if (has(f) || on(f)) return true;
@@ -86,6 +111,18 @@ app::BootstrapOptions parse_bootstrap(const Args& args) {
   if (auto s = args.integer("--bootstrap-seed", 0, 1LL << 62)) o.seed = static_cast<std::uint64_t>(*s);
   app::validate(o);
   return o;
+}
+
+app::KvLayout parse_kv_layout(const Args& args) {
+  app::KvLayout l;
+  l.axes = args.text("--layout");
+  l.kind = args.text("--kind");
+  if (auto b = args.integer("--batch", 0, 1LL << 30)) l.batch = static_cast<std::size_t>(*b);
+  if (auto k = args.text("--keys")) {
+    if (*k != "pre" && *k != "post") throw Error("--keys '" + *k + "' must be pre or post");
+    l.keys_pre = *k == "pre";
+  }
+  return l;
 }
 
 std::pair<int, int> parse_pq_text(const std::string& text) {

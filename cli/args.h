@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "deltapq/app/kv_source.h"
 #include "deltapq/app/uncertainty.h"
 #include "deltapq/reference/pq.h"
 
@@ -29,6 +30,9 @@ class Args {
   std::optional<double> real(const std::string& flag, bool positive) const;
   // The value of an output option (e.g. --json), checked to be writable before any work is done.
   std::optional<std::string> output(const std::string& flag) const;
+  // The directory of a CSV export (--csv DIR): a new directory in an existing parent, or a previous
+  // export (it holds summary.csv), checked before any work is done.
+  std::optional<std::string> csv_output(const std::string& flag) const;
   // Every option given, in no particular order (for "--x needs --y" checks).
   bool any_of(const std::vector<std::string>& flags) const;
 
@@ -38,8 +42,15 @@ class Args {
   std::map<std::string, bool> switches_on_;
 };
 
+// Writes the report's JSON (--json) and its tables as CSV (--csv DIR), each whole or not at all.
+void write_report(const std::optional<std::string>& json_out, const std::optional<std::string>& csv_out, const std::string& json);
+
 // --replicates R, --confidence C, --bootstrap-seed N, --no-bootstrap (the source layer's options).
 app::BootstrapOptions parse_bootstrap(const Args& args);
+
+// --layout AXES, --kind KIND, --batch I, --keys pre|post: how a tensor file's tensors map to KV streams.
+inline const std::vector<std::string> kKvLayoutFlags = {"--layout", "--kind", "--batch", "--keys"};
+app::KvLayout parse_kv_layout(const Args& args);
 
 // --pq MxBITS as the two numbers (M, BITS); throws dpq::Error naming the text when it is malformed.
 std::pair<int, int> parse_pq_text(const std::string& text);

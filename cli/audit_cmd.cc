@@ -1,4 +1,4 @@
-// deltapq audit FILE.npy [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]
+// deltapq audit FILE [--tensor NAME] [--bits B] [--budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]
 //                [--pq MxBITS [--pq-transform identity|eigenbasis|soft-zca] [--zca-eps REL] [--seed N]]
 #include <iostream>
 
@@ -9,15 +9,17 @@
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
+#include "deltapq/core/tensor_file.h"
 
 namespace dpq::cli {
 
 int run_audit(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--budget", "--kappa", "--precision", "--json", "--pq", "--pq-transform", "--zca-eps", "--seed",
+  Args args(argc, argv, {"--tensor", "--bits", "--budget", "--kappa", "--precision", "--json", "--csv", "--pq", "--pq-transform", "--zca-eps", "--seed",
                          "--replicates", "--confidence", "--bootstrap-seed"},
             {"--small-sample", "--no-bootstrap"});
   const auto json_out = args.output("--json");
-  if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE.npy");
+  const auto csv_out = args.csv_output("--csv");
+  if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE (.npy, .npz or .safetensors)");
   const std::string input = args.positional()[0];
   if (auto p = args.integer("--precision", 64, 16384)) ref::set_precision_bits(static_cast<int>(*p));
 
@@ -26,7 +28,7 @@ int run_audit(int argc, char** argv) {
   opt.bootstrap = parse_bootstrap(args);
   if (auto b = args.integer("--bits", 0, kMaxBits)) opt.bits = static_cast<int>(*b);
   if (auto k = args.real("--kappa", true)) opt.kappa = ref::Real(*k);
-  const NpyMatrix m = read_npy(input);
+  const NpyMatrix m = read_stream_tensor(input, args.text("--tensor"));
   if (auto b = args.integer("--budget", 0, static_cast<long long>(kMaxBits * m.cols))) opt.budget = static_cast<int>(*b);
   if (m.rows < 2) throw Error(input + ": T = " + std::to_string(m.rows) + " rows; the delta stream needs T >= 2");
   if (auto pq = args.text("--pq")) {
@@ -46,7 +48,7 @@ int run_audit(int argc, char** argv) {
 
   const app::AuditReport report = app::run_audit(m.data, m.rows, m.cols, opt, input);
   app::print_text(report, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(report));
+  write_report(json_out, csv_out, app::to_json(report));
   return report.claim_fails() ? 1 : 0;
 }
 

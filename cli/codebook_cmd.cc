@@ -12,8 +12,9 @@
 namespace dpq::cli {
 
 int run_codebook(int argc, char** argv) {
-  Args args(argc, argv, {"--dim", "--bits", "--digits", "--json", "--check", "--max-excess"}, {});
+  Args args(argc, argv, {"--dim", "--bits", "--digits", "--json", "--csv", "--check", "--max-excess"}, {});
   const auto json_out = args.output("--json");
+  const auto csv_out = args.csv_output("--csv");
   if (!args.positional().empty()) throw Error("codebook takes no positional argument: '" + args.positional()[0] + "'");
   const auto dim = args.integer("--dim", 2, 1 << 20);
   const auto bits = args.integer("--bits", 1, 8);
@@ -24,12 +25,12 @@ int run_codebook(int argc, char** argv) {
     const app::CodebookCheckReport r =
         app::check_codebook_file(*table, static_cast<int>(*dim), static_cast<int>(*bits), max_excess);
     app::print_text(r, std::cout);
-    if (json_out) write_file_atomically(*json_out, app::to_json(r));
+    write_report(json_out, csv_out, app::to_json(r));
     return r.fails ? 1 : 0;
   }
   const app::CodebookReport r = app::make_codebook(static_cast<int>(*dim), static_cast<int>(*bits), digits);
   app::print_text(r, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(r));
+  write_report(json_out, csv_out, app::to_json(r));
   return 0;
 }
 

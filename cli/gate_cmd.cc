@@ -32,11 +32,12 @@ int run_vectors(int argc, char** argv) {
 
 int run_gate(int argc, char** argv) {
   Args args(argc, argv,
-            {"--design", "--input", "--codes", "--decoded", "--norms", "--signs", "--residual-norms", "--refused", "--json", "--vectors",
+            {"--design", "--input", "--codes", "--decoded", "--norms", "--signs", "--residual-norms", "--refused", "--json", "--csv", "--vectors",
              "--outputs", "--plugin", "--seed", "--cases", "--max-batch", "--timeout"},
             {"--bf16", "--no-fork"});
   if (!args.positional().empty()) throw Error("gate takes no positional argument: '" + args.positional()[0] + "'");
   const auto json_out = args.output("--json");
+  const auto csv_out = args.csv_output("--csv");
   const std::vector<std::string> file_opts{"--input", "--codes", "--decoded", "--norms", "--signs", "--residual-norms", "--refused"};
   const std::vector<std::string> plugin_opts{"--seed", "--cases", "--max-batch", "--timeout", "--no-fork"};
   if (auto lib = args.text("--plugin")) {
@@ -51,7 +52,7 @@ int run_gate(int argc, char** argv) {
     o.fork = !args.on("--no-fork");
     const app::GatePluginReport r = app::run_gate_plugin(*lib, o);
     app::print_text(r, std::cout);
-    if (json_out) write_file_atomically(*json_out, app::to_json(r));
+    write_report(json_out, csv_out, app::to_json(r));
     return r.passes() ? 0 : 1;
   }
   for (const auto& p : plugin_opts)
@@ -62,7 +63,7 @@ int run_gate(int argc, char** argv) {
     if (args.any_of(file_opts) || args.has("--design")) throw Error("gate --vectors takes --outputs and --json only");
     const app::GateCorpusReport r = app::check_gate_corpus(*vectors, *outputs);
     app::print_text(r, std::cout);
-    if (json_out) write_file_atomically(*json_out, app::to_json(r));
+    write_report(json_out, csv_out, app::to_json(r));
     return r.passes() ? 0 : 1;
   }
   const auto design = args.text("--design"), input = args.text("--input"), codes = args.text("--codes");
@@ -83,7 +84,7 @@ int run_gate(int argc, char** argv) {
   const std::vector<float> xf(x.data.begin(), x.data.end());
   const app::GateReport r = app::check_gate(g, xf.data(), x.shape[0], o);
   app::print_text(r, "gate " + *codes, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(r));
+  write_report(json_out, csv_out, app::to_json(r));
   return r.passes() ? 0 : 1;
 }
 

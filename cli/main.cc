@@ -32,9 +32,10 @@ int run_bench(int argc, char** argv);
 
 const Command kCommands[] = {
     {"audit",
-     "audit FILE.npy [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]\n"
+     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]\n"
      "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
-     "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (float16/32/64 .npy); with --pq also\n"
+     "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (.npy of float16/32/64 either byte order, .npz,\n"
+     "      safetensors F64/F32/F16/BF16; --tensor names one of several); with --pq also\n"
      "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits; --small-sample audits\n"
      "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient)",
      dpq::cli::run_audit},
@@ -52,8 +53,12 @@ const Command kCommands[] = {
      "      plus manifest.json (the directory appears complete or not at all)",
      dpq::cli::run_kvdump},
     {"audit-stream",
-     "audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
-     "      Part C on every stream of a kvdump: calibration, alpha*, certificate, zones, direct vs delta MSE",
+     "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K]\n"
+     "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
+     "      Part C on every stream of a kvdump or a tensor file: calibration, alpha*, certificate, zones, direct vs\n"
+     "      delta MSE. For a tensor file --layout names its axes (L layer, H head, T token, D dim, S k/v, B batch;\n"
+     "      e.g. L,S,B,H,T,D), names give layer and kind ('model.layers.3.self_attn.k_proj', 'k_cache[3]',\n"
+     "      'past_key_values.3.0'), --kind k_post|k_pre|v when they do not",
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
@@ -67,7 +72,7 @@ const Command kCommands[] = {
      "      audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate",
      dpq::cli::run_codebook},
     {"paper-check",
-     "paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]\n"
+     "paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] [--kind K] [--batch I]] [--json OUT]\n"
      "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails",
      dpq::cli::run_paper_check},
     {"vectors",

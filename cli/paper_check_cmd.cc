@@ -1,4 +1,4 @@
-// deltapq paper-check [--quick] [--seed N] [--kv DIR] [--json OUT]: the D8 grid and the paper's findings.
+// deltapq paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] ...] [--json OUT]: the D8 grid and the paper's findings.
 #include <iostream>
 
 #include "args.h"
@@ -11,16 +11,20 @@
 namespace dpq::cli {
 
 int run_paper_check(int argc, char** argv) {
-  Args args(argc, argv, {"--json", "--seed", "--kv"}, {"--quick"});
+  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys"}, {"--quick"});
   const auto json_out = args.output("--json");
+  const auto csv_out = args.csv_output("--csv");
   if (!args.positional().empty()) throw Error("paper-check takes no positional argument: '" + args.positional()[0] + "'");
   app::PaperCheckOptions opt;
   opt.quick = args.on("--quick");
   opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, 1LL << 62).value_or(2026));
   opt.kv_dir = args.text("--kv");
+  opt.kv_layout = parse_kv_layout(args);
+  if (!opt.kv_dir && (opt.kv_layout.axes || opt.kv_layout.kind || opt.kv_layout.batch || opt.kv_layout.keys_pre))
+    throw Error("--layout, --kind, --batch and --keys describe the tensor file of --kv; there is none");
   const app::PaperCheckReport r = app::paper_check(opt);
   app::print_text(r, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(r));
+  write_report(json_out, csv_out, app::to_json(r));
   // Exit codes as everywhere: 1 when a claim whose premises hold fails -- here a finding of the paper
   // on the grid it defines.
   for (const auto& f : r.findings)

@@ -1,4 +1,4 @@
-// deltapq audit-stream DIR [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]
+// deltapq audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]
 // deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S [--bits B] [--kappa K] [--eta auto|E] [--json OUT]
 #include <cstdlib>
 #include <iostream>
@@ -35,11 +35,12 @@ pipeline::MonitorOptions parse_monitor(const Args& args) {
 }  // namespace
 
 int run_audit_stream(int argc, char** argv) {
-  Args args(argc, argv, {"--bits", "--kappa", "--json", "--half-life", "--theta", "--eta", "--pq", "--replicates", "--confidence",
-                         "--bootstrap-seed"},
+  Args args(argc, argv, {"--bits", "--kappa", "--json", "--csv", "--half-life", "--theta", "--eta", "--pq", "--replicates", "--confidence",
+                         "--bootstrap-seed", "--layout", "--kind", "--batch", "--keys"},
             {"--no-bootstrap"});
   const auto json_out = args.output("--json");
-  if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory");
+  const auto csv_out = args.csv_output("--csv");
+  if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory or tensor file (.npy, .npz, .safetensors)");
   app::StreamAuditOptions opt;
   opt.eta = parse_eta(args);
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
@@ -52,18 +53,19 @@ int run_audit_stream(int argc, char** argv) {
     opt.pq = ref::PqShape{0, blocks, bits};
     opt.pq_text = *pq;
   }
-  const app::KvManifest manifest = app::read_kv_manifest(args.positional()[0]);
-  const app::StreamAuditReport report = app::audit_streams(manifest, opt);
+  const app::KvStreams streams = app::open_kv_streams(args.positional()[0], parse_kv_layout(args));
+  const app::StreamAuditReport report = app::audit_streams(streams, opt);
   app::print_text(report, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(report));
+  write_report(json_out, csv_out, app::to_json(report));
   return 0;
 }
 
 int run_eval_nll(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--theta", "--half-life", "--eta",
+  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--csv", "--theta", "--half-life", "--eta",
                          "--replicates", "--confidence", "--bootstrap-seed", "--versus"},
             {"--no-bootstrap"});
   const auto json_out = args.output("--json");
+  const auto csv_out = args.csv_output("--csv");
   app::EvalNllOptions opt;
   opt.eta = parse_eta(args);
   const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
@@ -80,7 +82,7 @@ int run_eval_nll(int argc, char** argv) {
   const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3);
   const app::EvalNllReport report = app::eval_nll(llm, tokens, opt);
   app::print_text(report, std::cout);
-  if (json_out) write_file_atomically(*json_out, app::to_json(report));
+  write_report(json_out, csv_out, app::to_json(report));
   return 0;
 }
 

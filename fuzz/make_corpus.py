@@ -65,3 +65,30 @@ tables = {"optimal_2bit": (2, {"centroids": [-0.4, -0.12, 0.12, 0.4]}),
           "wrong_size": (3, {"centroids": [1, 2, 3]})}
 for name, (bits, t) in tables.items():
     put("fuzz_codebook", name + ".json", bytes([bits - 1]) + json.dumps(t).encode())
+
+# Tensor files (.npz via zipfile, safetensors by hand): fuzz_tensor_file.
+import io, zipfile
+
+def npz(members, compression):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name + ".npy", data)
+    return b.getvalue()
+
+def safetensors(entries):
+    header, data = {}, b""
+    for name, (dtype, shape, raw) in entries.items():
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(header).encode()
+    return struct.pack("<Q", len(h)) + h + data
+
+put("fuzz_tensor_file", "stored.npz", npz({"k": npy("<f4", "(3, 2)", f4)}, zipfile.ZIP_STORED))
+put("fuzz_tensor_file", "deflated.npz", npz({"k": npy("<f4", "(3, 2)", f4), "v": npy(">f8", "(1, 2, 3)", struct.pack(">6d", 1, 2, 3, 4, 5, 6))},
+                                            zipfile.ZIP_DEFLATED))
+put("fuzz_tensor_file", "f32.safetensors", safetensors({"k": ("F32", [3, 2], f4)}))
+put("fuzz_tensor_file", "mixed.safetensors", safetensors({"a": ("BF16", [2, 2], struct.pack("<4H", 0x3f80, 0x4000, 0xc040, 0x0001)),
+                                                          "b": ("F16", [1, 2, 2], struct.pack("<4H", 0x3c00, 0x4000, 0x4400, 0x7bff)),
+                                                          "__metadata__": ("F64", [1], struct.pack("<d", 1))}))
+put("fuzz_tensor_file", "plain.npy", npy("<f4", "(3, 2)", f4))

@@ -79,8 +79,11 @@ TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
   // An inequality true while a premise fails is labeled so (the demo-like synthetic stream: A6's tail
   // domination fails on heavy-tailed deltas).
   const auto j2 = audit_json(synth("cli_reading.npy", 2048, 8), testing::temp_path("cli_reading.json"), &r);
-  for (const auto& t : j2["theorems"])
-    if (t["verdict"] == "holds" && t["premises_verdict"] == "fails") EXPECT_EQ(t["reading"], "true; theorem not applicable");
+  for (const auto& t : j2["theorems"]) {
+    if (t["verdict"] == "holds" && t["premises_verdict"] == "fails") {
+      EXPECT_EQ(t["reading"], "true; theorem not applicable");
+    }
+  }
 }
 
 TEST(Cli, audit_reads_float16_and_float64) {

@@ -161,6 +161,17 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
     throw Error("audit: bits = " + std::to_string(options.bits) + " is outside 0..16");
   if (!(options.kappa > 0) || !isfinite(options.kappa))
     throw Error("audit: kappa = " + to_string(options.kappa, 6) + " must be positive and finite");
+  if (options.budget && (*options.budget < 0 || *options.budget > kMaxBits * static_cast<long long>(dim)))
+    throw Error("audit: budget = " + std::to_string(*options.budget) + " is outside 0.." + std::to_string(kMaxBits * dim));
+  if (options.pq) {
+    const PqShape& sh = options.pq->shape;
+    if (sh.dim != static_cast<int>(dim))
+      throw Error("audit: the PQ shape is for d = " + std::to_string(sh.dim) + " but the stream has d = " + std::to_string(dim));
+    if (tokens - 1 < static_cast<std::size_t>(sh.centroids()))
+      throw Error(input + ": " + std::to_string(tokens - 1) + " delta rows, but PQ " + std::to_string(sh.blocks) + "x" +
+                  std::to_string(sh.bits) + " needs at least 2^" + std::to_string(sh.bits) + " = " +
+                  std::to_string(sh.centroids()) + " rows per source");
+  }
 
   AuditReport r;
   r.input = input;

@@ -121,32 +121,32 @@ struct Dataset {
 
 // Every (layer, KV head) of a kvdump: post-RoPE keys, values, and the post-RoPE queries of the query
 // heads that attend through that KV head.
-std::vector<Dataset> kv_datasets(const std::string& dir) {
-  const KvManifest m = read_kv_manifest(dir);
-  const std::string where = m.resolve("manifest.json");
+std::vector<Dataset> kv_datasets(const KvStreams& m) {
+  const std::string& where = m.input;
   if (!m.has_queries)
-    throw Error(where + ": no \"queries\": paper-check --kv needs the post-RoPE queries of every query head "
-                "(kvdump writes them; a hand-written manifest must list them)");
+    throw Error(where + ": no queries: paper-check --kv needs the post-RoPE queries of every query head to measure "
+                "attention (kvdump writes them; a hand-written manifest lists them under \"queries\"; in a tensor file "
+                "name them like 'q[3]' or 'layers.3.query')");
   std::vector<Dataset> out;
   for (const KvFile& f : m.files) {
     if (f.kind != "k_post") continue;
     Dataset ds;
     ds.name = "L" + std::to_string(f.layer) + "H" + std::to_string(f.head);
-    const pipeline::Stream k = load_stream(m, f);
+    const pipeline::Stream k = m.load(f);
     ds.d = static_cast<int>(k.dim);
     ds.keys = k.data;
     if (const KvFile* v = m.find(f.layer, f.head, "v")) {
-      const pipeline::Stream vs = load_stream(m, *v);
+      const pipeline::Stream vs = m.load(*v);
       if (vs.dim != k.dim || vs.rows != k.rows)
-        throw Error(m.resolve(v->path) + ": values are [" + std::to_string(vs.rows) + ", " + std::to_string(vs.dim) +
+        throw Error(v->path + ": values are [" + std::to_string(vs.rows) + ", " + std::to_string(vs.dim) +
                     "] but the keys of the same head are [" + std::to_string(k.rows) + ", " + std::to_string(k.dim) + "]");
       ds.values = vs.data;
     }
     for (const KvQuery& q : m.queries)
       if (q.layer == f.layer && q.kv_head == f.head) {
-        const pipeline::Stream qs = load_stream(m, q);
+        const pipeline::Stream qs = m.load_query(q);
         if (qs.dim != k.dim)
-          throw Error(m.resolve(q.path) + ": queries have d = " + std::to_string(qs.dim) + " but the keys of KV head " +
+          throw Error(q.path + ": queries have d = " + std::to_string(qs.dim) + " but the keys of KV head " +
                       std::to_string(f.head) + " have d = " + std::to_string(k.dim));
         ds.queries.insert(ds.queries.end(), qs.data.begin(), qs.data.end());
       }
@@ -155,7 +155,7 @@ std::vector<Dataset> kv_datasets(const std::string& dir) {
                   (ds.values.empty() ? "values (kind \"v\")" : "queries"));
     out.push_back(std::move(ds));
   }
-  if (out.empty()) throw Error(where + ": no k_post streams");
+  if (out.empty()) throw Error(where + ": no post-RoPE keys (k_post): paper-check --kv codes post-RoPE keys");
   return out;
 }
 
@@ -180,7 +180,7 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
 
   std::vector<Dataset> datasets;
   if (options.kv_dir) {
-    datasets = kv_datasets(*options.kv_dir);
+    datasets = kv_datasets(open_kv_streams(*options.kv_dir, options.kv_layout));
     rep.kv_dim = datasets[0].d;
   } else {
     for (const Regime& g : regimes)

@@ -37,13 +37,6 @@ double logdet(const Eigen::MatrixXd& a) {
   return s;
 }
 
-RowMatrix rows_of(const pipeline::Stream& s, std::size_t first, std::size_t count) {
-  RowMatrix m(static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(s.dim));
-  for (std::size_t t = 0; t < count; ++t)
-    for (std::size_t j = 0; j < s.dim; ++j) m(static_cast<Eigen::Index>(t), static_cast<Eigen::Index>(j)) = s.row(first + t)[j];
-  return m;
-}
-
 // The source layer of one stream: pairs over t = 1..T-1 of x_t, the open-loop delta u_t, the loop's
 // previous error e_{t-1} = x_{t-1} - x^_{t-1}, and the closed-loop delta delta_t.
 void add_stream_source_layer(StreamReport& r, const pipeline::Stream& s, const pipeline::LoopResult& direct,
@@ -120,12 +113,17 @@ double stream_eta(const EtaChoice& choice, const pipeline::Stream& s, EtaTiers* 
 }
 
 StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOptions& options) {
+  return audit_streams(kv_streams(manifest), options);
+}
+
+StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptions& options) {
   StreamAuditReport report;
-  report.input = manifest.dir;
+  report.input = streams.input;
   report.options = options;
-  for (const KvFile& f : manifest.files) {
-    const std::string path = manifest.resolve(f.path);
-    const pipeline::Stream s = load_stream(manifest, f);
+  if (streams.files.empty()) throw Error(streams.input + ": no k_pre, k_post or v stream to audit");
+  for (const KvFile& f : streams.files) {
+    const std::string& path = f.path;
+    const pipeline::Stream s = streams.load(f);
     if (s.rows < 3) throw Error(path + ": " + std::to_string(s.rows) + " tokens; the pipeline needs at least 3");
     StreamReport r;
     r.file = f;
@@ -155,8 +153,8 @@ StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOpt
     r.mse_delta = closed.mse;
     add_stream_source_layer(r, s, direct, closed, options);
     if (f.kind == "k_post")
-      if (const KvFile* pre = manifest.find(f.layer, f.head, "k_pre"))
-        r.trace_v_rotated_mean = pipeline::rotated_mean_trace(s, load_stream(manifest, *pre), path);
+      if (const KvFile* pre = streams.find(f.layer, f.head, "k_pre"))
+        r.trace_v_rotated_mean = pipeline::rotated_mean_trace(s, streams.load(*pre), path);
     if (options.pq) {
       ref::PqShape shape;
       try {

@@ -6,12 +6,15 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <numeric>
 #include <sstream>
 
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/limits.h"
+#include "npy_detail.h"
 
 namespace dpq {
 namespace {
@@ -116,14 +119,8 @@ double half_to_double(unsigned short h) {
 
 namespace {
 
-struct Dtype {
-  char kind = 'f';     // f (IEEE float), i (signed), u (unsigned), b (bfloat16 bits, by request)
-  std::size_t size = 4;
-  bool big_endian = false;
-};
-
 // numpy's simple dtype strings: [<>|=][fiu][size] ('|' and '=' are little-endian here, x86-64).
-bool parse_dtype(const std::string& descr, Dtype& t) {
+bool parse_dtype(const std::string& descr, detail::Dtype& t) {
   if (descr.size() < 3) return false;
   const char order = descr[0];
   if (order != '<' && order != '>' && order != '|' && order != '=') return false;
@@ -136,7 +133,7 @@ bool parse_dtype(const std::string& descr, Dtype& t) {
   return t.kind == 'i' || t.kind == 'u';
 }
 
-double decode_value(const unsigned char* p, const Dtype& t) {
+double decode_value(const unsigned char* p, const detail::Dtype& t) {
   unsigned char b[8];
   for (std::size_t k = 0; k < t.size; ++k) b[k] = t.big_endian ? p[t.size - 1 - k] : p[k];
   std::uint64_t bits = 0;
@@ -167,6 +164,49 @@ double decode_value(const unsigned char* p, const Dtype& t) {
 
 }  // namespace
 
+namespace detail {
+
+std::vector<double> decode_values(const unsigned char* raw, const std::vector<std::size_t>& shape, const Dtype& t,
+                                  bool fortran, const std::string& path, bool allow_non_finite) {
+  // C order: the last axis varies fastest. Fortran order: the first; values are returned in C order.
+  const std::uint64_t count = std::accumulate(shape.begin(), shape.end(), std::uint64_t{1}, std::multiplies<>());
+  std::vector<double> data(count);
+  const std::size_t rank = shape.size();
+  std::vector<std::size_t> idx(rank, 0);
+  for (std::uint64_t k = 0; k < count; ++k) {
+    const double v = decode_value(raw + k * t.size, t);
+    std::uint64_t c_index = k;
+    if (fortran && rank > 1) {
+      // k enumerates with axis 0 fastest: rebuild the C-order index.
+      std::uint64_t rest = k;
+      c_index = 0;
+      for (std::size_t ax = 0; ax < rank; ++ax) {
+        idx[ax] = static_cast<std::size_t>(rest % shape[ax]);
+        rest /= shape[ax];
+      }
+      for (std::size_t ax = 0; ax < rank; ++ax) c_index = c_index * shape[ax] + idx[ax];
+    }
+    if (!std::isfinite(v) && !allow_non_finite) {
+      // Name the position: row and column for rank 2, the full index otherwise.
+      std::uint64_t rest = c_index;
+      std::vector<std::size_t> at(rank);
+      for (std::size_t ax = rank; ax-- > 0;) {
+        at[ax] = static_cast<std::size_t>(rest % shape[ax]);
+        rest /= shape[ax];
+      }
+      const std::string where = rank == 2 ? "row " + std::to_string(at[0]) + ", column " + std::to_string(at[1])
+                                          : "index " + shape_text(at);
+      fail(path, std::string(std::isnan(v) ? "NaN" : "Inf") + " at " + where);
+    }
+    data[c_index] = v;
+  }
+  return data;
+}
+
+std::string shape_text(const std::vector<std::size_t>& shape) { return dpq::shape_text(shape); }
+
+}  // namespace detail
+
 NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) fail(path, "no such file (or not a regular file)");
@@ -174,7 +214,10 @@ NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options) 
   if (ec) fail(path, "cannot stat: " + ec.message());
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open for reading");
+  return read_npy_from(in, file_size, path, options);
+}
 
+NpyArray read_npy_from(std::istream& in, std::uint64_t file_size, const std::string& path, const NpyReadOptions& options) {
   unsigned char pre[10];
   if (file_size < 10 || !in.read(reinterpret_cast<char*>(pre), 10))
     fail(path, "truncated: " + std::to_string(file_size) + " bytes, shorter than the .npy preamble");
@@ -209,7 +252,7 @@ NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options) 
   if (descr.size() < 2 || (descr.front() != '\'' && descr.front() != '"'))
     fail(path, "descr " + printable(descr) + " is not a simple dtype string");
   descr = descr.substr(1, descr.size() - 2);
-  Dtype t;
+  detail::Dtype t;
   const bool ok = parse_dtype(descr, t) && (t.kind == 'f' || options.integers || (options.bf16 && t.size == 2));
   if (!ok)
     fail(path, "unsupported dtype '" + printable(descr) + "' (deltapq reads float16/32/64 of either byte order" +
@@ -250,37 +293,7 @@ NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options) 
   if (!raw.empty() && !in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(raw.size())))
     fail(path, "read error in the data section");
 
-  // C order: the last axis varies fastest. Fortran order: the first; values are returned in C order.
-  a.data.resize(count);
-  const std::size_t rank = a.shape.size();
-  std::vector<std::size_t> idx(rank, 0);
-  for (std::uint64_t k = 0; k < count; ++k) {
-    const double v = decode_value(raw.data() + k * t.size, t);
-    std::uint64_t c_index = k;
-    if (fortran_order && rank > 1) {
-      // k enumerates with axis 0 fastest: rebuild the C-order index.
-      std::uint64_t rest = k;
-      c_index = 0;
-      for (std::size_t ax = 0; ax < rank; ++ax) {
-        idx[ax] = static_cast<std::size_t>(rest % a.shape[ax]);
-        rest /= a.shape[ax];
-      }
-      for (std::size_t ax = 0; ax < rank; ++ax) c_index = c_index * a.shape[ax] + idx[ax];
-    }
-    if (!std::isfinite(v) && !options.allow_non_finite) {
-      // Name the position: row and column for rank 2, the full index otherwise.
-      std::uint64_t rest = c_index;
-      std::vector<std::size_t> at(rank);
-      for (std::size_t ax = rank; ax-- > 0;) {
-        at[ax] = static_cast<std::size_t>(rest % a.shape[ax]);
-        rest /= a.shape[ax];
-      }
-      const std::string where = rank == 2 ? "row " + std::to_string(at[0]) + ", column " + std::to_string(at[1])
-                                          : "index " + shape_text(at);
-      fail(path, std::string(std::isnan(v) ? "NaN" : "Inf") + " at " + where);
-    }
-    a.data[c_index] = v;
-  }
+  a.data = detail::decode_values(raw.data(), a.shape, t, fortran_order, path, options.allow_non_finite);
   return a;
 }
 
@@ -300,7 +313,7 @@ std::string npy_bytes_typed(const std::vector<std::size_t>& shape, const std::ve
   std::size_t count = 1;
   for (std::size_t e : shape) count *= e;
   if (data.size() != count) throw Error("npy: " + std::to_string(data.size()) + " values for shape " + shape_text(shape));
-  Dtype t;
+  detail::Dtype t;
   if (!parse_dtype(dtype, t) || t.big_endian) throw Error("npy: cannot write dtype '" + dtype + "'");
   std::string header = "{'descr': '" + dtype + "', 'fortran_order': False, 'shape': " + shape_text(shape) + ", }";
   const std::size_t unpadded = 10 + header.size() + 1;

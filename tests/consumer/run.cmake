@@ -17,3 +17,13 @@ execute_process(COMMAND ${WORK}/build/consumer RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "the consumer ran but failed (${rc})")
 endif()
+# The Python module, imported from the installed tree (not the build tree).
+if(PYTHON)
+  set(site ${WORK}/prefix/${PY_DIR})
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${site} ${PYTHON} -c
+                          "import deltapq, sys; assert deltapq.__file__.startswith('${site}'), deltapq.__file__; cb = deltapq.codebook(8, 2, 10); assert len(cb['centroids']) == 4; print('installed deltapq', deltapq.__version__)"
+                  RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "importing the installed Python module failed (${rc})")
+  endif()
+endif()

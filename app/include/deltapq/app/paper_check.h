@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/kv_source.h"
 #include "deltapq/fast/turbo_codec.h"
 
 namespace dpq::app {
@@ -49,7 +50,9 @@ std::vector<float> round_trip(const fast::TurboCodec& codec, const std::vector<f
 struct PaperCheckOptions {
   bool quick = false;
   std::uint64_t seed = 2026;
-  std::optional<std::string> kv_dir;  // a kvdump: every (layer, KV head) with its queries instead of the synthetic grid
+  // A kvdump directory or a tensor file: every (layer, KV head) with its queries instead of the synthetic grid.
+  std::optional<std::string> kv_dir;
+  KvLayout kv_layout;  // how a tensor file's axes and names map to streams
 };
 
 struct PaperCell {

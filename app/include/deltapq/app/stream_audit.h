@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/kv_source.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/uncertainty.h"
 #include "deltapq/pipeline/pipeline.h"
@@ -85,6 +86,7 @@ struct StreamAuditReport {
 
 // Throws dpq::Error naming the file for an unreadable stream, fewer than 3 tokens, too few rows for
 // the PQ shape, or a PQ shape that does not divide a stream's dimension.
+StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptions& options);
 StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOptions& options);
 
 }  // namespace dpq::app

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <istream>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,8 @@ struct NpyArray {
   std::vector<double> data;
 };
 NpyArray read_npy_array(const std::string& path, const NpyReadOptions& options);
+// The same on a stream of exactly `size` bytes (an .npz member, a buffer); `name` is used in errors.
+NpyArray read_npy_from(std::istream& in, std::uint64_t size, const std::string& name, const NpyReadOptions& options);
 // The bytes of a .npy of any shape in a little-endian dtype: "<f4", "<f8", "<i1".."<i8", "|u1", "<u2".. .
 std::string npy_bytes_typed(const std::vector<std::size_t>& shape, const std::vector<double>& data, const std::string& dtype);
 
