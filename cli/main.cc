@@ -54,11 +54,12 @@ const Command kCommands[] = {
      dpq::cli::run_kvdump},
     {"audit-stream",
      "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K]\n"
-     "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]\n"
+     "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--jobs N] [--quiet] [--json OUT] [--csv DIR]\n"
      "      Part C on every stream of a kvdump or a tensor file: calibration, alpha*, certificate, zones, direct vs\n"
      "      delta MSE. For a tensor file --layout names its axes (L layer, H head, T token, D dim, S k/v, B batch;\n"
      "      e.g. L,S,B,H,T,D), names give layer and kind ('model.layers.3.self_attn.k_proj', 'k_cache[3]',\n"
-     "      'past_key_values.3.0'), --kind k_post|k_pre|v when they do not",
+     "      'past_key_values.3.0'), --kind k_post|k_pre|v when they do not. --jobs N threads over streams (default:\n"
+     "      every core; the report does not depend on N); a progress line on a terminal unless --quiet",
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "progress.h"
 #include "deltapq/app/eval_nll.h"
 #include "deltapq/app/report.h"
 #include "deltapq/app/stream_audit.h"
@@ -36,8 +37,8 @@ pipeline::MonitorOptions parse_monitor(const Args& args) {
 
 int run_audit_stream(int argc, char** argv) {
   Args args(argc, argv, {"--bits", "--kappa", "--json", "--csv", "--half-life", "--theta", "--eta", "--pq", "--replicates", "--confidence",
-                         "--bootstrap-seed", "--layout", "--kind", "--batch", "--keys"},
-            {"--no-bootstrap"});
+                         "--bootstrap-seed", "--layout", "--kind", "--batch", "--keys", "--jobs"},
+            {"--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory or tensor file (.npy, .npz, .safetensors)");
@@ -53,8 +54,14 @@ int run_audit_stream(int argc, char** argv) {
     opt.pq = ref::PqShape{0, blocks, bits};
     opt.pq_text = *pq;
   }
+  opt.jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
   const app::KvStreams streams = app::open_kv_streams(args.positional()[0], parse_kv_layout(args));
-  const app::StreamAuditReport report = app::audit_streams(streams, opt);
+  app::StreamAuditReport report;
+  {
+    Progress progress("audit-stream", "streams", args.on("--quiet"));
+    if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+    report = app::audit_streams(streams, opt);
+  }
   app::print_text(report, std::cout);
   write_report(json_out, csv_out, app::to_json(report));
   return 0;

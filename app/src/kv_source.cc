@@ -256,6 +256,9 @@ KvStreams kv_streams(const std::string& tensor_file, const KvLayout& layout) {
 
 KvStreams open_kv_streams(const std::string& path, const KvLayout& layout) {
   std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw Error(path + ": no such directory or file (a kvdump directory from `deltapq kvdump`, or a .npy / .npz / "
+                "safetensors file)");
   if (std::filesystem::is_directory(path, ec)) {
     if (layout.axes || layout.kind || layout.batch || layout.keys_pre)
       throw Error(path + ": a kvdump directory: its manifest says what each array is (--layout, --kind, --batch and --keys are for tensor files)");

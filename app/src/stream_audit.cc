@@ -1,7 +1,13 @@
 #include "deltapq/app/stream_audit.h"
 
 #include <Eigen/Cholesky>
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "deltapq/core/error.h"
 
@@ -116,67 +122,110 @@ StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOpt
   return audit_streams(kv_streams(manifest), options);
 }
 
+namespace {
+
+// One stream's report (independent of every other stream: the parallel loop below relies on it).
+StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAuditOptions& options, std::string& warning) {
+  const std::string& path = f.path;
+  const pipeline::Stream s = streams.load(f);
+  if (s.rows < 3) throw Error(path + ": " + std::to_string(s.rows) + " tokens; the pipeline needs at least 3");
+  StreamReport r;
+  r.file = f;
+  r.tokens = s.rows;
+  r.dim = s.dim;
+  const pipeline::Moments mv = pipeline::moments(s);
+  r.trace_v = mv.trace();
+  const fast::Codec key(pipeline::matched_design(mv, options.kappa, options.bits, true));
+  r.calibration = pipeline::calibrate(s, key, options.kappa, options.bits);
+  const fast::Codec delta(r.calibration.delta_design);
+  const ref::RMatrix sigma_v = covariance_of(s);
+  r.alpha_open = ref::domination_factor(covariance_of(pipeline::deltas(s)), sigma_v);
+  r.alpha_closed = ref::domination_factor(covariance_of(r.calibration.steady_state_deltas), sigma_v);
+  r.calibration.steady_state_deltas = {};
+  r.dominated = r.alpha_closed.finite ? ref::verdict_lt(r.alpha_closed.alpha, {ref::Real(1), ref::Real(0)}) : Verdict::fails;
+  r.certificate = pipeline::certificate(options.kappa, options.bits, r.calibration.open_loop.trace(),
+                                        r.calibration.steady_state.trace());
+  pipeline::MonitorOptions monitor = options.monitor;
+  EtaTiers tiers;
+  monitor.eta = r.eta = stream_eta(options.eta, s, &tiers);
+  if (options.eta.automatic) r.eta_tiers = tiers;
+  r.zones = pipeline::run_zoned(s, key, delta, monitor);
+  r.zones.loop = {};
+  const pipeline::LoopResult direct = pipeline::run_direct(s, key);
+  const pipeline::LoopResult closed = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta);
+  r.mse_direct = direct.mse;
+  r.mse_delta = closed.mse;
+  add_stream_source_layer(r, s, direct, closed, options);
+  if (f.kind == "k_post")
+    if (const KvFile* pre = streams.find(f.layer, f.head, "k_pre"))
+      r.trace_v_rotated_mean = pipeline::rotated_mean_trace(s, streams.load(*pre), path);
+  if (options.pq) {
+    ref::PqShape shape;
+    try {
+      shape = ref::make_pq_shape(static_cast<int>(s.dim), options.pq->blocks, options.pq->bits);
+    } catch (const Error& e) {
+      throw Error(path + ": --pq " + options.pq_text + ": " + e.what());
+    }
+    if (s.rows - 1 < static_cast<std::size_t>(shape.centroids()))
+      throw Error(path + ": " + std::to_string(s.rows - 1) + " delta rows, but --pq " + options.pq_text +
+                  " needs at least " + std::to_string(shape.centroids()));
+    r.pq = pq_stream(s, shape);
+    r.pq_b2_empirical = ref::pq_ratio_check(*r.pq, r.pq->alpha, r.pq->eta_empirical).verdict;
+  }
+  warning = small_sample_warning(s.rows - 1, s.dim, path);
+  return r;
+}
+
+}  // namespace
+
+int default_jobs() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(std::min(n, 256u));
+}
+
 StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptions& options) {
   StreamAuditReport report;
   report.input = streams.input;
   report.options = options;
   if (streams.files.empty()) throw Error(streams.input + ": no k_pre, k_post or v stream to audit");
-  for (const KvFile& f : streams.files) {
-    const std::string& path = f.path;
-    const pipeline::Stream s = streams.load(f);
-    if (s.rows < 3) throw Error(path + ": " + std::to_string(s.rows) + " tokens; the pipeline needs at least 3");
-    StreamReport r;
-    r.file = f;
-    r.tokens = s.rows;
-    r.dim = s.dim;
-    const pipeline::Moments mv = pipeline::moments(s);
-    r.trace_v = mv.trace();
-    const fast::Codec key(pipeline::matched_design(mv, options.kappa, options.bits, true));
-    r.calibration = pipeline::calibrate(s, key, options.kappa, options.bits);
-    const fast::Codec delta(r.calibration.delta_design);
-    const ref::RMatrix sigma_v = covariance_of(s);
-    r.alpha_open = ref::domination_factor(covariance_of(pipeline::deltas(s)), sigma_v);
-    r.alpha_closed = ref::domination_factor(covariance_of(r.calibration.steady_state_deltas), sigma_v);
-    r.calibration.steady_state_deltas = {};
-    r.dominated = r.alpha_closed.finite ? ref::verdict_lt(r.alpha_closed.alpha, {ref::Real(1), ref::Real(0)}) : Verdict::fails;
-    r.certificate = pipeline::certificate(options.kappa, options.bits, r.calibration.open_loop.trace(),
-                                          r.calibration.steady_state.trace());
-    pipeline::MonitorOptions monitor = options.monitor;
-    EtaTiers tiers;
-    monitor.eta = r.eta = stream_eta(options.eta, s, &tiers);
-    if (options.eta.automatic) r.eta_tiers = tiers;
-    r.zones = pipeline::run_zoned(s, key, delta, monitor);
-    r.zones.loop = {};
-    const pipeline::LoopResult direct = pipeline::run_direct(s, key);
-    const pipeline::LoopResult closed = pipeline::run_loop(s, pipeline::LoopMode::closed, key, delta);
-    r.mse_direct = direct.mse;
-    r.mse_delta = closed.mse;
-    add_stream_source_layer(r, s, direct, closed, options);
-    if (f.kind == "k_post")
-      if (const KvFile* pre = streams.find(f.layer, f.head, "k_pre"))
-        r.trace_v_rotated_mean = pipeline::rotated_mean_trace(s, streams.load(*pre), path);
-    if (options.pq) {
-      ref::PqShape shape;
-      try {
-        shape = ref::make_pq_shape(static_cast<int>(s.dim), options.pq->blocks, options.pq->bits);
-      } catch (const Error& e) {
-        throw Error(path + ": --pq " + options.pq_text + ": " + e.what());
-      }
-      if (s.rows - 1 < static_cast<std::size_t>(shape.centroids()))
-        throw Error(path + ": " + std::to_string(s.rows - 1) + " delta rows, but --pq " + options.pq_text +
-                    " needs at least " + std::to_string(shape.centroids()));
-      r.pq = pq_stream(s, shape);
-      r.pq_b2_empirical = ref::pq_ratio_check(*r.pq, r.pq->alpha, r.pq->eta_empirical).verdict;
-      report.pq_joint_holds += r.pq->joint.verdict == Verdict::holds;
+  if (options.jobs < 1 || options.jobs > 1024) throw Error("--jobs " + std::to_string(options.jobs) + " is outside 1..1024");
+  const std::size_t n = streams.files.size();
+  std::vector<std::optional<StreamReport>> results(n);
+  std::vector<std::string> warnings(n);
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<std::size_t> done{0};
+  std::mutex progress_mutex;
+  // Streams are independent, so the reports -- and every byte written from them -- do not depend on the
+  // number of threads; the first error in stream order is the one reported, as with one thread.
+  const int jobs = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options.jobs), n));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
+  for (std::size_t i = 0; i < n; ++i) {
+    bool skip = false;
+    for (std::size_t j = 0; j < i && !skip; ++j) skip = errors[j] != nullptr;  // an earlier stream failed
+    if (skip) continue;
+    try {
+      results[i] = audit_one(streams, streams.files[i], options, warnings[i]);
+    } catch (...) {
+      errors[i] = std::current_exception();
     }
+    const std::size_t k = ++done;
+    if (options.progress) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      options.progress(k, n);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (errors[i]) std::rethrow_exception(errors[i]);
+  for (std::size_t i = 0; i < n; ++i) {
+    StreamReport& r = *results[i];
+    if (r.pq) report.pq_joint_holds += r.pq->joint.verdict == Verdict::holds;
     report.premise_holds += r.dominated == Verdict::holds;
     if (r.uncertainty) {
       report.source_holds += r.uncertainty->dominated == Verdict::holds;
       report.source_fails += r.uncertainty->dominated == Verdict::fails;
       report.source_undecided += r.uncertainty->dominated == Verdict::undecided;
     }
-    if (const std::string w = small_sample_warning(s.rows - 1, s.dim, path); !w.empty() && report.warnings.size() < 5)
-      report.warnings.push_back(w);
+    if (!warnings[i].empty() && report.warnings.size() < 5) report.warnings.push_back(warnings[i]);
     report.streams.push_back(std::move(r));
   }
   return report;

@@ -233,8 +233,9 @@ app::KvLayout layout_of(std::optional<std::string> layout, std::optional<std::st
 py::object audit_stream(const py::handle& cache, std::optional<std::string> layout, std::optional<std::string> kind,
                         std::optional<std::size_t> batch, std::string keys, int bits, double kappa, double half_life, double theta,
                         py::object eta, std::optional<std::string> pq, bool bootstrap, std::optional<int> replicates,
-                        std::optional<double> confidence, std::optional<std::uint64_t> bootstrap_seed) {
+                        std::optional<double> confidence, std::optional<std::uint64_t> bootstrap_seed, std::optional<int> jobs) {
   app::StreamAuditOptions o;
+  o.jobs = jobs.value_or(app::default_jobs());
   if (bits < 1 || bits > 8) throw Error("bits = " + std::to_string(bits) + " is outside 1..8");
   o.bits = bits;
   if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("kappa must be positive and finite");
@@ -587,7 +588,7 @@ PYBIND11_MODULE(_deltapq, m) {
         py::arg("batch") = py::none(), py::arg("keys") = "post", py::arg("bits") = 4, py::arg("kappa") = 3.0,
         py::arg("half_life") = 64.0, py::arg("theta") = 0.8, py::arg("eta") = py::str("auto"), py::arg("pq") = py::none(),
         py::arg("bootstrap") = true, py::arg("replicates") = py::none(), py::arg("confidence") = py::none(),
-        py::arg("bootstrap_seed") = py::none(),
+        py::arg("bootstrap_seed") = py::none(), py::arg("jobs") = py::none(),
         "Part C on every stream of a KV cache: an N-D array with layout='L,H,T,D' (and kind=), a dict "
         "{name: array} or {(layer, head, kind): [T, d]}, or a path (kvdump directory or tensor file).");
   m.def("paper_check", &paper_check, py::kw_only(), py::arg("quick") = true, py::arg("seed") = 2026, py::arg("kv") = py::none(),

@@ -226,7 +226,7 @@ def test_gate_check_on_arrays_names_the_wrong_entry():
     (lambda s: deltapq.audit_stream(s[None], layout="H,T,X"), "'X' is not an axis"),
     (lambda s: deltapq.audit_stream({(0, 0, "q"): s}), "kind 'q'"),
     (lambda s: deltapq.audit_stream(s, kind="v", bits=0), "bits = 0"),
-    (lambda s: deltapq.paper_check(kv="/nonexistent/kv"), "no such file"),
+    (lambda s: deltapq.paper_check(kv="/nonexistent/kv"), "no such directory or file"),
     (lambda s: deltapq.codebook(128, 0), "bits"),
     (lambda s: deltapq.codebook_check({"centroids": [0.1]}, 128, 4), "needs 'centroids' and 'thresholds'"),
     (lambda s: deltapq.TurboCodec(128, 4).encode(s), "8 columns; the codec has dim 128"),
@@ -306,3 +306,18 @@ def test_csv_tables_carry_the_json_tables(cli, cache, stream, tmp_path):
     assert r.returncode in (0, 1), r.stderr
     summary = dict(csv.reader(open(tmp_path / "a_csv" / "summary.csv")))
     assert summary["bits"] == "2"
+
+
+def test_jobs_do_not_change_a_byte(cli, cache, tmp_path):
+    """audit-stream --jobs 1 and --jobs 2 write the same JSON and CSV, byte for byte (streams are
+    independent; the reports are folded in stream order)."""
+    np.save(tmp_path / "cache.npy", cache)
+    outs = []
+    for jobs in (1, 2):
+        run_cli(cli, "audit-stream", tmp_path / "cache.npy", "--layout", "L,S,B,H,T,D", "--pq", "2x3", "--jobs", jobs,
+                "--json", tmp_path / ("j%d.json" % jobs), "--csv", tmp_path / ("c%d" % jobs))
+        outs.append((tmp_path / ("j%d.json" % jobs)).read_bytes() + (tmp_path / ("c%d" % jobs) / "heads.csv").read_bytes())
+    assert outs[0] == outs[1]
+    assert deltapq.audit_stream(cache, layout="L,S,B,H,T,D", jobs=1) == deltapq.audit_stream(cache, layout="L,S,B,H,T,D", jobs=2)
+    r = run_cli(cli, "audit-stream", tmp_path / "cache.npy", "--layout", "L,S,B,H,T,D", "--jobs", 0, expect=2)
+    assert "--jobs" in r.stderr

@@ -8,6 +8,7 @@
 #include <boost/math/special_functions/erf.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <map>
+#include <mutex>
 #include <memory>
 
 #include "deltapq/core/design.h"
@@ -30,7 +31,9 @@ Real ggd_alpha(const Real& beta) {
 // tanh-sinh needs an explicit minimum complement with MPFR (without one Boost 1.74 throws in the constructor for MPFR types); its abscissas
 // depend on the precision, so keep one integrator per precision.
 tanh_sinh<Real>& integrator() {
+  static std::mutex mutex;  // audit-stream --jobs: several threads may ask at once
   static std::map<int, std::unique_ptr<tanh_sinh<Real>>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
   auto& slot = cache[precision_bits()];
   if (!slot) slot = std::make_unique<tanh_sinh<Real>>(15, Real("1e-1000"));
   return *slot;

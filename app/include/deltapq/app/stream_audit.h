@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,7 +41,13 @@ struct StreamAuditOptions {
   std::optional<ref::PqShape> pq;  // dim is taken from each stream (block count and bits from here)
   std::string pq_text;             // how the user wrote it ("4x4"), for the report
   BootstrapOptions bootstrap;      // the source layer, per stream
+  int jobs = 1;                    // threads over streams (the report does not depend on it)
+  // Called after each stream (from a worker thread, serialized): streams done, total.
+  std::function<void(std::size_t, std::size_t)> progress;
 };
+
+// The machine's hardware threads (at least 1): the CLI's default for --jobs.
+int default_jobs();
 
 // The source layer of one stream (block bootstrap of (x_t, u_t, e_{t-1}, delta_t) over t).
 struct StreamUncertainty {
