@@ -90,6 +90,30 @@ void BM_ClosedLoopAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_ClosedLoopAppend)->Arg(128)->Arg(8);
 
+// The append as the pipeline runs it: the delta codec in the eigenbasis of the stream's covariance
+// (zero mean, clip 3 sqrt(lambda)), on the synthetic stream's rows.
+void BM_ClosedLoopAppendEigenbasis(benchmark::State& state) {
+  const auto d = static_cast<std::size_t>(state.range(0));
+  const ScalarSetup s = make_scalar_setup(4096, d, 4);
+  fast::FastDesign ds = s.eigen;
+  ds.mean.clear();
+  const fast::Codec codec(ds);
+  std::vector<float> prev(d, 0.0f), delta(d), q(d);
+  std::vector<std::uint8_t> codes(codec.bytes_per_row());
+  std::size_t t = 0;
+  for (auto _ : state) {
+    const float* x = s.x.data() + (t++ % s.n) * d;
+    for (std::size_t i = 0; i < d; ++i) delta[i] = x[i] - prev[i];  // delta_t = x_t - x^_{t-1}
+    codec.encode(delta.data(), 1, codes.data());
+    codec.decode(codes.data(), 1, q.data());
+    for (std::size_t i = 0; i < d; ++i) prev[i] += q[i];  // x^_t = x^_{t-1} + Q(delta_t)
+    benchmark::DoNotOptimize(prev.data());
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ClosedLoopAppendEigenbasis)->Arg(128)->Arg(8)->MeasureProcessCPUTime();
+
 // Product quantizer, d = 128, 8-bit codes, M blocks (trained once, 5 k-means rounds: timing only).
 constexpr std::size_t kPqN = 16384;
 const ScalarSetup& pq_data() {

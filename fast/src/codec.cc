@@ -91,7 +91,24 @@ void rotate_back(const float* y, std::size_t n, std::size_t d, const float* basi
               1.0f, y, static_cast<int>(d), basis, static_cast<int>(d), 0.0f, out, static_cast<int>(d));
 }
 
-Codec::Codec(FastDesign design) : design_(std::move(design)), kernel_(make_kernel_constants(design_)) {}
+Codec::Codec(FastDesign design) : design_(std::move(design)), kernel_(make_kernel_constants(design_)) {
+  // Decoding multiplies by U = (U^T)^T: keep U^T row-major so both directions stream rows.
+  const std::size_t d = kernel_.dim;
+  if (!design_.basis.empty()) {
+    basis_t_.resize(d * d);
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t i = 0; i < d; ++i) basis_t_[i * d + j] = design_.basis[j * d + i];
+  }
+}
+
+namespace {
+// Per-thread scratch, grown once: no allocation (and no zeroing) in the hot loop.
+float* scratch(std::size_t floats) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < floats) buf.resize(floats);
+  return buf.data();
+}
+}  // namespace
 
 void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::optional<SimdLevel> level) const {
   if (n == 0) return;
@@ -107,7 +124,8 @@ void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::opti
     }
     return;
   }
-  std::vector<float> block(kBlockRows * d);  // once per call, outside the loop
+  const detail::CodecKernels& k = detail::codec_kernels(simd);
+  float* block = scratch(std::min(kBlockRows, n) * d);
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
     // NaN/Inf must be reported in x's coordinates, before the GEMM mixes them. A row whose values are
@@ -124,8 +142,8 @@ void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::opti
                     " exceeds FLT_MAX / (2 d): the rotation y = U^T x may overflow float32");
       }
     }
-    rotate(x + r0 * d, rows, d, design_.basis.data(), block.data());
-    quantize_pack(kernel_, block.data(), rows, d, codes + r0 * kernel_.bytes_per_row, simd);
+    k.rotate(x + r0 * d, rows, d, design_.basis.data(), block);
+    quantize_pack(kernel_, block, rows, d, codes + r0 * kernel_.bytes_per_row, simd);
   }
 }
 
@@ -141,11 +159,12 @@ void Codec::decode(const std::uint8_t* codes, std::size_t n, float* out, std::op
         for (std::size_t i = 0; i < d; ++i) out[r * d + i] += design_.mean[i];
     return;
   }
-  std::vector<float> block(kBlockRows * d);
+  const detail::CodecKernels& k = detail::codec_kernels(simd);
+  float* block = scratch(std::min(kBlockRows, n) * d);
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
-    unpack_dequantize(kernel_, codes + r0 * kernel_.bytes_per_row, rows, block.data(), d, simd);
-    rotate_back(block.data(), rows, d, design_.basis.data(), out + r0 * d);
+    unpack_dequantize(kernel_, codes + r0 * kernel_.bytes_per_row, rows, block, d, simd);
+    k.rotate(block, rows, d, basis_t_.data(), out + r0 * d);
     if (!design_.mean.empty())
       for (std::size_t r = r0; r < r0 + rows; ++r)
         for (std::size_t i = 0; i < d; ++i) out[r * d + i] += design_.mean[i];

@@ -18,6 +18,9 @@ struct CodecKernels {
                                std::uint8_t* codes);
   void (*unpack_dequantize)(const KernelConstants&, const std::uint8_t* codes, std::size_t n, float* y,
                             std::size_t stride);
+  // out[r][i] = sum_j x[r][j] m[j][i] (m row-major d x d), accumulated as fma in j order from 0 -- the
+  // same rounding at every level and for every n, so a row's codes do not depend on its batch.
+  void (*rotate)(const float* x, std::size_t n, std::size_t d, const float* m, float* out);
 };
 
 struct TurboKernelArgs;

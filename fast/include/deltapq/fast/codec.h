@@ -71,6 +71,7 @@ class Codec {
  private:
   FastDesign design_;
   KernelConstants kernel_;
+  std::vector<float> basis_t_;  // U^T row-major (decode), empty for the identity basis
 };
 
 // The two kernels alone, on eigen-coordinates already rotated (y = x U, mean not yet removed:
