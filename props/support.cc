@@ -7,34 +7,17 @@
 #include <boost/random/uniform_01.hpp>
 #include <cmath>
 
+#include "deltapq/core/synth.h"
+
 namespace dpq::props {
 namespace {
-
-// Random orthogonal d x d matrix (modified Gram-Schmidt on Gaussian columns, double).
-std::vector<double> random_orthogonal(boost::random::mt19937_64& rng, int d) {
-  boost::random::normal_distribution<double> normal;
-  std::vector<double> q(static_cast<std::size_t>(d) * d);
-  for (auto& v : q) v = normal(rng);
-  for (int j = 0; j < d; ++j) {
-    for (int k = 0; k < j; ++k) {
-      double dot = 0;
-      for (int i = 0; i < d; ++i) dot += q[i * d + j] * q[i * d + k];
-      for (int i = 0; i < d; ++i) q[i * d + j] -= dot * q[i * d + k];
-    }
-    double n = 0;
-    for (int i = 0; i < d; ++i) n += q[i * d + j] * q[i * d + j];
-    n = std::sqrt(n);
-    for (int i = 0; i < d; ++i) q[i * d + j] /= n;
-  }
-  return q;
-}
 
 }  // namespace
 
 Factor random_factor(std::uint64_t seed, int dim, int rank, double condition, double scale) {
   boost::random::mt19937_64 rng(seed);
   boost::random::uniform_01<double> uni;
-  const auto q = random_orthogonal(rng, dim);
+  const auto q = dpq::random_orthogonal(rng, dim);
   Factor f;
   f.dim = dim;
   f.rank = rank;

@@ -13,6 +13,7 @@
 #include "deltapq/app/paper_check.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
+#include "deltapq/core/synth.h"
 #include "deltapq/core/npy.h"
 #include "deltapq/fast/qjl.h"
 #include "deltapq/fast/turbo_codec.h"
@@ -29,21 +30,9 @@ std::vector<float> gaussian(Rng& rng, std::size_t n, double scale) {
   return v;
 }
 
-// An orthonormal basis in float: modified Gram-Schmidt on Gaussian columns, in double, rounded once.
+// An orthonormal basis in float (core's random_orthogonal, rounded once).
 std::vector<float> orthogonal(Rng& rng, int d) {
-  boost::random::normal_distribution<double> normal;
-  std::vector<double> q(static_cast<std::size_t>(d) * d);
-  for (auto& v : q) v = normal(rng);
-  for (int j = 0; j < d; ++j) {
-    for (int k = 0; k < j; ++k) {
-      double dot = 0;
-      for (int i = 0; i < d; ++i) dot += q[i * d + j] * q[i * d + k];
-      for (int i = 0; i < d; ++i) q[i * d + j] -= dot * q[i * d + k];
-    }
-    double n = 0;
-    for (int i = 0; i < d; ++i) n += q[i * d + j] * q[i * d + j];
-    for (int i = 0; i < d; ++i) q[i * d + j] /= std::sqrt(n);
-  }
+  const std::vector<double> q = random_orthogonal(rng, d);
   return std::vector<float>(q.begin(), q.end());
 }
 

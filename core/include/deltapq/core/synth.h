@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <boost/random/mersenne_twister.hpp>
 #include <vector>
 
 namespace dpq {
@@ -26,5 +27,9 @@ struct SyntheticStreamParams {
 
 // Row-major [tokens, dim]. Throws dpq::Error on parameters outside their ranges.
 std::vector<double> synthetic_stream(const SyntheticStreamParams& p);
+
+// A random orthogonal d x d matrix, row-major: modified Gram-Schmidt on the columns of a Gaussian
+// matrix drawn from rng, in double (the gate's corpus and the property tests draw bases with it).
+std::vector<double> random_orthogonal(boost::random::mt19937_64& rng, int d);
 
 }  // namespace dpq
