@@ -12,9 +12,15 @@
 #include <limits>
 
 #include "deltapq/core/error.h"
+#include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/fast/turbo_codec.h"
-#include "deltapq/app/paper_check.h"
 #include "support.h"
+
+namespace {
+// The shipped codebook (every d the generators draw, 8..4096, is shipped): fast/ only, so the ASan build
+// of these properties does not need the application layer.
+dpq::fast::ScalarCodebook sphere_codebook(int d, int bits) { return dpq::fast::shipped_sphere_codebook(d, bits).value().codebook; }
+}  // namespace
 
 namespace dpq::props {
 namespace {
@@ -46,7 +52,7 @@ std::vector<float> data(const TCase& c) {
 RC_GTEST_PROP(D2, turbo_codec_scalar_and_avx2_are_bit_identical, ()) {
   RC_PRE(fast::detected_simd() == SimdLevel::avx2);
   const TCase c = *gen_tcase(12);
-  const TurboCodec codec(c.d, c.bits, app::sphere_codebook(c.d, c.bits), {c.seed});
+  const TurboCodec codec(c.d, c.bits, sphere_codebook(c.d, c.bits), {c.seed});
   const auto x = data(c);
   const std::size_t off = static_cast<std::size_t>(*rc::gen::inRange(1, 4)), guard = 64, bytes = c.n * codec.bytes_per_vector();
   std::vector<std::uint8_t> rec[2];
@@ -113,7 +119,7 @@ std::string index_violation(const TurboCodec& codec, const float* x, int d, int 
 
 RC_GTEST_PROP(D2, turbo_codes_agree_with_the_exact_rotation_within_the_bound, ()) {
   const TCase c = *gen_tcase(10);
-  const TurboCodec codec(c.d, c.bits, app::sphere_codebook(c.d, c.bits), {c.seed});
+  const TurboCodec codec(c.d, c.bits, sphere_codebook(c.d, c.bits), {c.seed});
   const auto x = data(c);
   std::vector<std::uint8_t> rec(c.n * codec.bytes_per_vector());
   codec.encode(x.data(), c.n, rec.data());
@@ -125,7 +131,7 @@ TEST(D2, turbo_index_criterion_catches_a_wrong_sign) {
   EXPECT_TRUE(falsified("codes of another rotation", [] {
     TCase c = *gen_tcase(8);
     c.bits = std::max(c.bits, 3);
-    const auto cb = app::sphere_codebook(c.d, c.bits);
+    const auto cb = sphere_codebook(c.d, c.bits);
     const TurboCodec codec(c.d, c.bits, cb, {c.seed}), other(c.d, c.bits, cb, {c.seed + 1});
     const auto x = data(c);
     std::vector<std::uint8_t> rec(c.n * codec.bytes_per_vector());
@@ -136,7 +142,7 @@ TEST(D2, turbo_index_criterion_catches_a_wrong_sign) {
 
 TEST(E2, turbo_codec_zero_vectors_and_bad_input) {
   const int d = 64;
-  const TurboCodec codec(d, 4, app::sphere_codebook(d, 4), {5});
+  const TurboCodec codec(d, 4, sphere_codebook(d, 4), {5});
   std::vector<float> x(static_cast<std::size_t>(d) * 3, 1.0f), back(x.size(), 7.0f);
   std::fill(x.begin() + d, x.begin() + 2 * d, 0.0f);  // row 1: zero vector
   std::vector<std::uint8_t> rec(3 * codec.bytes_per_vector());
