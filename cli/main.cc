@@ -73,7 +73,7 @@ const Command kCommands[] = {
      "      audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate",
      dpq::cli::run_codebook},
     {"paper-check",
-     "paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] [--kind K] [--batch I]] [--json OUT]\n"
+     "paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] [--kind K] [--batch I]] [--quiet] [--json OUT] [--csv DIR]\n"
      "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails",
      dpq::cli::run_paper_check},
     {"vectors",

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "progress.h"
 #include "deltapq/app/paper_check.h"
 #include "deltapq/app/report.h"
 #include "deltapq/core/atomic_file.h"
@@ -11,7 +12,7 @@
 namespace dpq::cli {
 
 int run_paper_check(int argc, char** argv) {
-  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys"}, {"--quick"});
+  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys"}, {"--quick", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (!args.positional().empty()) throw Error("paper-check takes no positional argument: '" + args.positional()[0] + "'");
@@ -22,7 +23,12 @@ int run_paper_check(int argc, char** argv) {
   opt.kv_layout = parse_kv_layout(args);
   if (!opt.kv_dir && (opt.kv_layout.axes || opt.kv_layout.kind || opt.kv_layout.batch || opt.kv_layout.keys_pre))
     throw Error("--layout, --kind, --batch and --keys describe the tensor file of --kv; there is none");
-  const app::PaperCheckReport r = app::paper_check(opt);
+  app::PaperCheckReport r;
+  {
+    Progress progress("paper-check", "cells", args.on("--quiet"));
+    if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+    r = app::paper_check(opt);
+  }
   app::print_text(r, std::cout);
   write_report(json_out, csv_out, app::to_json(r));
   // Exit codes as everywhere: 1 when a claim whose premises hold fails -- here a finding of the paper

@@ -193,6 +193,8 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
 
   // samples[dataset][d][n][metric][scheme]
   std::map<std::string, std::map<int, std::map<int, std::map<std::string, std::map<Scheme, std::vector<double>>>>>> samples;
+  const std::size_t cells_total = datasets.size() * rep.budgets.size();
+  std::size_t cells_done = 0;
   for (const Dataset& ds : datasets) {
     const int d = ds.d;
     const std::uint64_t s0 = dataset_seed(options.seed, ds.name, d);
@@ -210,6 +212,7 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
           cell["six_d"][sc].push_back(m.six_d);
         }
       }
+      if (options.progress) options.progress(++cells_done, cells_total);
       for (const char* metric : kMetrics) {
         auto& per = cell[metric];
         PaperCell row;

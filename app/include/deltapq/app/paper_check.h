@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,7 @@ struct PaperCheckOptions {
   // A kvdump directory or a tensor file: every (layer, KV head) with its queries instead of the synthetic grid.
   std::optional<std::string> kv_dir;
   KvLayout kv_layout;  // how a tensor file's axes and names map to streams
+  std::function<void(std::size_t, std::size_t)> progress;  // after each (dataset, budget) cell: done, total
 };
 
 struct PaperCell {
