@@ -32,7 +32,7 @@ int run_bench(int argc, char** argv);
 
 const Command kCommands[] = {
     {"audit",
-     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT]\n"
+     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT] [--csv DIR]\n"
      "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
      "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (.npy of float16/32/64 either byte order, .npz,\n"
      "      safetensors F64/F32/F16/BF16; --tensor names one of several); with --pq also\n"
@@ -63,13 +63,13 @@ const Command kCommands[] = {
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--json OUT]\n"
+     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--json OUT] [--csv DIR]\n"
      "      next-token NLL and KL with the KV cache through a codec",
      dpq::cli::run_eval_nll},
     {"codebook",
-     "codebook --dim D --bits B [--digits N] [--json OUT]\n"
+     "codebook --dim D --bits B [--digits N] [--json OUT] [--csv DIR]\n"
      "      certified Lloyd-Max codebook of the sphere marginal (TurboQuant-style)\n"
-     "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT]\n"
+     "  codebook --check TABLE.json --dim D --bits B [--max-excess PCT] [--json OUT] [--csv DIR]\n"
      "      audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate",
      dpq::cli::run_codebook},
     {"paper-check",
@@ -83,12 +83,12 @@ const Command kCommands[] = {
      dpq::cli::run_vectors},
     {"gate",
      "gate --design D.json --input X.npy --codes C.npy [--decoded Y.npy [--bf16]] [--norms N.npy] [--signs S.npy]\n"
-     "        [--residual-norms R.npy] [--refused M.npy] [--json OUT]\n"
+     "        [--residual-norms R.npy] [--refused M.npy] [--json OUT] [--csv DIR]\n"
      "      check your kernel's outputs against the reference: per entry exact / acceptable / wrong, worst offenders;\n"
      "      exit 1 when anything is wrong\n"
-     "  gate --vectors DIR --outputs DIR2 [--json OUT]\n"
+     "  gate --vectors DIR --outputs DIR2 [--json OUT] [--csv DIR]\n"
      "      the same on a corpus of `deltapq vectors` (your outputs in DIR2/CASE/codes.npy, ...)\n"
-     "  gate --plugin LIB.so [--design D.json] [--seed N] [--cases N] [--max-batch N] [--timeout S] [--no-fork] [--json OUT]\n"
+     "  gate --plugin LIB.so [--design D.json] [--seed N] [--cases N] [--max-batch N] [--timeout S] [--no-fork] [--json OUT] [--csv DIR]\n"
      "      drive your kernel (the C ABI of deltapq/gate_plugin.h) with RapidCheck batches of random and edge rows;\n"
      "      a failure is shrunk to a minimal counterexample and printed with the seed that reproduces it",
      dpq::cli::run_gate},
