@@ -68,49 +68,47 @@ void BM_Encode(benchmark::State& state) {
 
 // Closed-loop append (C1): encode one token's delta, decode it, update the reference x^_{t-1}.
 // Identity basis, b = 4, one head of d coordinates.
+// One closed-loop append per iteration: delta_t = x_t - x^_{t-1}, encode, decode, x^_t = x^_{t-1} + Q(delta_t).
+// `row(t)` gives x_t.
+template <class Row>
+void closed_loop(benchmark::State& state, const fast::Codec& codec, Row row) {
+  const std::size_t d = codec.dim();
+  std::vector<float> prev(d, 0.0f), delta(d), q(d);
+  std::vector<std::uint8_t> codes(codec.bytes_per_row());
+  std::size_t t = 0;
+  for (auto _ : state) {
+    const float* x = row(t++);
+    for (std::size_t i = 0; i < d; ++i) delta[i] = x[i] - prev[i];
+    codec.encode(delta.data(), 1, codes.data());
+    codec.decode(codes.data(), 1, q.data());
+    for (std::size_t i = 0; i < d; ++i) prev[i] += q[i];
+    benchmark::DoNotOptimize(prev.data());
+    benchmark::DoNotOptimize(codes.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// Identity basis, a drifting constant row.
 void BM_ClosedLoopAppend(benchmark::State& state) {
   const auto d = static_cast<std::size_t>(state.range(0));
   fast::FastDesign ds;
   ds.clip.assign(d, 1.0f);
   ds.bits.assign(d, 4);
-  const fast::Codec codec(ds);
-  std::vector<float> x(d, 0.1f), prev(d, 0.0f), delta(d), q(d);
-  std::vector<std::uint8_t> codes(codec.bytes_per_row());
-  float phase = 0.0f;
-  for (auto _ : state) {
-    phase += 0.01f;
-    for (std::size_t i = 0; i < d; ++i) delta[i] = x[i] + phase - prev[i];  // delta_t = x_t - x^_{t-1}
-    codec.encode(delta.data(), 1, codes.data());
-    codec.decode(codes.data(), 1, q.data());
-    for (std::size_t i = 0; i < d; ++i) prev[i] += q[i];                     // x^_t = x^_{t-1} + Q(delta_t)
-    benchmark::DoNotOptimize(prev.data());
-    benchmark::DoNotOptimize(codes.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  std::vector<float> x(d);
+  closed_loop(state, fast::Codec(ds), [&](std::size_t t) {
+    for (std::size_t i = 0; i < d; ++i) x[i] = 0.1f + 0.01f * static_cast<float>(t + 1);
+    return x.data();
+  });
 }
 BENCHMARK(BM_ClosedLoopAppend)->Arg(128)->Arg(8);
 
 // The append as the pipeline runs it: the delta codec in the eigenbasis of the stream's covariance
 // (zero mean, clip 3 sqrt(lambda)), on the synthetic stream's rows.
 void BM_ClosedLoopAppendEigenbasis(benchmark::State& state) {
-  const auto d = static_cast<std::size_t>(state.range(0));
-  const ScalarSetup s = make_scalar_setup(4096, d, 4);
+  const ScalarSetup s = make_scalar_setup(4096, static_cast<std::size_t>(state.range(0)), 4);
   fast::FastDesign ds = s.eigen;
   ds.mean.clear();
-  const fast::Codec codec(ds);
-  std::vector<float> prev(d, 0.0f), delta(d), q(d);
-  std::vector<std::uint8_t> codes(codec.bytes_per_row());
-  std::size_t t = 0;
-  for (auto _ : state) {
-    const float* x = s.x.data() + (t++ % s.n) * d;
-    for (std::size_t i = 0; i < d; ++i) delta[i] = x[i] - prev[i];  // delta_t = x_t - x^_{t-1}
-    codec.encode(delta.data(), 1, codes.data());
-    codec.decode(codes.data(), 1, q.data());
-    for (std::size_t i = 0; i < d; ++i) prev[i] += q[i];  // x^_t = x^_{t-1} + Q(delta_t)
-    benchmark::DoNotOptimize(prev.data());
-    benchmark::DoNotOptimize(codes.data());
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  closed_loop(state, fast::Codec(ds), [&](std::size_t t) { return s.x.data() + (t % s.n) * s.dim; });
 }
 BENCHMARK(BM_ClosedLoopAppendEigenbasis)->Arg(128)->Arg(8)->MeasureProcessCPUTime();
 

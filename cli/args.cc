@@ -125,27 +125,4 @@ app::KvLayout parse_kv_layout(const Args& args) {
   return l;
 }
 
-std::pair<int, int> parse_pq_text(const std::string& text) {
-  const auto x = text.find('x');
-  auto digits = [](const std::string& s) { return !s.empty() && s.size() < 6 && std::all_of(s.begin(), s.end(), ::isdigit); };
-  if (x == std::string::npos || !digits(text.substr(0, x)) || !digits(text.substr(x + 1)))
-    throw Error("--pq '" + text + "': expected MxBITS, e.g. 16x8");
-  return {std::stoi(text.substr(0, x)), std::stoi(text.substr(x + 1))};
-}
-
-ref::PqShape parse_pq_shape(const std::string& text, int dim) {
-  const auto [blocks, bits] = parse_pq_text(text);
-  try {
-    return ref::make_pq_shape(dim, blocks, bits);
-  } catch (const Error& e) {
-    throw Error("--pq '" + text + "': " + e.what());
-  }
-}
-
-ref::PqTransform parse_pq_transform(const std::string& text) {
-  for (auto t : {ref::PqTransform::identity, ref::PqTransform::eigenbasis, ref::PqTransform::soft_zca})
-    if (text == ref::to_string(t)) return t;
-  throw Error("unknown PQ transform '" + text + "' (expected identity, eigenbasis or soft-zca)");
-}
-
 }  // namespace dpq::cli

@@ -52,12 +52,5 @@ app::BootstrapOptions parse_bootstrap(const Args& args);
 inline const std::vector<std::string> kKvLayoutFlags = {"--layout", "--kind", "--batch", "--keys"};
 app::KvLayout parse_kv_layout(const Args& args);
 
-// --pq MxBITS as the two numbers (M, BITS); throws dpq::Error naming the text when it is malformed.
-std::pair<int, int> parse_pq_text(const std::string& text);
-// --pq MxBITS for vectors of `dim` coordinates: throws dpq::Error naming the text when it is malformed
-// or the shape is invalid for dim ("--pq '4x4': M = 4 does not divide the dimension 6").
-ref::PqShape parse_pq_shape(const std::string& text, int dim);
-// --pq-transform identity | eigenbasis | soft-zca.
-ref::PqTransform parse_pq_transform(const std::string& text);
 
 }  // namespace dpq::cli

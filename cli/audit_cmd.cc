@@ -33,8 +33,8 @@ int run_audit(int argc, char** argv) {
   if (m.rows < 2) throw Error(input + ": T = " + std::to_string(m.rows) + " rows; the delta stream needs T >= 2");
   if (auto pq = args.text("--pq")) {
     ref::PqOptions po;
-    po.shape = parse_pq_shape(*pq, static_cast<int>(m.cols));
-    if (auto t = args.text("--pq-transform")) po.transform = parse_pq_transform(*t);
+    po.shape = ref::parse_pq_shape(*pq, static_cast<int>(m.cols), "--pq");
+    if (auto t = args.text("--pq-transform")) po.transform = ref::parse_pq_transform(*t);
     if (auto e = args.real("--zca-eps", true)) po.zca_eps_rel = ref::Real(*e);
     if (auto s = args.integer("--seed", 0, 1LL << 53)) po.kmeans.seed = static_cast<std::uint64_t>(*s);
     if (m.rows - 1 < static_cast<std::size_t>(po.shape.centroids()))

@@ -50,7 +50,7 @@ int run_audit_stream(int argc, char** argv) {
   opt.bootstrap = parse_bootstrap(args);
   if (auto pq = args.text("--pq")) {
     // The text is checked here; whether M divides a stream's dimension, per stream (app::audit_streams).
-    const auto [blocks, bits] = parse_pq_text(*pq);
+    const auto [blocks, bits] = ref::parse_pq_text(*pq, "--pq");
     opt.pq = ref::PqShape{0, blocks, bits};
     opt.pq_text = *pq;
   }

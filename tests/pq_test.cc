@@ -161,7 +161,7 @@ TEST(B1, transforms) {
 }
 
 TEST(E2, pq_shape_errors) {
-  // The text form MxBITS is parsed by the CLI (tests/cli_test.cc); the shape's own rules live here.
+  // The text form MxBITS is parsed by ref::parse_pq_text (tests/cli_test.cc); the shape's own rules live here.
   EXPECT_EQ(make_pq_shape(128, 16, 8).block_dim(), 8);
   EXPECT_NE(error_of([] { make_pq_shape(128, 3, 8); }).find("M = 3 does not divide the dimension 128"), std::string::npos);
   EXPECT_NE(error_of([] { make_pq_shape(128, 0, 8); }).find("M = 0"), std::string::npos);

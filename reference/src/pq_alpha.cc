@@ -63,6 +63,31 @@ const char* to_string(PqTransform t) {
   return "?";
 }
 
+PqTransform parse_pq_transform(const std::string& text) {
+  for (auto t : {PqTransform::identity, PqTransform::eigenbasis, PqTransform::soft_zca})
+    if (text == to_string(t)) return t;
+  throw Error("unknown PQ transform '" + text + "' (expected identity, eigenbasis or soft-zca)");
+}
+
+std::pair<int, int> parse_pq_text(const std::string& text, const std::string& what) {
+  const auto x = text.find('x');
+  auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() < 6 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (x == std::string::npos || !digits(text.substr(0, x)) || !digits(text.substr(x + 1)))
+    throw Error(what + " '" + text + "': expected MxBITS, e.g. 16x8");
+  return {std::stoi(text.substr(0, x)), std::stoi(text.substr(x + 1))};
+}
+
+PqShape parse_pq_shape(const std::string& text, int dim, const std::string& what) {
+  const auto [blocks, bits] = parse_pq_text(text, what);
+  try {
+    return make_pq_shape(dim, blocks, bits);
+  } catch (const Error& e) {
+    throw Error(what + " '" + text + "': " + e.what());
+  }
+}
+
 PqShape make_pq_shape(int dim, int blocks, int bits) {
   PqShape s{dim, blocks, bits};
   if (s.blocks < 1 || s.blocks > dim)

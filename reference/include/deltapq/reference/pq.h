@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "deltapq/reference/certified.h"
@@ -32,6 +33,12 @@ struct PqShape {
 // M blocks of BITS bits for vectors of `dim` coordinates; throws dpq::Error ("M = 4 does not divide the
 // dimension 6", "BITS = 9 must be in 1..8") unless 1 <= M <= dim, M divides dim and 1 <= BITS <= 8.
 PqShape make_pq_shape(int dim, int blocks, int bits);
+// The text forms the CLI and the Python module take: "MxBITS" (e.g. "16x8") as (M, BITS), and that for
+// vectors of `dim` coordinates; `what` names the option in errors ("--pq", "pq ="). A PQ transform by
+// its to_string name (identity, eigenbasis, soft-zca).
+std::pair<int, int> parse_pq_text(const std::string& text, const std::string& what);
+PqShape parse_pq_shape(const std::string& text, int dim, const std::string& what);
+PqTransform parse_pq_transform(const std::string& text);
 
 // ---- Training (double; seeded k-means++ then Lloyd; the same rules as fast::ProductQuantizer) ----
 struct KMeansOptions {
