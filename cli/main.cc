@@ -12,11 +12,17 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#ifdef DPQ_HAVE_MPI
+#include <mpi.h>
+#endif
+
 #include "commands.h"
+#include "mpi_world.h"
 #include "deltapq/core/error.h"
 #include "deltapq/reference/real.h"
 
@@ -133,6 +139,25 @@ int run_bench(int argc, char** argv) {
   throw dpq::Error("bench: cannot run " + bench + ": " + std::strerror(errno));
 }
 
+std::string rank_label(const dpq::cli::MpiWorld* world) {
+  return world && world->size() > 1 ? " (MPI rank " + std::to_string(world->rank()) + ")" : std::string();
+}
+
+// A failure on one rank of several before the results were exchanged: the others may be waiting for
+// its results (or it for theirs), so the whole run ends here, with this exit code. After the exchange
+// (rank 0 writing the report) nobody waits and the rank simply returns.
+void abort_other_ranks(const dpq::cli::MpiWorld* world, int code) {
+#ifdef DPQ_HAVE_MPI
+  if (world && world->size() > 1 && !world->exchanged()) {
+    std::cerr.flush();
+    MPI_Abort(MPI_COMM_WORLD, code);
+  }
+#else
+  (void)world;
+  (void)code;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,14 +178,25 @@ int main(int argc, char** argv) {
       std::cout << "usage: deltapq " << command->usage << "\n" << kExitCodes;
       return 0;
     }
+  // Under mpirun / srun the ranks share the work of the commands that distribute it (audit-stream);
+  // every other command is refused there rather than run N times.
+  std::unique_ptr<dpq::cli::MpiWorld> world;
+  int code = 0;
   try {
+    world = std::make_unique<dpq::cli::MpiWorld>(argc, argv);
+    if (world->size() > 1 && cmd != "audit-stream")
+      throw dpq::Error(cmd + " does not distribute over MPI ranks (audit-stream does): run it as one process");
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
     return command->run(argc - 2, argv + 2);
   } catch (const dpq::Error& e) {
-    std::cerr << "deltapq " << cmd << ": error: " << e.what() << "\n";
-    return 2;
+    // One write, so the lines of several ranks do not interleave.
+    std::cerr << "deltapq " + cmd + rank_label(world.get()) + ": error: " + e.what() + "\n";
+    code = 2;
   } catch (const std::exception& e) {
-    std::cerr << "deltapq " << cmd << ": internal error: " << e.what() << " (a deltapq bug: please report the command line)\n";
-    return 3;
+    std::cerr << "deltapq " + cmd + rank_label(world.get()) + ": internal error: " + e.what() +
+                     " (a deltapq bug: please report the command line)\n";
+    code = 3;
   }
+  abort_other_ranks(world.get(), code);
+  return code;
 }

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "mpi_world.h"
 #include "progress.h"
 #include "deltapq/app/eval_nll.h"
 #include "deltapq/app/report.h"
@@ -56,12 +57,15 @@ int run_audit_stream(int argc, char** argv) {
   }
   opt.jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
   const app::KvStreams streams = app::open_kv_streams(args.positional()[0], parse_kv_layout(args));
+  opt.distribution = mpi_world().distribution();
   app::StreamAuditReport report;
   {
-    Progress progress("audit-stream", "streams", args.on("--quiet"));
+    // Under MPI the line is rank 0's own streams; the other ranks stay quiet.
+    Progress progress("audit-stream", "streams", args.on("--quiet") || mpi_world().rank() != 0);
     if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
     report = app::audit_streams(streams, opt);
   }
+  if (!report.complete) return 0;  // an MPI rank other than 0: its streams are in rank 0's report
   app::print_text(report, std::cout);
   write_report(json_out, csv_out, app::to_json(report));
   return 0;

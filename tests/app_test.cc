@@ -1,5 +1,6 @@
 // The application layer: the kvdump manifest reader (types, paths, duplicates), whole-or-nothing
 // directories, the shipped Lloyd-Max tables against the reference, and the scheme codec wiring.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,6 +8,10 @@
 
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/paper_check.h"
+#include "deltapq/app/report.h"
+#include "deltapq/app/report_wire.h"
+#include "deltapq/app/stream_audit.h"
+#include "deltapq/core/synth.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/npy.h"
 #include "deltapq/fast/sphere_codebooks.h"
@@ -126,6 +131,37 @@ TEST(AtomicDirectory, appears_whole_or_not_at_all_and_replaces_only_its_own_kind
   d.write("case/a.npy", "x");
   d.commit();
   EXPECT_TRUE(fs::exists(target + "/case/a.npy"));
+}
+
+// What travels between MPI ranks: a stream's report, with its PQ part and source layer, comes back
+// field for field (the JSON written from it is the same bytes, and so is the report re-encoded).
+TEST(ReportWire, a_stream_report_round_trips_exactly_and_garbage_is_refused) {
+  SyntheticStreamParams p;
+  p.tokens = 160;
+  p.dim = 4;
+  p.rank = 2;
+  const std::string file = testing::temp_path("wire_v.npy");
+  write_npy(file, p.tokens, p.dim, synthetic_stream(p), true);
+  app::KvLayout layout;
+  layout.kind = "v";
+  app::StreamAuditOptions o;
+  o.pq = ref::PqShape{0, 2, 2};
+  o.pq_text = "2x2";
+  o.bootstrap.replicates = 50;
+  app::StreamAuditReport r = app::audit_streams(app::open_kv_streams(file, layout), o);
+  ASSERT_EQ(r.streams.size(), 1u);
+  ASSERT_TRUE(r.streams[0].pq && r.streams[0].uncertainty);
+  const std::string wire = app::to_wire(r.streams[0]);
+  app::StreamAuditReport back = r;
+  back.streams[0] = app::stream_report_from_wire(wire);
+  EXPECT_EQ(app::to_json(back), app::to_json(r));
+  EXPECT_EQ(app::to_wire(back.streams[0]), wire);
+  // A Real keeps its value exactly (not just to the digits the JSON prints).
+  EXPECT_EQ(back.streams[0].pq->alpha.value, r.streams[0].pq->alpha.value);
+  EXPECT_EQ(back.streams[0].alpha_closed.witness, r.streams[0].alpha_closed.witness);
+  EXPECT_THAT(error_of([&] { app::stream_report_from_wire(wire.substr(0, wire.size() / 2)); }),
+              ::testing::HasSubstr("stream report bytes"));
+  EXPECT_THAT(error_of([] { app::stream_report_from_wire("not cbor"); }), ::testing::HasSubstr("stream report bytes"));
 }
 
 TEST(SphereCodebooks, the_shipped_tables_are_the_reference_rounded_once) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/distribute.h"
 #include "deltapq/app/kv_source.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/uncertainty.h"
@@ -42,6 +43,10 @@ struct StreamAuditOptions {
   std::string pq_text;             // how the user wrote it ("4x4"), for the report
   BootstrapOptions bootstrap;      // the source layer, per stream
   int jobs = 1;                    // threads over streams (the report does not depend on it)
+  // Processes over streams (MPI ranks; null: this process alone). Rank 0 gathers every stream's report
+  // and returns the whole report, byte for byte what one process writes; other ranks return one with
+  // complete = false.
+  const Distribution* distribution = nullptr;
   // Called after each stream (from a worker thread, serialized): streams done, total.
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -89,6 +94,7 @@ struct StreamAuditReport {
   std::size_t pq_joint_holds = 0;
   std::size_t source_holds = 0, source_fails = 0, source_undecided = 0;  // alpha*_closed < 1 for the source
   std::vector<std::string> warnings;
+  bool complete = true;  // false on an MPI rank other than 0 (its streams went to rank 0)
 };
 
 // Throws dpq::Error naming the file for an unreadable stream, fewer than 3 tokens, too few rows for

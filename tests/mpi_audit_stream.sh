@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# audit-stream under MPI: two ranks on one machine write the same JSON, CSV and text as one process,
+# byte for byte (the streams' reports travel to rank 0 with every field, MPFR values exactly); a bad
+# stream on either rank is exit 2 naming the file. Exit 77 (skipped) when the shared model is absent.
+set -euo pipefail
+cli=$1 mpiexec=$2 src=$3
+models=${DPQ_MODELS:-$src/../shared/models}
+if [ ! -f "$models/stories260K.bin" ]; then
+  echo "shared model absent: $models/stories260K.bin (set DPQ_MODELS)"; exit 77
+fi
+# Open MPI refuses root unless told; CI runs as root.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+"$cli" kvdump --model "$models/stories260K.bin" --tokenizer "$models/tok512.bin" --text "$src/data/story.txt" --out "$work/kv" > /dev/null
+"$cli" audit-stream "$work/kv" --pq 2x3 --jobs 1 --quiet --json "$work/one.json" --csv "$work/one" > "$work/one.txt"
+"$mpiexec" -np 2 --oversubscribe "$cli" audit-stream "$work/kv" --pq 2x3 --jobs 1 --json "$work/two.json" --csv "$work/two" \
+  > "$work/two.txt"
+cmp "$work/one.json" "$work/two.json"
+cmp "$work/one.txt" "$work/two.txt"
+diff -r "$work/one" "$work/two"
+grep -q '"heads"' "$work/two.json"
+# A truncated stream dealt to rank 1 (stream 1 of 0..59 under round-robin) and one to rank 0.
+for k in 2 3; do
+  rm -rf "$work/bad" && cp -r "$work/kv" "$work/bad"
+  f=$(ls "$work/bad"/*.npy | sort | sed -n "${k}p")
+  head -c 100 "$f" > "$f.t" && mv "$f.t" "$f"
+  set +e
+  err=$("$mpiexec" -np 2 --oversubscribe "$cli" audit-stream "$work/bad" --jobs 1 --quiet --json "$work/bad.json" 2>&1 > /dev/null)
+  rc=$?
+  set -e
+  [ "$rc" = 2 ] || { echo "bad stream $f: exit $rc, expected 2: $err"; exit 1; }
+  grep -q "$(basename "$f"): has 100 bytes" <<< "$err" || { echo "error does not name $f: $err"; exit 1; }
+  [ ! -e "$work/bad.json" ] || { echo "a report was written despite the error"; exit 1; }
+done
+echo "2 ranks = 1 process, byte for byte; bad streams exit 2 on either rank"
