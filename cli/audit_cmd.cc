@@ -4,8 +4,10 @@
 
 #include "args.h"
 #include "commands.h"
+#include "progress.h"
 #include "deltapq/app/audit.h"
 #include "deltapq/app/report.h"
+#include "deltapq/app/stream_audit.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 #include "deltapq/core/npy.h"
@@ -15,8 +17,8 @@ namespace dpq::cli {
 
 int run_audit(int argc, char** argv) {
   Args args(argc, argv, {"--tensor", "--bits", "--budget", "--kappa", "--precision", "--json", "--csv", "--pq", "--pq-transform", "--zca-eps", "--seed",
-                         "--replicates", "--confidence", "--bootstrap-seed"},
-            {"--small-sample", "--no-bootstrap"});
+                         "--replicates", "--confidence", "--bootstrap-seed", "--jobs"},
+            {"--small-sample", "--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE (.npy, .npz or .safetensors)");
@@ -46,7 +48,13 @@ int run_audit(int argc, char** argv) {
       if (args.has(f)) throw Error(std::string(f) + " needs --pq MxBITS");
   }
 
-  const app::AuditReport report = app::run_audit(m.data, m.rows, m.cols, opt, input);
+  opt.jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
+  app::AuditReport report;
+  {
+    Progress progress("audit", "% of the estimated work", args.on("--quiet"));
+    if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+    report = app::run_audit(m.data, m.rows, m.cols, opt, input);
+  }
   app::print_text(report, std::cout);
   write_report(json_out, csv_out, app::to_json(report));
   return report.claim_fails() ? 1 : 0;

@@ -38,12 +38,15 @@ int run_bench(int argc, char** argv);
 
 const Command kCommands[] = {
     {"audit",
-     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--json OUT] [--csv DIR]\n"
+     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--jobs N] [--quiet]\n"
+     "        [--json OUT] [--csv DIR]\n"
      "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
      "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (.npy of float16/32/64 either byte order, .npz,\n"
      "      safetensors F64/F32/F16/BF16; --tensor names one of several); with --pq also\n"
      "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits; --small-sample audits\n"
-     "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient)",
+     "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient). --jobs N threads\n"
+     "      for the independent parts (default: every core; the report does not depend on N); a progress line on a\n"
+     "      terminal unless --quiet",
      dpq::cli::run_audit},
     {"synth",
      "synth --out FILE.npy [--tokens T] [--dim D] [--phi P] [--nu NU] [--rank R] [--sigma S] [--seed N]\n"
@@ -65,12 +68,13 @@ const Command kCommands[] = {
      "      delta MSE. For a tensor file --layout names its axes (L layer, H head, T token, D dim, S k/v, B batch;\n"
      "      e.g. L,S,B,H,T,D), names give layer and kind ('model.layers.3.self_attn.k_proj', 'k_cache[3]',\n"
      "      'past_key_values.3.0'), --kind k_post|k_pre|v when they do not. --jobs N threads over streams (default:\n"
-     "      every core; the report does not depend on N); a progress line on a terminal unless --quiet",
+     "      every core; the report does not depend on N); a progress line on a terminal unless --quiet.\n"
+     "      mpirun -np N deltapq audit-stream ... deals the streams over N MPI ranks; rank 0 writes the same report",
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--json OUT] [--csv DIR]\n"
-     "      next-token NLL and KL with the KV cache through a codec",
+     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--quiet] [--json OUT] [--csv DIR]\n"
+     "      next-token NLL and KL with the KV cache through a codec (a progress line on a terminal unless --quiet)",
      dpq::cli::run_eval_nll},
     {"codebook",
      "codebook --dim D --bits B [--digits N] [--json OUT] [--csv DIR]\n"

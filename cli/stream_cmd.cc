@@ -74,7 +74,7 @@ int run_audit_stream(int argc, char** argv) {
 int run_eval_nll(int argc, char** argv) {
   Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--csv", "--theta", "--half-life", "--eta",
                          "--replicates", "--confidence", "--bootstrap-seed", "--versus"},
-            {"--no-bootstrap"});
+            {"--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   app::EvalNllOptions opt;
@@ -91,7 +91,12 @@ int run_eval_nll(int argc, char** argv) {
   model::Llama2 llm(*m);
   const model::Tokenizer tok(*t, llm.config().vocab_size);
   const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3);
-  const app::EvalNllReport report = app::eval_nll(llm, tokens, opt);
+  app::EvalNllReport report;
+  {
+    Progress progress("eval-nll", "steps (forward passes, eta estimates)", args.on("--quiet"));
+    if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+    report = app::eval_nll(llm, tokens, opt);
+  }
   app::print_text(report, std::cout);
   write_report(json_out, csv_out, app::to_json(report));
   return 0;

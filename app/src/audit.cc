@@ -1,6 +1,7 @@
 #include "deltapq/app/audit.h"
 
 #include "audit_internal.h"
+#include "parallel.h"
 
 #include <algorithm>
 #include <functional>
@@ -34,25 +35,26 @@ SourceSummary summarize(const std::string& name, const RMatrix& x, const SampleM
   return s;
 }
 
-void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricEigen& eig, const RMatrix& coords) {
+void add_source_entries(std::vector<TheoremEntry>& out, const AuditOptions& options, const SourceSummary& s,
+                        const SymmetricEigen& eig, const RMatrix& coords) {
   {  // A2 with the support design: |Y_i| <= c_i holds by construction.
     const RealDesign design = support_design(coords, s.bits);
     TheoremEntry e{"A2", s.name, "bounded_support", "D <= B_bs = sum_i c_i^2 4^-b_i, c_i = max_t |Y_ti|",
                    nonnegative_sum(bounded_support_bound(design), design.dim()), s.distortion_support};
     e.premises = {{"|Y_i| <= c_i for every sample (support design)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
-    r.theorems.push_back(e);
+    out.push_back(e);
   }
   {  // A2 trace corollary of the matched design.
     TheoremEntry e{"A2", s.name, "trace_corollary", "kappa^2 sum_i lambda_i 4^-b_i <= kappa^2 4^-min(b) tr Sigma",
-                   trace_corollary_bound(eig, r.options.kappa, s.bits),
-                   bounded_support_bound_matched(eig, r.options.kappa, s.bits)};
+                   trace_corollary_bound(eig, options.kappa, s.bits),
+                   bounded_support_bound_matched(eig, options.kappa, s.bits)};
     e.verdict = verdict_le(e.measured, e.bound);
     if (std::adjacent_find(s.bits.begin(), s.bits.end(), std::not_equal_to<>()) == s.bits.end())
       e.note = "equal bits everywhere: the corollary is an equality, so the verdict is undecided by design";
-    r.theorems.push_back(e);
+    out.push_back(e);
   }
-  const RealDesign matched = matched_design(eig.values, r.options.kappa, s.bits);
+  const RealDesign matched = matched_design(eig.values, options.kappa, s.bits);
   {  // A5 with the exact empirical overload term.
     const ClippedBound b = clipped_bound_empirical(coords, matched);
     TheoremEntry e{"A5", s.name, "clipped_exact_overload",
@@ -61,7 +63,7 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
     e.premises = {{"E Y_i^2 finite (a finite sample)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     e.note = "covariance term " + to_string(b.covariance_term.sum(), 6) + ", overload " + to_string(b.overload.sum(), 6);
-    r.theorems.push_back(e);
+    out.push_back(e);
   }
   {  // A5 with the fourth-moment overload bound.
     const ClippedBound b = clipped_bound_moment(coords, matched);
@@ -69,7 +71,7 @@ void add_source_entries(AuditReport& r, const SourceSummary& s, const SymmetricE
                    b.certified(), s.distortion_matched};
     e.premises = {{"E Y_i^4 finite (a finite sample)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
-    r.theorems.push_back(e);
+    out.push_back(e);
   }
 }
 
@@ -157,6 +159,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
                 " coordinates: the delta stream's covariance has rank <= T - 2 < d, so the audit would describe "
                 "this sample only (and cost as much as a full one); pass --small-sample to audit it anyway");
   if (rows.size() != tokens * dim) throw Error("audit: data size does not match [T, d]");
+  if (options.jobs < 1 || options.jobs > 1024) throw Error("--jobs " + std::to_string(options.jobs) + " is outside 1..1024");
   if (options.bits < 0 || options.bits > kMaxBits)
     throw Error("audit: bits = " + std::to_string(options.bits) + " is outside 0..16");
   if (!(options.kappa > 0) || !isfinite(options.kappa))
@@ -173,6 +176,14 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
                   std::to_string(sh.centroids()) + " rows per source");
   }
 
+  // Progress in percent of the estimated work: the parts' shares of a d = 128, T = 1024 audit on one
+  // thread (eigendecompositions ~30 %, summaries ~30 %, alpha* and Loewner ~25 %, PQ, source layer ~15 %).
+  const std::size_t work_pq = options.pq ? 10 : 0, total = 100 + work_pq;
+  std::size_t done = 0;
+  auto step = [&](std::size_t share) {
+    done += share;
+    if (options.progress) options.progress(done, total);
+  };
   AuditReport r;
   r.input = input;
   r.options = options;
@@ -182,26 +193,50 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   const RMatrix x = to_real(rows.data(), tokens, dim);
   const RMatrix dx = x.bottomRows(tokens - 1) - x.topRows(tokens - 1);  // exact: differences of doubles at >= 128 bits
 
-  const SampleMoments mv = sample_moments(x);
-  if (!(mv.covariance.trace() > 0))
-    throw Error(input + ": the stream is constant (tr Sigma_V = 0): there is no variance to quantize, every bound and "
-                "distortion is 0");
-  const SampleMoments md = sample_moments(dx);
-  const SymmetricEigen eig_v = symmetric_eigen(mv.covariance, "Sigma_V");
-  const SymmetricEigen eig_d = symmetric_eigen(md.covariance, "Sigma_delta");
+  // The two sources are independent up to the comparison: their moments, eigendecompositions and
+  // summaries run side by side (options.jobs >= 2), the errors raised in the sequential order.
+  SampleMoments mv, md;
+  SymmetricEigen eig_v, eig_d;
+  detail::run_both(
+      options.jobs,
+      [&] {
+        mv = sample_moments(x);
+        if (!(mv.covariance.trace() > 0))
+          throw Error(input + ": the stream is constant (tr Sigma_V = 0): there is no variance to quantize, every bound and "
+                      "distortion is 0");
+        eig_v = symmetric_eigen(mv.covariance, "Sigma_V");
+      },
+      [&] {
+        md = sample_moments(dx);
+        eig_d = symmetric_eigen(md.covariance, "Sigma_delta");
+      });
   require_psd(eig_v, "Sigma_V");
   require_psd(eig_d, "Sigma_delta");
+  step(30);
   // Bits: uniform, or greedy on Sigma_V shared by both sources (A4 needs the same bit vector).
   const std::vector<int> bits = options.budget ? greedy_bits(eig_v.values, *options.budget)
                                                : uniform_bits(dim, options.bits);
-  RMatrix coords_v, coords_d;
-  r.v = summarize("V", x, mv, eig_v, bits, options, coords_v);
-  r.delta = summarize("delta", dx, md, eig_d, bits, options, coords_d);
-  add_source_entries(r, r.v, eig_v, coords_v);
-  add_source_entries(r, r.delta, eig_d, coords_d);
+  std::vector<TheoremEntry> entries_v, entries_d;
+  detail::run_both(
+      options.jobs,
+      [&] {
+        RMatrix coords;
+        r.v = summarize("V", x, mv, eig_v, bits, options, coords);
+        add_source_entries(entries_v, options, r.v, eig_v, coords);
+      },
+      [&] {
+        RMatrix coords;
+        r.delta = summarize("delta", dx, md, eig_d, bits, options, coords);
+        add_source_entries(entries_d, options, r.delta, eig_d, coords);
+      });
+  r.theorems.insert(r.theorems.end(), entries_v.begin(), entries_v.end());
+  r.theorems.insert(r.theorems.end(), entries_d.begin(), entries_d.end());
+  step(30);
 
-  r.alpha = domination_factor(md.covariance, mv.covariance);
-  r.loewner = loewner_le(md.covariance, mv.covariance).verdict;
+  detail::run_both(
+      options.jobs, [&] { r.alpha = domination_factor(md.covariance, mv.covariance, eig_v, eig_d); },
+      [&] { r.loewner = loewner_le(md.covariance, mv.covariance).verdict; });
+  step(25);
   {
     const Real ratio = r.delta.trace / r.v.trace;
     r.trace_ratio = {ratio, rounding_slack(ratio, 4.0 * static_cast<double>(dim))};
@@ -238,7 +273,9 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
     r.theorems.push_back(e);
   }
   if (options.pq) add_pq_entries(r, rows, tokens, dim, eig_v, *options.pq);
+  step(work_pq);
   detail::add_source_layer(r, rows, bits, eig_v, options);
+  step(15);
   for (auto& t : r.theorems)
     if (t.claim_fails() && !t.condition)
       t.note += (t.note.empty() ? "" : "; ") +

@@ -7,6 +7,8 @@
 #include "deltapq/core/error.h"
 #include "deltapq/reference/attention.h"
 
+#include <functional>
+
 namespace dpq::app {
 namespace {
 
@@ -27,7 +29,7 @@ struct SchemeRun {
 // keys coded pre-RoPE and rotated on read, C5), calibrated in-sample on this text (proofs-notes/C2.md).
 SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const std::vector<pipeline::Stream>& k_pre,
                      const std::vector<pipeline::Stream>& v, const std::vector<std::vector<double>>& logp_ref,
-                     pipeline::KvScheme scheme, const EvalNllOptions& options) {
+                     pipeline::KvScheme scheme, const EvalNllOptions& options, const std::function<void()>& tick) {
   const auto& c = llm.config();
   const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
   const std::size_t streams = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
@@ -39,6 +41,7 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
       if (scheme == pipeline::KvScheme::delta_zoned) {
         monitor.eta = stream_eta(options.eta, s, nullptr);
         run.etas.push_back(monitor.eta);
+        tick();
       }
       coders.push_back(pipeline::make_stream_coder(scheme, s, options.kappa, options.bits, monitor));
     }
@@ -57,6 +60,7 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
     double k = 0;
     for (std::size_t i = 0; i < lp.size(); ++i) k += std::exp(logp_ref[pos][i]) * (logp_ref[pos][i] - lp[i]);
     run.kl.push_back(k);
+    tick();
   }
   for (const auto& cd : coders) run.resets += cd->resets();
   return run;
@@ -72,6 +76,15 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
   const std::size_t T = tokens.size(), hd = static_cast<std::size_t>(c.head_dim());
   const std::size_t streams = static_cast<std::size_t>(c.n_layers) * c.n_kv_heads;
   rep.tokens = T;
+  // Progress in steps: every forward pass (the fp32 one, then each scheme's), and with delta-zoned each
+  // stream's eta estimate (the B5 tiers; minutes on a long text).
+  auto scheme_steps = [&](pipeline::KvScheme k) { return T + (k == pipeline::KvScheme::delta_zoned ? 2 * streams : 0); };
+  const std::size_t total = T + scheme_steps(options.scheme) + (options.versus ? scheme_steps(*options.versus) : 0);
+  std::size_t done = 0;
+  const std::function<void()> tick = [&] {
+    ++done;
+    if (options.progress) options.progress(done, total);
+  };
 
   // Pass 1, fp32: reference distributions and the calibration streams (pre-RoPE K, V).
   std::vector<pipeline::Stream> k_pre(streams, pipeline::Stream{0, hd, {}}), v(streams, pipeline::Stream{0, hd, {}});
@@ -85,9 +98,10 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
       ++v[idx].rows;
     });
     logp_ref[pos] = log_probabilities(logits);
+    tick();
   }
 
-  const SchemeRun main = run_scheme(llm, tokens, k_pre, v, logp_ref, options.scheme, options);
+  const SchemeRun main = run_scheme(llm, tokens, k_pre, v, logp_ref, options.scheme, options, tick);
   rep.resets = main.resets;
   rep.eta_per_stream = main.etas;
   double nll = 0, nll_ref = 0, kl = 0;
@@ -113,7 +127,7 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
     rep.costs_nll = source_verdict(rep.delta_nll_ci);
   }
   if (options.versus) {  // the paired comparison of two schemes on the same tokens
-    const SchemeRun other = run_scheme(llm, tokens, k_pre, v, logp_ref, *options.versus, options);
+    const SchemeRun other = run_scheme(llm, tokens, k_pre, v, logp_ref, *options.versus, options, tick);
     std::vector<double> diff;
     double sum = 0;
     for (std::size_t pos = 0; pos + 1 < T; ++pos) {

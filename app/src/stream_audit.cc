@@ -141,8 +141,13 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   r.calibration = pipeline::calibrate(s, key, options.kappa, options.bits);
   const fast::Codec delta(r.calibration.delta_design);
   const ref::RMatrix sigma_v = covariance_of(s);
-  r.alpha_open = ref::domination_factor(covariance_of(pipeline::deltas(s)), sigma_v);
-  r.alpha_closed = ref::domination_factor(covariance_of(r.calibration.steady_state_deltas), sigma_v);
+  // Sigma_V's eigendecomposition once for both factors.
+  const ref::SymmetricEigen eig_v = ref::symmetric_eigen(sigma_v, "Sigma_V");
+  auto alpha = [&](const ref::RMatrix& sigma_delta) {
+    return ref::domination_factor(sigma_delta, sigma_v, eig_v, ref::symmetric_eigen(sigma_delta, "Sigma_delta"));
+  };
+  r.alpha_open = alpha(covariance_of(pipeline::deltas(s)));
+  r.alpha_closed = alpha(covariance_of(r.calibration.steady_state_deltas));
   r.calibration.steady_state_deltas = {};
   r.dominated = r.alpha_closed.finite ? ref::verdict_lt(r.alpha_closed.alpha, {ref::Real(1), ref::Real(0)}) : Verdict::fails;
   r.certificate = pipeline::certificate(options.kappa, options.bits, r.calibration.open_loop.trace(),

@@ -33,9 +33,10 @@ app::BootstrapOptions bootstrap_options(bool enabled, std::optional<int> replica
 py::object audit(const py::handle& array, int bits, double kappa, std::optional<int> budget, std::optional<std::string> pq,
                  std::string pq_transform, std::optional<double> zca_eps, std::optional<std::uint64_t> seed, bool small_sample,
                  bool bootstrap, std::optional<int> replicates, std::optional<double> confidence,
-                 std::optional<std::uint64_t> bootstrap_seed, std::optional<int> precision) {
+                 std::optional<std::uint64_t> bootstrap_seed, std::optional<int> precision, std::optional<int> jobs) {
   const NpyArray a = float_matrix(array, "audit: array");
   app::AuditOptions o;
+  o.jobs = jobs.value_or(app::default_jobs());
   o.bits = bits;
   o.kappa = ref::Real(kappa);
   o.budget = budget;
@@ -217,6 +218,7 @@ void bind_workflows(py::module_& m) {
         py::arg("pq") = py::none(), py::arg("pq_transform") = "soft-zca", py::arg("zca_eps") = py::none(), py::arg("seed") = py::none(),
         py::arg("small_sample") = false, py::arg("bootstrap") = true, py::arg("replicates") = py::none(),
         py::arg("confidence") = py::none(), py::arg("bootstrap_seed") = py::none(), py::arg("precision") = py::none(),
+        py::arg("jobs") = py::none(),
         "Part A (and with pq='MxBITS' Part B) on a stream [T, d]; the dict of `deltapq audit --json`.");
   m.def("audit_stream", &audit_stream, py::arg("cache"), py::kw_only(), py::arg("layout") = py::none(), py::arg("kind") = py::none(),
         py::arg("batch") = py::none(), py::arg("keys") = "post", py::arg("bits") = 4, py::arg("kappa") = 3.0,

@@ -309,6 +309,20 @@ def test_csv_tables_carry_the_json_tables(cli, cache, stream, tmp_path):
     assert summary["bits"] == "2"
 
 
+def test_audit_jobs_do_not_change_a_byte(cli, stream, tmp_path):
+    """audit --jobs 2 runs the two sources (and alpha* beside the Loewner test) on two threads: the
+    JSON and the text are the same bytes as with one thread."""
+    np.save(tmp_path / "k.npy", stream)
+    outs = []
+    for jobs in (1, 2):
+        r = run_cli(cli, "audit", tmp_path / "k.npy", "--jobs", jobs, "--json", tmp_path / ("a%d.json" % jobs))
+        outs.append(r.stdout.encode() + (tmp_path / ("a%d.json" % jobs)).read_bytes())
+    assert outs[0] == outs[1]
+    assert deltapq.audit(stream, jobs=1) == deltapq.audit(stream, jobs=2)
+    with pytest.raises(ValueError, match="jobs"):
+        deltapq.audit(stream, jobs=0)
+
+
 def test_jobs_do_not_change_a_byte(cli, cache, tmp_path):
     """audit-stream --jobs 1 and --jobs 2 write the same JSON and CSV, byte for byte (streams are
     independent; the reports are folded in stream order)."""

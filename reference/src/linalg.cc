@@ -113,6 +113,13 @@ DominationFactor domination_factor(const RMatrix& sigma_delta, const RMatrix& si
                 std::to_string(sigma_v.cols()));
   const SymmetricEigen ev = symmetric_eigen(sigma_v, "Sigma_V");
   const SymmetricEigen ed = symmetric_eigen(sigma_delta, "Sigma_delta");
+  return domination_factor(sigma_delta, sigma_v, ev, ed);
+}
+
+DominationFactor domination_factor(const RMatrix& sigma_delta, const RMatrix& sigma_v, const SymmetricEigen& ev,
+                                   const SymmetricEigen& ed) {
+  if (ev.values.size() != sigma_v.rows() || ed.values.size() != sigma_delta.rows())
+    throw Error("domination factor: the eigendecompositions do not match the matrices");
   require_psd(ev, "Sigma_V");
   require_psd(ed, "Sigma_delta");
   const Eigen::Index d = sigma_v.rows();

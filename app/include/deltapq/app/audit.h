@@ -4,6 +4,7 @@
 // x_t - x_{t-1} (T - 1 rows). Each source is quantized in its own eigenbasis.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct AuditOptions {
   // and costs as much as a full one; it is refused unless asked for.
   bool allow_small_sample = false;
   BootstrapOptions bootstrap;  // the source-level layer (intervals, source verdicts)
+  int jobs = 1;  // threads for the independent parts (the two sources, alpha* and the Loewner test); the report does not depend on it
+  // Called after each part with (work done, total work) in percent of the audit's estimated cost.
+  std::function<void(std::size_t, std::size_t)> progress;
 };
 
 // A premise of a theorem, decided on the data like a claim: holds, fails, or undecided (a check within

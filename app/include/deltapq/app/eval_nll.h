@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct EvalNllOptions {
   EtaChoice eta;                     // delta-zoned
   BootstrapOptions bootstrap;        // intervals of delta NLL and KL (paired over tokens, block bootstrap)
   std::optional<pipeline::KvScheme> versus;  // a second scheme on the same tokens: the paired difference
+  // Called after each forward pass and each stream's eta estimate: (steps done, total steps).
+  std::function<void(std::size_t, std::size_t)> progress;
 };
 
 struct EvalNllReport {

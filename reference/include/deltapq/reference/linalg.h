@@ -54,6 +54,10 @@ struct DominationFactor {
   std::string reason;
 };
 DominationFactor domination_factor(const RMatrix& sigma_delta, const RMatrix& sigma_v);
+// The same with the two eigendecompositions already at hand (symmetric_eigen of sigma_v and of
+// sigma_delta; the audits compute them anyway): the same result, two eigensolves fewer.
+DominationFactor domination_factor(const RMatrix& sigma_delta, const RMatrix& sigma_v, const SymmetricEigen& eig_v,
+                                   const SymmetricEigen& eig_delta);
 
 // A3: the verdict on S_delta <= S_V from the certified smallest eigenvalue of S_V - S_delta.
 struct LoewnerOrder {
