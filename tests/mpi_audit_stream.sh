@@ -19,6 +19,24 @@ cmp "$work/one.json" "$work/two.json"
 cmp "$work/one.txt" "$work/two.txt"
 diff -r "$work/one" "$work/two"
 grep -q '"heads"' "$work/two.json"
+# Streams large enough that a library would thread inside one product (d = 64, T = 400: Eigen splits
+# GEMMs above 5e4 multiply-adds unless told not to): --jobs 1, --jobs 2 and two ranks, the same bytes.
+/usr/bin/python3 -c "
+import numpy as np, sys
+rng = np.random.default_rng(3)
+x = np.cumsum(rng.standard_normal((2, 400, 64)), axis=1) * 0.05 + 0.3 * rng.standard_normal((2, 400, 64))
+np.save(sys.argv[1], x.astype(np.float32))" "$work/big.npy"
+for run in "1 1" "1 2" "2 1"; do
+  set -- $run
+  if [ "$1" = 1 ]; then
+    "$cli" audit-stream "$work/big.npy" --layout H,T,D --kind v --jobs "$2" --quiet --json "$work/big_$1_$2.json" > /dev/null
+  else
+    "$mpiexec" -np 2 --oversubscribe "$cli" audit-stream "$work/big.npy" --layout H,T,D --kind v --jobs "$2" --quiet \
+      --json "$work/big_$1_$2.json" > /dev/null
+  fi
+done
+cmp "$work/big_1_1.json" "$work/big_1_2.json"
+cmp "$work/big_1_1.json" "$work/big_2_1.json"
 # A truncated stream dealt to rank 1 (stream 1 of 0..59 under round-robin) and one to rank 0.
 for k in 2 3; do
   rm -rf "$work/bad" && cp -r "$work/kv" "$work/bad"
