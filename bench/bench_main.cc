@@ -1,4 +1,4 @@
-// deltapq-bench scalar | turbo | pq | gate [OPTIONS]: the benchmark suites (`deltapq bench ...` runs this).
+// deltapq-bench scalar | turbo | pq | gate | audit [OPTIONS]: the benchmark suites (`deltapq bench ...` runs this).
 // Speed is reported as ratios measured in one run; FAISS, the peer, is linked here and only here.
 // Exit codes as deltapq's: 0 ok, 2 bad input or usage, 3 internal error.
 #include <cstring>
@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "deltapq/core/error.h"
+#include "audit_bench.h"
 #include "gate_bench.h"
 #include "pq_bench.h"
 #include "scalar_bench.h"
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
     if (suite == "turbo") return dpq::bench::run_turbo_bench(argc - 2, argv + 2);
     if (suite == "pq") return dpq::bench::run_pq_bench(argc - 2, argv + 2);
     if (suite == "gate") return dpq::bench::run_gate_bench(argc - 2, argv + 2);
-    throw dpq::Error("bench needs a suite: bench scalar | bench turbo | bench pq | bench gate");
+    if (suite == "audit") return dpq::bench::run_audit_bench(argc - 2, argv + 2);
+    throw dpq::Error("bench needs a suite: bench scalar | bench turbo | bench pq | bench gate | bench audit");
   } catch (const dpq::Error& e) {
     std::cerr << "deltapq bench" << (suite.empty() ? "" : " " + suite) << ": error: " << e.what() << "\n";
     return 2;

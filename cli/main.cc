@@ -111,6 +111,9 @@ const Command kCommands[] = {
      "      the product quantizer against FAISS ProductQuantizer (train, encode, decode, MSE)\n"
      "  bench gate [--dim D] [--bits B] [--n N] [--reps R] [--json OUT]\n"
      "      rows per second the gate checks per family (per-thread CPU time), against the fast encode\n"
+     "  bench audit [--streams S] [--tokens T] [--dim D] [--ranks R] [--json OUT]\n"
+     "      audit-stream on a synthetic cache (default 64 x [4096, 128]): CPU s per stream, --jobs 2 and MPI ranks vs\n"
+     "      one thread (reports compared byte for byte), a 768-stream cache extrapolated\n"
      "      (benchmarks live in deltapq-bench, next to this binary, which links FAISS; deltapq does not)",
      run_bench},
 };
