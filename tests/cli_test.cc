@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 #include <sstream>
 #include <sys/wait.h>
@@ -56,6 +57,25 @@ TEST(Cli, audit_writes_the_report_and_json) {
   EXPECT_TRUE(j["alpha_star"].is_number());
   EXPECT_TRUE(j["trace_ratio"].is_number());
   EXPECT_EQ(r.code == 1, j["claim_fails"].get<bool>());
+  // The demo's kind of stream (AR(1), phi = 0.95): the known verdicts, each for a reason.
+  //   A2 bounded_support, A5 (both forms): sample-wise theorems whose premises hold by construction --
+  //     they hold on every sample, so anything else is a bug;
+  //   A2 trace_corollary with equal bits: an equality, undecided by design;
+  //   Sigma_delta <= Sigma_V holds (the deltas of a slow AR(1) are small), so A4's ordering and the
+  //     delta advantage hold with their premise;
+  //   A6: tail domination fails at some eigen-rank, so "true; theorem not applicable".
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(j["loewner_delta_le_v"], "holds");
+  std::map<std::string, std::string> want{{"V/bounded_support", "holds"},         {"V/trace_corollary", "undecided"},
+                                          {"V/clipped_exact_overload", "holds"},  {"V/clipped_moment", "holds"},
+                                          {"delta/bounded_support", "holds"},     {"delta/trace_corollary", "undecided"},
+                                          {"delta/clipped_exact_overload", "holds"}, {"delta/clipped_moment", "holds"},
+                                          {"delta vs V/bound_ordering", "holds"}, {"delta vs V/delta_advantage", "holds"},
+                                          {"delta vs V/clipped_comparative", "true; theorem not applicable"}};
+  std::map<std::string, std::string> got;
+  for (const auto& t : j["theorems"])
+    got[t["source"].get<std::string>() + "/" + t["claim"].get<std::string>()] = t["reading"].get<std::string>();
+  EXPECT_EQ(got, want);
 }
 
 TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {

@@ -10,6 +10,7 @@
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
 #include "deltapq/fast/pq.h"
+#include "deltapq/fast/qjl.h"
 #include "deltapq/fast/turbo_codec.h"
 #include "test_files.h"
 
@@ -118,6 +119,25 @@ TEST(FastDispatch, the_default_level_is_resolved_once_from_DPQ_SIMD) {
   EXPECT_EQ(kernel_calls(level), before + 1);
 }
 
+// A second opinion on the CPU (the compiler's __builtin_cpu_supports, not our CPUID code): where the
+// machine has AVX2 + FMA the detector must say so, or every forcing test and bit-identity property would
+// skip and the default path would silently run scalar code. On a machine without them this is a skip.
+TEST(FastDispatch, the_detector_finds_avx2_where_the_cpu_has_it) {
+  __builtin_cpu_init();
+  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+    GTEST_SKIP() << "this CPU has no AVX2 + FMA: the scalar path is all there is";
+  EXPECT_EQ(detected_simd(), SimdLevel::avx2);
+  if (!std::getenv("DPQ_SIMD")) {
+    EXPECT_EQ(default_simd(), SimdLevel::avx2);
+    const Codec codec(identity(16, 4, 1.0f));
+    std::vector<float> x(16, 0.25f);
+    std::vector<std::uint8_t> codes(codec.bytes_per_row());
+    const auto before = kernel_calls(SimdLevel::avx2);
+    codec.encode(x.data(), 1, codes.data());  // no override: what the CLI and the pipeline run
+    EXPECT_EQ(kernel_calls(SimdLevel::avx2), before + 1);
+  }
+}
+
 TEST(FastDispatch, level_names_parse_and_unknown_ones_are_errors) {
   EXPECT_EQ(parse_simd_level("scalar"), SimdLevel::scalar);
   EXPECT_EQ(parse_simd_level("avx2"), SimdLevel::avx2);
@@ -125,6 +145,50 @@ TEST(FastDispatch, level_names_parse_and_unknown_ones_are_errors) {
   if (detected_simd() != SimdLevel::avx2) {
     EXPECT_THROW(select_simd(SimdLevel::avx2), dpq::Error);
   }
+}
+
+// D4's reconstruction r^ = sqrt(pi/2)/m ||r|| S^T sign(S r), against the same formula in double from the
+// sketch matrix itself (not from the record: the signs and the norm are recomputed), and <q, r^> against
+// the estimator. The float error is bounded by gamma_{m+4} (m products summed, the scale, the fp32
+// norm) times sqrt(pi/2)/m ||r|| sum_i |S_ij|; a wrong constant (1 instead of sqrt(pi/2): -20 %) is far
+// outside it.
+TEST(D4, qjl_reconstruction_is_the_formula_with_sqrt_pi_over_2) {
+  const int d = 16, m = 24;
+  const QjlSketch sk(d, m, 99);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> r(d), q(d);
+  for (auto& v : r) v = normal(rng);
+  for (auto& v : q) v = normal(rng);
+  std::vector<std::uint8_t> rec(sk.bytes_per_vector());
+  sk.encode(r.data(), 1, rec.data());
+  std::vector<float> got(d);
+  sk.reconstruct(rec.data(), got.data());
+  const std::vector<float>& S = sk.matrix();
+  double norm = 0;
+  for (float v : r) norm += static_cast<double>(v) * v;
+  norm = std::sqrt(norm);
+  std::vector<double> sign(m);
+  for (int i = 0; i < m; ++i) {
+    double p = 0;
+    for (int j = 0; j < d; ++j) p += static_cast<double>(S[i * d + j]) * r[j];
+    ASSERT_GT(std::abs(p), 1e-3) << "a sign too close to 0 for this check";
+    sign[i] = p >= 0 ? 1 : -1;
+  }
+  const double c = std::sqrt(M_PI / 2) / m * norm, gamma = (m + 4) * std::ldexp(1.0, -24) / (1 - (m + 4) * std::ldexp(1.0, -24));
+  double dot = 0, dot_bound = 0;
+  for (int j = 0; j < d; ++j) {
+    double e = 0, mag = 0;
+    for (int i = 0; i < m; ++i) {
+      e += sign[i] * S[i * d + j];
+      mag += std::abs(S[i * d + j]);
+    }
+    EXPECT_LE(std::abs(got[j] - c * e), gamma * c * mag) << "coordinate " << j;
+    dot += static_cast<double>(q[j]) * got[j];
+    dot_bound += std::abs(q[j]) * c * mag;
+  }
+  // The estimate from the record is the same inner product (up to the same float rounding, twice).
+  EXPECT_NEAR(sk.estimate(rec.data(), sk.project(q.data())), dot, 4 * gamma * dot_bound);
 }
 
 TEST(E2, fast_bad_input_is_an_error) {
