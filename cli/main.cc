@@ -53,8 +53,9 @@ const Command kCommands[] = {
      "      the seeded synthetic stream the demo audits",
      dpq::cli::run_synth},
     {"generate",
-     "generate --model M.bin --tokenizer T.bin [--steps N]\n"
-     "      greedy generation from BOS with a llama2.c-format checkpoint",
+     "generate --model M.bin --tokenizer T.bin [--steps N] [--temperature T [--top-p P] [--seed N]]\n"
+     "      generation from BOS with a llama2.c-format checkpoint: greedy, or sampled at temperature T from the\n"
+     "      top-p nucleus (seeded, the same text on every machine)",
      dpq::cli::run_generate},
     {"kvdump",
      "kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"

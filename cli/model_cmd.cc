@@ -32,11 +32,15 @@ Loaded load(const Args& args) {
 }  // namespace
 
 int run_generate(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--tokenizer", "--steps"}, {});
+  Args args(argc, argv, {"--model", "--tokenizer", "--steps", "--temperature", "--top-p", "--seed"}, {});
   if (!args.positional().empty()) throw Error("generate takes no positional argument: '" + args.positional()[0] + "'");
+  app::GenerateOptions o;
+  if (auto t = args.real("--temperature", false)) o.temperature = *t;
+  if (auto p = args.real("--top-p", true)) o.top_p = *p;
+  if (auto s = args.integer("--seed", 0, 1LL << 53)) o.seed = static_cast<std::uint64_t>(*s);
   Loaded x = load(args);
-  const int steps = static_cast<int>(args.integer("--steps", 1, x.llm.config().seq_len).value_or(64));
-  std::cout << app::generate(x.llm, x.tok, steps) << "\n";
+  o.steps = static_cast<int>(args.integer("--steps", 1, x.llm.config().seq_len).value_or(64));
+  std::cout << app::generate(x.llm, x.tok, o) << "\n";
   return 0;
 }
 

@@ -82,6 +82,9 @@ int run_eval_nll(int argc, char** argv) {
   const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
   if (!m || !t || !text_path) throw Error("eval-nll needs --model, --tokenizer and --text");
   opt.scheme = pipeline::parse_kv_scheme(args.text("--kv-scheme").value_or("fp32"));
+  if (opt.scheme == pipeline::KvScheme::fp32)
+    for (const char* f : {"--bits", "--kappa"})
+      if (args.has(f)) throw Error(std::string(f) + " has no meaning with --kv-scheme fp32 (the cache is not quantized)");
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   opt.kappa = args.real("--kappa", true).value_or(3.0);
   opt.monitor = parse_monitor(args);

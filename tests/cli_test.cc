@@ -262,6 +262,38 @@ TEST(Cli, bench_scalar_writes_the_ratios) {
 
 using testing::shared_models;
 
+// Sampling: seeded (the same text twice), temperature 0 and a nucleus of one token are greedy, another
+// seed gives another story; bad values and meaningless combinations are exit 2 naming the option.
+TEST(Cli, generate_samples_reproducibly_and_refuses_meaningless_options) {
+  const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
+  DPQ_REQUIRE_SHARED_MODEL(m);
+  const std::string base = "generate --model " + m + " --tokenizer " + t + " --steps 60";
+  const CliRun greedy = run(base);
+  ASSERT_EQ(greedy.code, 0) << greedy.out;
+  EXPECT_EQ(run(base + " --temperature 0").out, greedy.out);
+  EXPECT_EQ(run(base + " --temperature 0.9 --top-p 1e-12 --seed 7").out, greedy.out);
+  const CliRun a = run(base + " --temperature 1 --seed 1"), b = run(base + " --temperature 1 --seed 1"),
+               c = run(base + " --temperature 1 --seed 2");
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+  EXPECT_NE(a.out, greedy.out);
+  for (const auto& [args, names] : std::vector<std::pair<std::string, std::string>>{
+           {" --top-p 0.5", "--top-p needs --temperature"},
+           {" --temperature -1", "--temperature"},
+           {" --temperature 1 --top-p 0", "--top-p"},
+           {" --temperature 1 --top-p 1.5", "--top-p"}}) {
+    const CliRun r = run(base + args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(names), std::string::npos) << args << ": " << r.out;
+  }
+  const auto text = testing::temp_path("fp32_bits.txt");
+  std::ofstream(text) << "Lily went to the park.";
+  const CliRun e = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme fp32 --bits 4");
+  EXPECT_EQ(e.code, 2) << e.out;
+  EXPECT_NE(e.out.find("--bits has no meaning with --kv-scheme fp32"), std::string::npos) << e.out;
+}
+
 TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   const std::string m = shared_models() + "/stories260K.bin", t = shared_models() + "/tok512.bin";
   DPQ_REQUIRE_SHARED_MODEL(m);
