@@ -58,9 +58,10 @@ const Command kCommands[] = {
      "      top-p nucleus (seeded, the same text on every machine)",
      dpq::cli::run_generate},
     {"kvdump",
-     "kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR\n"
+     "kvdump --model M.bin --tokenizer T.bin --text FILE --out DIR [--max-tokens N]\n"
      "      pre-RoPE K, post-RoPE K and V of every layer and KV head, and the post-RoPE queries, as .npy,\n"
-     "      plus manifest.json (the directory appears complete or not at all)",
+     "      plus manifest.json (the directory appears complete or not at all); --max-tokens N keeps the first N\n"
+     "      tokens (BOS included) of a text longer than the model's context instead of refusing it",
      dpq::cli::run_kvdump},
     {"audit-stream",
      "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K]\n"
@@ -74,7 +75,7 @@ const Command kCommands[] = {
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--quiet] [--json OUT] [--csv DIR]\n"
+     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--max-tokens N] [--quiet] [--json OUT] [--csv DIR]\n"
      "      next-token NLL and KL with the KV cache through a codec (a progress line on a terminal unless --quiet)",
      dpq::cli::run_eval_nll},
     {"codebook",

@@ -45,13 +45,15 @@ int run_generate(int argc, char** argv) {
 }
 
 int run_kvdump(int argc, char** argv) {
-  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--out"}, {});
+  Args args(argc, argv, {"--model", "--tokenizer", "--text", "--out", "--max-tokens"}, {});
   if (!args.positional().empty()) throw Error("kvdump takes no positional argument: '" + args.positional()[0] + "'");
   const auto text_path = args.text("--text");
   const auto out = args.text("--out");
   if (!text_path || !out) throw Error("kvdump needs --text FILE and --out DIR");
   Loaded x = load(args);
-  const std::vector<int> tokens = model::tokenize_file(x.tok, *text_path, x.llm.config().seq_len);
+  std::optional<int> max_tokens;
+  if (auto n = args.integer("--max-tokens", 2, 1 << 30)) max_tokens = static_cast<int>(*n);
+  const std::vector<int> tokens = model::tokenize_file(x.tok, *text_path, x.llm.config().seq_len, 1, max_tokens);
   app::print_text(app::dump_kv(x.llm, tokens, *args.text("--model"), *out), std::cout);
   return 0;
 }

@@ -73,7 +73,7 @@ int run_audit_stream(int argc, char** argv) {
 
 int run_eval_nll(int argc, char** argv) {
   Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--csv", "--theta", "--half-life", "--eta",
-                         "--replicates", "--confidence", "--bootstrap-seed", "--versus"},
+                         "--replicates", "--confidence", "--bootstrap-seed", "--versus", "--max-tokens"},
             {"--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
@@ -93,7 +93,9 @@ int run_eval_nll(int argc, char** argv) {
 
   model::Llama2 llm(*m);
   const model::Tokenizer tok(*t, llm.config().vocab_size);
-  const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3);
+  std::optional<int> max_tokens;
+  if (auto n = args.integer("--max-tokens", 2, 1 << 30)) max_tokens = static_cast<int>(*n);
+  const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3, max_tokens);
   app::EvalNllReport report;
   {
     Progress progress("eval-nll", "steps (forward passes, eta estimates)", args.on("--quiet"));

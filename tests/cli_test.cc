@@ -325,7 +325,16 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   const CliRun too_long = run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + bad_dir);
   EXPECT_EQ(too_long.code, 2);
   EXPECT_NE(too_long.out.find("the model's seq_len 512"), std::string::npos) << too_long.out;
+  EXPECT_NE(too_long.out.find("--max-tokens"), std::string::npos) << too_long.out;
   EXPECT_FALSE(std::filesystem::exists(bad_dir + "/manifest.json"));
+  // With --max-tokens the text's first N tokens (BOS included) are dumped instead.
+  const CliRun windowed = run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + bad_dir + " --max-tokens 300");
+  ASSERT_EQ(windowed.code, 0) << windowed.out;
+  EXPECT_EQ(read_npy(bad_dir + "/L0_H0_v.npy").rows, 300u);
+  EXPECT_EQ(run("kvdump --model " + m + " --tokenizer " + t + " --text " + text + " --out " + bad_dir + "2 --max-tokens 513").code, 2);
+  const CliRun nll = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme direct --no-bootstrap --max-tokens 64");
+  EXPECT_EQ(nll.code, 0) << nll.out;
+  EXPECT_NE(nll.out.find("64 tokens"), std::string::npos) << nll.out;
   const auto trunc = testing::temp_path("trunc_model.bin");
   {
     std::ifstream src(m, std::ios::binary);

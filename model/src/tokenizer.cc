@@ -137,24 +137,34 @@ std::string Tokenizer::decode(int previous, int token) const {
   return piece;
 }
 
-std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens) {
+std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens,
+                               std::optional<int> max_tokens) {
+  if (max_tokens && (*max_tokens < 2 || *max_tokens > seq_len))
+    throw Error("--max-tokens " + std::to_string(*max_tokens) + " is outside 2.." + std::to_string(seq_len) +
+                " (the model's seq_len, BOS included)");
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": cannot read the text file (no such file)");
   const auto bytes = std::filesystem::file_size(path, ec);
   if (ec) throw Error(path + ": cannot read the text file: " + ec.message());
   // Every token is at most max_token_length bytes: a longer text cannot fit seq_len, whatever merges.
-  if (bytes > static_cast<std::uintmax_t>(seq_len) * static_cast<std::uintmax_t>(tok.max_token_length()))
+  constexpr std::uintmax_t kMaxTextBytes = std::uintmax_t{64} << 20;
+  if (max_tokens && bytes > kMaxTextBytes)
+    throw Error(path + ": " + std::to_string(bytes) + " bytes; --max-tokens reads texts of up to 64 MiB (cut it first)");
+  if (!max_tokens && bytes > static_cast<std::uintmax_t>(seq_len) * static_cast<std::uintmax_t>(tok.max_token_length()))
     throw Error(path + ": " + std::to_string(bytes) + " bytes cannot fit the model's seq_len " + std::to_string(seq_len) +
-                " (at most " + std::to_string(tok.max_token_length()) + " bytes per token); shorten the text");
+                " (at most " + std::to_string(tok.max_token_length()) + " bytes per token); shorten the text or pass "
+                "--max-tokens N to keep its first N tokens");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot read the text file");
   std::stringstream ss;
   ss << in.rdbuf();
   std::vector<int> tokens{Tokenizer::kBos};
   for (int t : tok.encode(ss.str())) tokens.push_back(t);
+  if (max_tokens && static_cast<int>(tokens.size()) > *max_tokens) tokens.resize(static_cast<std::size_t>(*max_tokens));
   if (static_cast<int>(tokens.size()) > seq_len)
     throw Error(path + ": " + std::to_string(tokens.size()) + " tokens (with BOS) exceed the model's seq_len " +
-                std::to_string(seq_len) + "; shorten the text (deltapq does not window)");
+                std::to_string(seq_len) + "; shorten the text or pass --max-tokens N (at most " + std::to_string(seq_len) +
+                ") to keep its first N tokens");
   if (static_cast<int>(tokens.size()) - 1 < min_text_tokens)
     throw Error(path + ": " + std::to_string(tokens.size() - 1) + " tokens of text; need at least " +
                 std::to_string(min_text_tokens));

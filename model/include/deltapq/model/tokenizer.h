@@ -2,6 +2,7 @@
 // bytes. Ids 0..2 are special (1 = BOS), 3..258 the byte fallbacks <0x00>..<0xFF>.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,8 +35,11 @@ class Tokenizer {
 };
 
 // BOS followed by the tokens of a text file. Throws dpq::Error when the file cannot be read, holds
-// fewer than `min_text_tokens` tokens, or the result exceeds seq_len (deltapq does not window); a file
-// longer than seq_len x max_token_length bytes is refused before it is read.
-std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens = 1);
+// fewer than `min_text_tokens` tokens, or the result exceeds seq_len without max_tokens; a file longer
+// than seq_len x max_token_length bytes is then refused before it is read.
+// max_tokens (2..seq_len, with BOS): keep the first max_tokens tokens of a longer text instead of refusing
+// it (the text is then read up to 64 MiB).
+std::vector<int> tokenize_file(const Tokenizer& tok, const std::string& path, int seq_len, int min_text_tokens = 1,
+                               std::optional<int> max_tokens = std::nullopt);
 
 }  // namespace dpq::model
