@@ -75,8 +75,10 @@ const Command kCommands[] = {
      dpq::cli::run_audit_stream},
     {"eval-nll",
      "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--max-tokens N] [--quiet] [--json OUT] [--csv DIR]\n"
-     "      next-token NLL and KL with the KV cache through a codec (a progress line on a terminal unless --quiet)",
+     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--part k|v|kv] [--layers L,...]\n"
+     "        [--max-tokens N] [--quiet] [--json OUT] [--csv DIR]\n"
+     "      next-token NLL and KL with the KV cache through a codec (only the keys or values, only some layers:\n"
+     "      the rest stays fp32; a progress line on a terminal unless --quiet)",
      dpq::cli::run_eval_nll},
     {"codebook",
      "codebook --dim D --bits B [--digits N] [--json OUT] [--csv DIR]\n"

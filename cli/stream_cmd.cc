@@ -1,5 +1,6 @@
 // deltapq audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--json OUT]
 // deltapq eval-nll --model M --tokenizer T --text FILE --kv-scheme S [--bits B] [--kappa K] [--eta auto|E] [--json OUT]
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -73,7 +74,7 @@ int run_audit_stream(int argc, char** argv) {
 
 int run_eval_nll(int argc, char** argv) {
   Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--csv", "--theta", "--half-life", "--eta",
-                         "--replicates", "--confidence", "--bootstrap-seed", "--versus", "--max-tokens"},
+                         "--replicates", "--confidence", "--bootstrap-seed", "--versus", "--max-tokens", "--part", "--layers"},
             {"--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
@@ -90,6 +91,26 @@ int run_eval_nll(int argc, char** argv) {
   opt.monitor = parse_monitor(args);
   opt.bootstrap = parse_bootstrap(args);
   if (auto vs = args.text("--versus")) opt.versus = pipeline::parse_kv_scheme(*vs);
+  if (auto part = args.text("--part")) {
+    if (*part != "k" && *part != "v" && *part != "kv") throw Error("--part = '" + *part + "' is not one of k, v, kv");
+    opt.keys = *part != "v";
+    opt.values = *part != "k";
+  }
+  if (auto layers = args.text("--layers")) {
+    std::size_t at = 0;
+    while (at <= layers->size()) {
+      const std::size_t comma = std::min(layers->find(',', at), layers->size());
+      const std::string item = layers->substr(at, comma - at);
+      char* end = nullptr;
+      const long l = std::strtol(item.c_str(), &end, 10);
+      if (item.empty() || *end != '\0' || l < 0 || l > 1 << 20)
+        throw Error("--layers = '" + *layers + "': '" + item + "' is not a layer index (e.g. --layers 0,2,4)");
+      if (std::find(opt.layers.begin(), opt.layers.end(), static_cast<int>(l)) != opt.layers.end())
+        throw Error("--layers = '" + *layers + "' names layer " + item + " twice");
+      opt.layers.push_back(static_cast<int>(l));
+      at = comma + 1;
+    }
+  }
 
   model::Llama2 llm(*m);
   const model::Tokenizer tok(*t, llm.config().vocab_size);

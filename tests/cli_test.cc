@@ -335,6 +335,24 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   const CliRun nll = run("eval-nll --model " + m + " --tokenizer " + t + " --text " + text + " --kv-scheme direct --no-bootstrap --max-tokens 64");
   EXPECT_EQ(nll.code, 0) << nll.out;
   EXPECT_NE(nll.out.find("64 tokens"), std::string::npos) << nll.out;
+  // Part of the cache through the scheme: naming every layer is the default run; keys only, values
+  // only and one layer are each their own run (the rest stays fp32, so none equals the full one).
+  const std::string e = "eval-nll --model " + m + " --tokenizer " + t + " --text " + text +
+                        " --kv-scheme direct --bits 2 --no-bootstrap --max-tokens 64 --json ";
+  auto delta = [&](const std::string& extra) {
+    const std::string out = testing::temp_path("part.json");
+    const CliRun r = run(e + out + extra);
+    EXPECT_EQ(r.code, 0) << extra << ": " << r.out;
+    return nlohmann::json::parse(std::ifstream(out))["delta_nll"].get<double>();
+  };
+  const double all = delta("");
+  EXPECT_EQ(delta(" --layers 0,1,2,3,4 --part kv"), all);
+  const double keys_only = delta(" --part k"), values_only = delta(" --part v"), layer0 = delta(" --layers 0");
+  EXPECT_NE(keys_only, all);
+  EXPECT_NE(values_only, all);
+  EXPECT_NE(layer0, all);
+  for (const char* bad : {" --part q", " --layers 5", " --layers 0,0", " --layers 1,,2"})
+    EXPECT_EQ(run(e + testing::temp_path("bad.json") + bad).code, 2) << bad;
   const auto trunc = testing::temp_path("trunc_model.bin");
   {
     std::ifstream src(m, std::ios::binary);

@@ -36,7 +36,17 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
   SchemeRun run;
   std::vector<std::unique_ptr<pipeline::StreamCoder>> coders;
   for (const std::vector<pipeline::Stream>* group : {&k_pre, &v})
-    for (const pipeline::Stream& s : *group) {
+    for (std::size_t idx = 0; idx < group->size(); ++idx) {
+      const pipeline::Stream& s = (*group)[idx];
+      const int layer = static_cast<int>(idx) / c.n_kv_heads;
+      const bool part = group == &k_pre ? options.keys : options.values;
+      const bool in_layer = options.layers.empty() ||
+                            std::find(options.layers.begin(), options.layers.end(), layer) != options.layers.end();
+      if (!part || !in_layer) {  // this stream stays fp32
+        if (scheme == pipeline::KvScheme::delta_zoned) tick();  // no eta estimate to wait for
+        coders.push_back(pipeline::make_stream_coder(pipeline::KvScheme::fp32, s, options.kappa, options.bits, options.monitor));
+        continue;
+      }
       pipeline::MonitorOptions monitor = options.monitor;
       if (scheme == pipeline::KvScheme::delta_zoned) {
         monitor.eta = stream_eta(options.eta, s, nullptr);
@@ -70,6 +80,10 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
 
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options) {
   if (tokens.size() < 2) throw Error("eval-nll: " + std::to_string(tokens.size()) + " tokens; need at least 2");
+  if (!options.keys && !options.values) throw Error("eval-nll: --part selects neither keys nor values");
+  for (int l : options.layers)
+    if (l < 0 || l >= llm.config().n_layers)
+      throw Error("eval-nll: --layers " + std::to_string(l) + " is outside 0.." + std::to_string(llm.config().n_layers - 1));
   EvalNllReport rep;
   rep.options = options;
   const auto& c = llm.config();

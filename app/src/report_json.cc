@@ -271,6 +271,8 @@ std::string to_json(const StreamAuditReport& r) {
 std::string to_json(const EvalNllReport& r) {
   json j{{"scheme", pipeline::to_string(r.options.scheme)}, {"bits", r.options.bits}, {"kappa", r.options.kappa},
          {"tokens", r.tokens}, {"nll_fp32", r.nll_fp32}, {"nll", r.nll}, {"delta_nll", r.delta_nll}, {"kl", r.kl}};
+  j["part"] = r.options.keys && r.options.values ? "kv" : r.options.keys ? "k" : "v";
+  j["layers"] = r.options.layers.empty() ? json("all") : json(r.options.layers);
   if (r.delta_nll_ci) {
     const double level = r.options.bootstrap.confidence;
     j[ci_key("delta_nll", level)] = interval(r.delta_nll_ci);

@@ -155,7 +155,13 @@ void print_text(const StreamAuditReport& r, std::ostream& os) {
 
 void print_text(const EvalNllReport& r, std::ostream& os) {
   const bool zoned = r.options.scheme == pipeline::KvScheme::delta_zoned;
-  os << "eval-nll: " << pipeline::to_string(r.options.scheme) << " at " << r.options.bits << " bits (kappa "
+  std::string part;
+  if (!(r.options.keys && r.options.values)) part = r.options.keys ? ", keys only" : ", values only";
+  if (!r.options.layers.empty()) {
+    part += ", layers";
+    for (int l : r.options.layers) part += " " + std::to_string(l);
+  }
+  os << "eval-nll: " << pipeline::to_string(r.options.scheme) << part << " at " << r.options.bits << " bits (kappa "
      << r.options.kappa << "), " << r.tokens << " tokens: NLL " << r.nll << " vs fp32 " << r.nll_fp32 << " (delta "
      << r.delta_nll << "), mean KL " << r.kl << (zoned ? ", resets " + std::to_string(r.resets) : "") << "\n";
   if (r.delta_nll_ci)

@@ -26,6 +26,10 @@ struct EvalNllOptions {
   EtaChoice eta;                     // delta-zoned
   BootstrapOptions bootstrap;        // intervals of delta NLL and KL (paired over tokens, block bootstrap)
   std::optional<pipeline::KvScheme> versus;  // a second scheme on the same tokens: the paired difference
+  // Which part of the cache goes through the scheme; the rest stays fp32: keys, values or both, and
+  // the layers (empty: every layer).
+  bool keys = true, values = true;
+  std::vector<int> layers;
   // Called after each forward pass and each stream's eta estimate: (steps done, total steps).
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -48,7 +52,8 @@ struct EvalNllReport {
   Verdict versus_worse = Verdict::undecided;
 };
 
-// tokens: BOS first (model::tokenize_file). Throws dpq::Error on bad options or a model error.
+// tokens: BOS first (model::tokenize_file). Throws dpq::Error on bad options (neither keys nor values,
+// a layer outside the model) or a model error.
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options);
 
 }  // namespace dpq::app
