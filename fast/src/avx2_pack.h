@@ -35,14 +35,21 @@ inline std::uint64_t pack8(__m256i k, int b) {
 inline __m256i unpack8(const std::uint8_t* group, int b) {
   if (b == 8) return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(group)));
   if (b <= 4) {
-    std::uint32_t w = 0;
-    std::memcpy(&w, group, static_cast<std::size_t>(b));
+    // Byte by byte, not memcpy(&w, group, b): a copy of variable length is a libc call per group of 8
+    // codes (it made b = 2, 3 decode slower than b = 4). b is loop-invariant, so the branches predict.
+    std::uint32_t w = group[0];
+    if (b > 1) w |= static_cast<std::uint32_t>(group[1]) << 8;
+    if (b > 2) w |= static_cast<std::uint32_t>(group[2]) << 16;
+    if (b > 3) w |= static_cast<std::uint32_t>(group[3]) << 24;
     const __m256i shifts = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(b));
     return _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(w)), shifts),
                             _mm256_set1_epi32((1 << b) - 1));
   }
-  std::uint64_t w = 0;
-  std::memcpy(&w, group, static_cast<std::size_t>(b));
+  std::uint32_t lo4;
+  std::memcpy(&lo4, group, 4);  // b >= 5 here: the first 4 bytes are in the group
+  std::uint64_t w = lo4 | static_cast<std::uint64_t>(group[4]) << 32;
+  if (b > 5) w |= static_cast<std::uint64_t>(group[5]) << 40;
+  if (b > 6) w |= static_cast<std::uint64_t>(group[6]) << 48;
   const long long bb = b;
   const __m256i all = _mm256_set1_epi64x(static_cast<long long>(w));
   const __m256i mask = _mm256_set1_epi64x((1LL << b) - 1);
