@@ -133,6 +133,33 @@ TEST(AtomicDirectory, appears_whole_or_not_at_all_and_replaces_only_its_own_kind
   EXPECT_TRUE(fs::exists(target + "/case/a.npy"));
 }
 
+// B4 and C3 at points where the formula decides: mu = alpha (1 + eta)/(1 - eta) exactly on the line
+// mu = 1 (alpha = 1/2, eta = 1/3) is undecided, and 5/6 at (1/2, 1/4); C3's certificate at rho = 1/4 is
+// tr_u / (1 - sqrt rho)^2 = 4 tr_u exactly (the orthogonal form would give 4/3 tr_u).
+TEST(Formulas, b4_mu_and_the_c3_certificate_at_deciding_points) {
+  using ref::Real;
+  const ref::Certified half{Real(0.5), Real(0)};
+  const ref::JointCondition on_line = ref::joint_condition(half, true, Real(1) / Real(3));
+  EXPECT_EQ(on_line.verdict, Verdict::undecided) << ref::to_string(on_line.mu.value);
+  // eta = fl(1/3) is off by <= u/3 and d mu/d eta = 2 alpha/(1 - eta)^2 = 9/4 there: mu(fl(1/3)) is
+  // within 3u/4 of 1, on top of mu's own certified error.
+  const Real u = ref::unit_roundoff();
+  EXPECT_LE(abs(on_line.mu.value - Real(1)), on_line.mu.error + Real(0.75) * u);
+  const ref::JointCondition inside = ref::joint_condition(half, true, Real(0.25));
+  EXPECT_LE(abs(inside.mu.value - Real(5) / Real(6)), inside.mu.error + u);  // + the rounding of 5/6 itself
+  EXPECT_EQ(inside.verdict, Verdict::holds);
+  EXPECT_EQ(ref::joint_condition(half, false, Real(0.25)).verdict, Verdict::fails);  // alpha infinite
+
+  const pipeline::Certificate c = pipeline::certificate(1.0, 1, 1.0, 4.0);  // rho = kappa^2 4^-1 = 1/4
+  ASSERT_TRUE(c.issued);
+  EXPECT_EQ(c.rho, 0.25);
+  EXPECT_EQ(c.bound, 4.0);
+  EXPECT_EQ(c.bound_orthogonal, 1.0 / 0.75);
+  EXPECT_EQ(c.verdict, Verdict::holds);  // tr Sigma_delta = 4 = the bound: <= holds
+  EXPECT_EQ(pipeline::certificate(1.0, 1, 1.0, std::nextafter(4.0, 5.0)).verdict, Verdict::fails);
+  EXPECT_FALSE(pipeline::certificate(2.0, 1, 1.0, 1.0).issued);  // rho = 1: no certificate
+}
+
 // What travels between MPI ranks: a stream's report, with its PQ part and source layer, comes back
 // field for field (the JSON written from it is the same bytes, and so is the report re-encoded).
 TEST(ReportWire, a_stream_report_round_trips_exactly_and_garbage_is_refused) {

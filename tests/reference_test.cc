@@ -29,6 +29,42 @@ TEST(A1, known_cells) {
   EXPECT_EQ(quantize(Real("3"), c, 2), Real("0.75"));  // overload: error 2.25 = |y| - c + step/2
 }
 
+// A2's tightness witness: every sample on a cell boundary (the ends +-c included) is quantized with
+// error exactly Delta/2, so D = sum_i c_i^2 4^-b_i -- the bound is attained, not just respected. With
+// dyadic samples every step is exact: measured and bound are equal as numbers, and the verdict is
+// undecided (margin 0). A looser bound (2^-b, say) would leave a margin and fail the equality.
+TEST(A2, the_bounded_support_bound_is_attained_on_cell_boundaries) {
+  const std::vector<int> bits{1, 2, 3};
+  const std::vector<double> clip{1.0, 0.75, 2.0};
+  std::vector<std::vector<double>> cols(3);
+  std::size_t rows = 0;
+  for (std::size_t i = 0; i < 3; ++i) {
+    const int cells = 1 << bits[i];
+    const double step = 2 * clip[i] / cells;
+    for (int k = 0; k <= cells; ++k) cols[i].push_back(-clip[i] + k * step);  // boundaries and both ends
+    rows = std::max(rows, cols[i].size());
+  }
+  RMatrix y(static_cast<Eigen::Index>(rows), 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t t = 0; t < rows; ++t) y(static_cast<Eigen::Index>(t), static_cast<Eigen::Index>(i)) = Real(cols[i][t % cols[i].size()]);
+  const RealDesign design = support_design(y, bits);
+  for (std::size_t i = 0; i < 3; ++i) ASSERT_EQ(design.clip[i], Real(clip[i]));
+  const Certified measured = empirical_distortion(y, design).certified();
+  const Real bound = bounded_support_bound(design);
+  Real expect(0);
+  for (std::size_t i = 0; i < 3; ++i) expect += Real(clip[i]) * Real(clip[i]) * ldexp(Real(1), -2 * bits[i]);
+  EXPECT_EQ(bound, expect);
+  EXPECT_EQ(measured.value, bound) << to_string(measured.value) << " vs " << to_string(bound);
+  EXPECT_EQ(verdict_le(measured, {bound, Real(0)}), Verdict::undecided);
+  // Half the samples at cell centres (error 0), half at the ends: D is half the bound, and holds.
+  RMatrix mixed(4, 1);
+  mixed << Real(-1), Real(-0.5), Real(0.5), Real(1);
+  const RealDesign d1 = support_design(mixed, {1});
+  const Certified m1 = empirical_distortion(mixed, d1).certified();
+  EXPECT_EQ(m1.value, bounded_support_bound(d1) / 2);
+  EXPECT_EQ(verdict_le(m1, {bounded_support_bound(d1), Real(0)}), Verdict::holds);
+}
+
 TEST(A2, greedy_allocation_known_case) {
   RVector lambda(3);
   lambda << Real(16), Real(4), Real(1);
