@@ -87,8 +87,10 @@ const Command kCommands[] = {
      "      audit a third-party codebook: excess MSE over the optimum, defects; exit 1 over the gate",
      dpq::cli::run_codebook},
     {"paper-check",
-     "paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] [--kind K] [--batch I]] [--quiet] [--json OUT] [--csv DIR]\n"
-     "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails",
+     "paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] [--kind K] [--batch I]] [--jobs N] [--quiet] [--json OUT]\n"
+     "        [--csv DIR]\n"
+     "      the KV / KQV / QKQV experiment grid (D8) and the paper's three findings, holds or fails; --jobs N threads\n"
+     "      over the cells (default: every core), mpirun -np N deals them over ranks (the report does not change)",
      dpq::cli::run_paper_check},
     {"vectors",
      "vectors --out DIR\n"
@@ -189,14 +191,15 @@ int main(int argc, char** argv) {
       std::cout << "usage: deltapq " << command->usage << "\n" << kExitCodes;
       return 0;
     }
-  // Under mpirun / srun the ranks share the work of the commands that distribute it (audit-stream);
+  // Under mpirun / srun the ranks share the work of the commands that distribute it (audit-stream,
+  // paper-check);
   // every other command is refused there rather than run N times.
   std::unique_ptr<dpq::cli::MpiWorld> world;
   int code = 0;
   try {
     world = std::make_unique<dpq::cli::MpiWorld>(argc, argv);
-    if (world->size() > 1 && cmd != "audit-stream")
-      throw dpq::Error(cmd + " does not distribute over MPI ranks (audit-stream does): run it as one process");
+    if (world->size() > 1 && cmd != "audit-stream" && cmd != "paper-check")
+      throw dpq::Error(cmd + " does not distribute over MPI ranks (audit-stream and paper-check do): run it as one process");
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
     return command->run(argc - 2, argv + 2);
   } catch (const dpq::Error& e) {

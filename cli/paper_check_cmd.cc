@@ -3,16 +3,18 @@
 
 #include "args.h"
 #include "commands.h"
+#include "mpi_world.h"
 #include "progress.h"
 #include "deltapq/app/paper_check.h"
 #include "deltapq/app/report.h"
+#include "deltapq/app/stream_audit.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
 
 namespace dpq::cli {
 
 int run_paper_check(int argc, char** argv) {
-  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys"}, {"--quick", "--quiet"});
+  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys", "--jobs"}, {"--quick", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (!args.positional().empty()) throw Error("paper-check takes no positional argument: '" + args.positional()[0] + "'");
@@ -23,12 +25,15 @@ int run_paper_check(int argc, char** argv) {
   opt.kv_layout = parse_kv_layout(args);
   if (!opt.kv_dir && (opt.kv_layout.axes || opt.kv_layout.kind || opt.kv_layout.batch || opt.kv_layout.keys_pre))
     throw Error("--layout, --kind, --batch and --keys describe the tensor file of --kv; there is none");
+  opt.jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
+  opt.distribution = mpi_world().distribution();
   app::PaperCheckReport r;
   {
-    Progress progress("paper-check", "cells", args.on("--quiet"));
+    Progress progress("paper-check", "cells", args.on("--quiet") || mpi_world().rank() != 0);
     if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
     r = app::paper_check(opt);
   }
+  if (!r.complete) return 0;  // an MPI rank other than 0: its cells are in rank 0's report
   app::print_text(r, std::cout);
   write_report(json_out, csv_out, app::to_json(r));
   // Exit codes as everywhere: 1 when a claim whose premises hold fails -- here a finding of the paper

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# audit-stream under MPI: two ranks on one machine write the same JSON, CSV and text as one process,
+# audit-stream and paper-check under MPI: two ranks on one machine write the same JSON, CSV and text as one process,
 # byte for byte (the streams' reports travel to rank 0 with every field, MPFR values exactly); a bad
 # stream on either rank is exit 2 naming the file. Exit 77 (skipped) when the shared model is absent.
 set -euo pipefail
@@ -37,6 +37,16 @@ for run in "1 1" "1 2" "2 1"; do
 done
 cmp "$work/big_1_1.json" "$work/big_1_2.json"
 cmp "$work/big_1_1.json" "$work/big_2_1.json"
+# paper-check's cells over two ranks and two threads: the same report (exit 1 each: findings fail).
+set +e
+"$cli" paper-check --quick --jobs 1 --quiet --json "$work/p1.json" > "$work/p1.txt"; r1=$?
+"$cli" paper-check --quick --jobs 2 --quiet --json "$work/p2.json" > /dev/null; r2=$?
+"$mpiexec" -np 2 --oversubscribe "$cli" paper-check --quick --jobs 1 --json "$work/p3.json" > "$work/p3.txt" 2> /dev/null; r3=$?
+set -e
+[ "$r1" = "$r2" ] && [ "$r3" != 0 ] || { echo "paper-check exit codes $r1 $r2 $r3"; exit 1; }
+cmp "$work/p1.json" "$work/p2.json"
+cmp "$work/p1.json" "$work/p3.json"
+cmp "$work/p1.txt" "$work/p3.txt"
 # A truncated stream dealt to rank 1 (stream 1 of 0..59 under round-robin) and one to rank 0.
 for k in 2 3; do
   rm -rf "$work/bad" && cp -r "$work/kv" "$work/bad"

@@ -4,11 +4,14 @@
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/student_t_distribution.hpp>
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <cmath>
 #include <map>
 #include <mutex>
 
 #include "deltapq/app/kvdump.h"
+#include "deltapq/app/report_wire.h"
 #include "deltapq/core/error.h"
 #include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/reference/attention.h"
@@ -193,52 +196,96 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
 
   // samples[dataset][d][n][metric][scheme]
   std::map<std::string, std::map<int, std::map<int, std::map<std::string, std::map<Scheme, std::vector<double>>>>>> samples;
-  const std::size_t cells_total = datasets.size() * rep.budgets.size();
-  std::size_t cells_done = 0;
-  for (const Dataset& ds : datasets) {
+  // One (dataset, budget) cell: the per-query samples of every metric and scheme, and its table rows.
+  // Cells are independent (own seeds), so they run on any thread or MPI rank and the report is the same.
+  struct Cell {
+    std::map<std::string, std::map<Scheme, std::vector<double>>> samples;
+    std::vector<PaperCell> rows;
+  };
+  auto compute = [&](const Dataset& ds, int n) {
+    Cell out;
+    auto& cell = out.samples;
     const int d = ds.d;
     const std::uint64_t s0 = dataset_seed(options.seed, ds.name, d);
     const int nq = static_cast<int>(ds.queries.size() / static_cast<std::size_t>(d));
-    for (int n : rep.budgets) {
-      auto& cell = samples[ds.name][d][n];
-      for (Scheme sc : kSchemes) {
-        const auto kq = round_trip(side_codec(key_side(sc, d, n, s0 + 11)), ds.keys);
-        const auto vq = round_trip(side_codec(value_side(sc, d, n, s0 + 11)), ds.values);
-        const auto ks = ref::set_metrics(ds.keys, kq, d), vs = ref::set_metrics(ds.values, vq, d);
-        cell["k_dir"][sc] = ks.dir;
-        for (int q = 0; q < nq; ++q) {
-          const auto m = ref::query_metrics(ds.queries.data() + static_cast<std::size_t>(q) * d, ds.keys, kq, ds.values, vq, d, ks, vs);
-          cell["kl"][sc].push_back(m.kl);
-          cell["six_d"][sc].push_back(m.six_d);
-        }
-      }
-      if (options.progress) options.progress(++cells_done, cells_total);
-      for (const char* metric : kMetrics) {
-        auto& per = cell[metric];
-        PaperCell row;
-        row.data = ds.name;
-        row.d = d;
-        row.n = n;
-        row.metric = metric;
-        std::map<Scheme, double> med;
-        for (Scheme sc : kSchemes) med[sc] = row.median[static_cast<int>(sc)] = ref::median(per[sc]);
-        Scheme win = Scheme::kv, second = Scheme::kqv;
-        for (Scheme sc : kSchemes)
-          if (med[sc] < med[win]) win = sc;
-        bool first = true;
-        for (Scheme sc : kSchemes)
-          if (sc != win && (first || med[sc] < med[second])) {
-            second = sc;
-            first = false;
-          }
-        row.winner = win;
-        row.runner_up = second;
-        row.rank_biserial = ref::rank_biserial(per[win], per[second]);
-        row.permutation_p = ref::permutation_p(per[win], per[second], rep.permutations, s0 + static_cast<std::uint64_t>(n));
-        row.energy = ref::energy_distance(per[win], per[second]);
-        rep.table.push_back(row);
+    for (Scheme sc : kSchemes) {
+      const auto kq = round_trip(side_codec(key_side(sc, d, n, s0 + 11)), ds.keys);
+      const auto vq = round_trip(side_codec(value_side(sc, d, n, s0 + 11)), ds.values);
+      const auto ks = ref::set_metrics(ds.keys, kq, d), vs = ref::set_metrics(ds.values, vq, d);
+      cell["k_dir"][sc] = ks.dir;
+      for (int q = 0; q < nq; ++q) {
+        const auto m = ref::query_metrics(ds.queries.data() + static_cast<std::size_t>(q) * d, ds.keys, kq, ds.values, vq, d, ks, vs);
+        cell["kl"][sc].push_back(m.kl);
+        cell["six_d"][sc].push_back(m.six_d);
       }
     }
+    for (const char* metric : kMetrics) {
+      auto& per = cell[metric];
+      PaperCell row;
+      row.data = ds.name;
+      row.d = d;
+      row.n = n;
+      row.metric = metric;
+      std::map<Scheme, double> med;
+      for (Scheme sc : kSchemes) med[sc] = row.median[static_cast<int>(sc)] = ref::median(per[sc]);
+      Scheme win = Scheme::kv, second = Scheme::kqv;
+      for (Scheme sc : kSchemes)
+        if (med[sc] < med[win]) win = sc;
+      bool first = true;
+      for (Scheme sc : kSchemes)
+        if (sc != win && (first || med[sc] < med[second])) {
+          second = sc;
+          first = false;
+        }
+      row.winner = win;
+      row.runner_up = second;
+      row.rank_biserial = ref::rank_biserial(per[win], per[second]);
+      row.permutation_p = ref::permutation_p(per[win], per[second], rep.permutations, s0 + static_cast<std::uint64_t>(n));
+      row.energy = ref::energy_distance(per[win], per[second]);
+      out.rows.push_back(row);
+    }
+    return out;
+  };
+  const std::size_t nb = rep.budgets.size(), cells_total = datasets.size() * nb;
+  const Distribution* dist = options.distribution && options.distribution->distributed() ? options.distribution : nullptr;
+  std::vector<std::size_t> mine;
+  for (std::size_t k = 0; k < cells_total; ++k)
+    if (!dist || dist->mine(k)) mine.push_back(k);
+  std::vector<Cell> cells(cells_total);
+  std::vector<std::exception_ptr> errors(cells_total);
+  std::atomic<std::size_t> cells_done{0};
+  std::mutex progress_mutex;
+  const int jobs = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(options.jobs), mine.size())));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    const std::size_t k = mine[i];
+    try {
+      cells[k] = compute(datasets[k / nb], rep.budgets[k % nb]);
+    } catch (...) {
+      errors[k] = std::current_exception();
+    }
+    const std::size_t c = ++cells_done;
+    if (options.progress) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      options.progress(c, mine.size());
+    }
+  }
+  for (std::size_t k : mine)
+    if (errors[k]) std::rethrow_exception(errors[k]);  // before any exchange: a bad input fails on every rank
+  if (dist) {
+    std::vector<std::pair<std::size_t, std::string>> local;
+    for (std::size_t k : mine) local.emplace_back(k, cell_to_wire(cells[k].samples, cells[k].rows));
+    const std::vector<std::string> all = dist->gather(local, cells_total);
+    if (dist->rank != 0) {
+      rep.complete = false;
+      return rep;
+    }
+    for (std::size_t k = 0; k < cells_total; ++k) cell_from_wire(all[k], cells[k].samples, cells[k].rows);
+  }
+  for (std::size_t k = 0; k < cells_total; ++k) {
+    const Dataset& ds = datasets[k / nb];
+    samples[ds.name][ds.d][rep.budgets[k % nb]] = std::move(cells[k].samples);
+    rep.table.insert(rep.table.end(), cells[k].rows.begin(), cells[k].rows.end());
   }
 
   // The paper's three findings, judged on medians, with counts as evidence.

@@ -134,6 +134,23 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamReport, file, tokens, dim, trace_v, cal
                                    certificate, eta, eta_tiers, zones, mse_direct, mse_delta, alpha_det, c3_ratio, uncertainty,
                                    trace_v_rotated_mean, pq, pq_b2_empirical)
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PaperCell, data, d, n, metric, median, winner, runner_up, rank_biserial, permutation_p, energy)
+
+std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows) {
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json{{"samples", samples}, {"rows", rows}});
+  return std::string(bytes.begin(), bytes.end());
+}
+
+void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<PaperCell>& rows) {
+  try {
+    const nlohmann::json j = nlohmann::json::from_cbor(bytes);
+    j.at("samples").get_to(samples);
+    j.at("rows").get_to(rows);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("paper-check cell bytes: ") + e.what());
+  }
+}
+
 std::string to_wire(const StreamReport& r) {
   const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));
   return std::string(bytes.begin(), bytes.end());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/distribute.h"
 #include "deltapq/app/kv_source.h"
 #include "deltapq/fast/turbo_codec.h"
 
@@ -55,6 +56,9 @@ struct PaperCheckOptions {
   std::optional<std::string> kv_dir;
   KvLayout kv_layout;  // how a tensor file's axes and names map to streams
   std::function<void(std::size_t, std::size_t)> progress;  // after each (dataset, budget) cell: done, total
+  int jobs = 1;  // threads over the cells (the report does not depend on it)
+  // Processes over the cells (MPI ranks; null: this process alone); rank 0 returns the whole report.
+  const Distribution* distribution = nullptr;
 };
 
 struct PaperCell {
@@ -81,6 +85,7 @@ struct PaperCheckReport {
   int kv_dim = 0;  // with kv_dir: the head dimension
   std::vector<PaperCell> table;
   std::vector<Finding> findings;
+  bool complete = true;  // false on an MPI rank other than 0
 };
 
 PaperCheckReport paper_check(const PaperCheckOptions& options);

@@ -5,6 +5,10 @@
 
 #include <string>
 
+#include <map>
+#include <vector>
+
+#include "deltapq/app/paper_check.h"
 #include "deltapq/app/stream_audit.h"
 
 namespace dpq::app {
@@ -12,5 +16,10 @@ namespace dpq::app {
 std::string to_wire(const StreamReport& r);
 // Throws dpq::Error when the bytes are not a stream report of this format.
 StreamReport stream_report_from_wire(const std::string& bytes);
+
+// One paper-check cell (dataset x budget): its per-query samples by metric and scheme, and its rows.
+using CellSamples = std::map<std::string, std::map<Scheme, std::vector<double>>>;
+std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows);
+void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<PaperCell>& rows);
 
 }  // namespace dpq::app
