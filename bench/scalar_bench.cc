@@ -57,6 +57,22 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
     }
   });
   const auto mcpy = t.add([&] { std::memcpy(copy.data(), s.x.data(), in_bytes); });
+  // The physical limits, interleaved with the methods: a streaming read of the input (XOR of its 64-bit
+  // words: no float reduction order to respect, so it vectorizes) and a streaming write of as many bytes.
+  volatile std::uint64_t sink = 0;
+  const auto read_probe = t.add([&] {
+    const auto* w = reinterpret_cast<const std::uint64_t*>(s.x.data());
+    std::uint64_t a = 0, b = 0, c = 0, e = 0;
+    const std::size_t words = in_bytes / 8;
+    for (std::size_t i = 0; i + 4 <= words; i += 4) {
+      a ^= w[i];
+      b ^= w[i + 1];
+      c ^= w[i + 2];
+      e ^= w[i + 3];
+    }
+    sink = a ^ b ^ c ^ e;
+  });
+  const auto write_probe = t.add([&] { std::memset(copy.data(), static_cast<int>(sink & 1), in_bytes); });
   const auto faiss = FaissScalar::make(dim, bits, s.x.data(), n);
   std::vector<std::uint8_t> fcodes(faiss ? n * faiss->code_size() : 0);
   std::vector<float> fout(faiss ? n * dim : 0);
@@ -121,12 +137,30 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
   ratios["quantize_vs_memcpy"] = t.median(mcpy) / t.median(q_fast);
   ratios["encode_vs_gemm"] = t.median(gemm) / t.median(enc);
   ratios["openblas_vs_eigen_gemm"] = t.median(gemm_eigen) / t.median(gemm);
+  // Every encode as a share of the streaming-read bandwidth (it must read the input once), every decode
+  // as a share of the streaming-write bandwidth (it writes as many bytes), both probes in this run.
+  const double t_read = t.median(read_probe), t_write = t.median(write_probe);
+  j["read_bandwidth_gb_per_s"] = static_cast<double>(in_bytes) / t_read / 1e9;
+  j["write_bandwidth_gb_per_s"] = static_cast<double>(in_bytes) / t_write / 1e9;
+  ratios["quantize_pack_share_of_read_bandwidth"] = t_read / t.median(q_fast);
+  ratios["quantize_pack_scalar_share_of_read_bandwidth"] = t_read / t.median(q_scal);
+  ratios["full_encode_share_of_read_bandwidth"] = t_read / t.median(enc);
+  ratios["unpack_dequantize_share_of_write_bandwidth"] = t_write / t.median(d_fast);
+  ratios["full_decode_share_of_write_bandwidth"] = t_write / t.median(dec);
+  if (faiss) {
+    ratios["faiss_sq_encode_share_of_read_bandwidth"] = t_read / t.median(f_enc);
+    ratios["faiss_sq_decode_share_of_write_bandwidth"] = t_write / t.median(f_dec);
+  }
   j["ratios"] = ratios;
   os << "  ratios: avx2_vs_scalar " << ratios["avx2_vs_scalar"].get<double>() << ", quantize_vs_faiss_sq "
      << (faiss ? std::to_string(ratios["quantize_vs_faiss_sq"].get<double>()) : std::string("n/a (FAISS has no " +
                                                                                               std::to_string(bits) + "-bit SQ)"))
      << ", quantize_vs_memcpy " << ratios["quantize_vs_memcpy"].get<double>() << ", encode_vs_gemm "
-     << ratios["encode_vs_gemm"].get<double>() << "\n";
+     << ratios["encode_vs_gemm"].get<double>() << "\n  read bandwidth " << j["read_bandwidth_gb_per_s"].get<double>()
+     << " GB/s, write " << j["write_bandwidth_gb_per_s"].get<double>() << " GB/s; quantize+pack at "
+     << ratios["quantize_pack_share_of_read_bandwidth"].get<double>() << " of read, full encode "
+     << ratios["full_encode_share_of_read_bandwidth"].get<double>() << ", dequantize at "
+     << ratios["unpack_dequantize_share_of_write_bandwidth"].get<double>() << " of write\n";
   return j;
 }
 
