@@ -150,8 +150,11 @@ py::object audit_stream(const py::handle& cache, std::optional<std::string> layo
 }
 
 py::object paper_check(bool quick, std::uint64_t seed, std::optional<std::string> kv, std::optional<std::string> layout,
-                       std::optional<std::string> kind, std::optional<std::size_t> batch, std::string keys) {
+                       std::optional<std::string> kind, std::optional<std::size_t> batch, std::string keys,
+                       std::optional<int> jobs) {
   app::PaperCheckOptions o;
+  o.jobs = jobs.value_or(app::default_jobs());
+  if (o.jobs < 1 || o.jobs > 1024) throw Error("jobs = " + std::to_string(o.jobs) + " is outside 1..1024");
   o.quick = quick;
   o.seed = seed;
   o.kv_dir = kv;
@@ -229,6 +232,7 @@ void bind_workflows(py::module_& m) {
         "{name: array} or {(layer, head, kind): [T, d]}, or a path (kvdump directory or tensor file).");
   m.def("paper_check", &paper_check, py::kw_only(), py::arg("quick") = true, py::arg("seed") = 2026, py::arg("kv") = py::none(),
         py::arg("layout") = py::none(), py::arg("kind") = py::none(), py::arg("batch") = py::none(), py::arg("keys") = "post",
+        py::arg("jobs") = py::none(),
         "The TurboQuant paper's findings on the D8 grid (or a kvdump / tensor file with kv=PATH).");
   m.def("codebook", &codebook, py::arg("dim"), py::arg("bits"), py::arg("digits") = 20,
         "The certified Lloyd-Max codebook of the sphere marginal; the dict of `deltapq codebook --json`.");

@@ -323,6 +323,15 @@ def test_audit_jobs_do_not_change_a_byte(cli, stream, tmp_path):
         deltapq.audit(stream, jobs=0)
 
 
+def test_paper_check_jobs_match_the_cli():
+    """paper_check(jobs=2) runs the cells on two threads: the same dict as one thread."""
+    one = deltapq.paper_check(quick=True, jobs=1)
+    assert one == deltapq.paper_check(quick=True, jobs=2)
+    assert len(one["findings"]) == 3
+    with pytest.raises(ValueError, match="jobs"):
+        deltapq.paper_check(quick=True, jobs=0)
+
+
 def test_jobs_do_not_change_a_byte(cli, cache, tmp_path):
     """audit-stream --jobs 1 and --jobs 2 write the same JSON and CSV, byte for byte (streams are
     independent; the reports are folded in stream order)."""
