@@ -29,6 +29,17 @@ TEST(A1, known_cells) {
   EXPECT_EQ(quantize(Real("3"), c, 2), Real("0.75"));  // overload: error 2.25 = |y| - c + step/2
 }
 
+// verdict_le's own rounding: the comparison rhs - lhs is computed in Real, so a margin below the
+// rounding of the two magnitudes (gamma_2 (|lhs| + |rhs|) = ~4u at 1) is undecided even with exact
+// operands (u = 2^(1-p), the spacing of Reals at 1): a margin of 2u is such a margin, 16u is not.
+TEST(Certified, a_margin_inside_the_comparisons_own_rounding_is_undecided) {
+  const Real u = unit_roundoff(), one(1);
+  EXPECT_EQ(verdict_le({one, Real(0)}, {one + 2 * u, Real(0)}), Verdict::undecided);
+  EXPECT_EQ(verdict_le({one + 2 * u, Real(0)}, {one, Real(0)}), Verdict::undecided);
+  EXPECT_EQ(verdict_le({one, Real(0)}, {one + 16 * u, Real(0)}), Verdict::holds);
+  EXPECT_EQ(verdict_le({one + 16 * u, Real(0)}, {one, Real(0)}), Verdict::fails);
+}
+
 // A2's tightness witness: every sample on a cell boundary (the ends +-c included) is quantized with
 // error exactly Delta/2, so D = sum_i c_i^2 4^-b_i -- the bound is attained, not just respected. With
 // dyadic samples every step is exact: measured and bound are equal as numbers, and the verdict is
