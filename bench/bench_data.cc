@@ -1,5 +1,7 @@
 #include "bench_data.h"
 
+#include <cstring>
+
 #include <cblas.h>
 #include <faiss/impl/ScalarQuantizer.h>
 #include <omp.h>
@@ -10,6 +12,25 @@
 #include "deltapq/core/synth.h"
 
 namespace dpq::bench {
+
+namespace {
+volatile std::uint64_t g_sink = 0;  // keeps the read probe's result alive
+}
+
+void stream_read(const void* data, std::size_t bytes) {
+  const auto* w = static_cast<const std::uint64_t*>(data);
+  std::uint64_t a = 0, b = 0, c = 0, e = 0;
+  const std::size_t words = bytes / 8;
+  for (std::size_t i = 0; i + 4 <= words; i += 4) {
+    a ^= w[i];
+    b ^= w[i + 1];
+    c ^= w[i + 2];
+    e ^= w[i + 3];
+  }
+  g_sink = a ^ b ^ c ^ e;
+}
+
+void stream_write(void* data, std::size_t bytes) { std::memset(data, static_cast<int>(g_sink & 1), bytes); }
 
 void single_thread() {
   openblas_set_num_threads(1);

@@ -66,6 +66,11 @@ struct Timer {
   }
 };
 
+// The physical limits a codec is measured against: a streaming read of `bytes` (XOR of the 64-bit words,
+// no float reduction order to respect, so it vectorizes) and a streaming write of as many bytes.
+void stream_read(const void* data, std::size_t bytes);
+void stream_write(void* data, std::size_t bytes);
+
 // One thread for every library involved (OpenBLAS, OpenMP/FAISS).
 void single_thread();
 

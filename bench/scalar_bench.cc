@@ -57,22 +57,9 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
     }
   });
   const auto mcpy = t.add([&] { std::memcpy(copy.data(), s.x.data(), in_bytes); });
-  // The physical limits, interleaved with the methods: a streaming read of the input (XOR of its 64-bit
-  // words: no float reduction order to respect, so it vectorizes) and a streaming write of as many bytes.
-  volatile std::uint64_t sink = 0;
-  const auto read_probe = t.add([&] {
-    const auto* w = reinterpret_cast<const std::uint64_t*>(s.x.data());
-    std::uint64_t a = 0, b = 0, c = 0, e = 0;
-    const std::size_t words = in_bytes / 8;
-    for (std::size_t i = 0; i + 4 <= words; i += 4) {
-      a ^= w[i];
-      b ^= w[i + 1];
-      c ^= w[i + 2];
-      e ^= w[i + 3];
-    }
-    sink = a ^ b ^ c ^ e;
-  });
-  const auto write_probe = t.add([&] { std::memset(copy.data(), static_cast<int>(sink & 1), in_bytes); });
+  // The physical limits (bench_data.h), interleaved with the methods.
+  const auto read_probe = t.add([&] { stream_read(s.x.data(), in_bytes); });
+  const auto write_probe = t.add([&] { stream_write(copy.data(), in_bytes); });
   const auto faiss = FaissScalar::make(dim, bits, s.x.data(), n);
   std::vector<std::uint8_t> fcodes(faiss ? n * faiss->code_size() : 0);
   std::vector<float> fout(faiss ? n * dim : 0);

@@ -42,22 +42,10 @@ int run_turbo_bench(int argc, char** argv) {
   std::vector<float> copy(s.x.size()), out(s.x.size());
   const double in_bytes = static_cast<double>(s.x.size() * sizeof(float));
   const double t_memcpy = median_seconds([&] { std::memcpy(copy.data(), s.x.data(), s.x.size() * sizeof(float)); }, reps);
-  // The physical limits: a streaming read of the input (XOR of its 64-bit words, which vectorizes) and a
-  // streaming write of as many bytes; encodes are reported as a share of the first, decodes of the second.
-  volatile std::uint64_t sink = 0;
-  const double t_read = median_seconds([&] {
-    const auto* w = reinterpret_cast<const std::uint64_t*>(s.x.data());
-    std::uint64_t a = 0, b = 0, c = 0, e = 0;
-    const std::size_t words = s.x.size() * sizeof(float) / 8;
-    for (std::size_t i = 0; i + 4 <= words; i += 4) {
-      a ^= w[i];
-      b ^= w[i + 1];
-      c ^= w[i + 2];
-      e ^= w[i + 3];
-    }
-    sink = a ^ b ^ c ^ e;
-  }, reps);
-  const double t_write = median_seconds([&] { std::memset(copy.data(), static_cast<int>(sink & 1), s.x.size() * sizeof(float)); }, reps);
+  // The physical limits (bench_data.h): encodes as a share of the read, decodes of the write.
+  const std::size_t bytes_in = s.x.size() * sizeof(float);
+  const double t_read = median_seconds([&] { stream_read(s.x.data(), bytes_in); }, reps);
+  const double t_write = median_seconds([&] { stream_write(copy.data(), bytes_in); }, reps);
   std::cout << "deltapq bench turbo: d = " << d << ", N = " << n << ", one thread, median of " << reps
             << " runs; memcpy of the input: " << static_cast<double>(n) / t_memcpy << " vectors/s\n";
   std::cout << "  b  path                          encode vec/s   GB/s   decode vec/s   GB/s   MSE/vector (unit vectors)\n";
