@@ -13,6 +13,7 @@
 #include "deltapq/fast/qjl.h"
 #include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/fast/turbo_codec.h"
+#include "avx2_skip.h"
 #include "test_files.h"
 
 namespace dpq::fast {
@@ -22,7 +23,7 @@ using dpq::testing::error_of;
 
 std::vector<SimdLevel> levels() {
   std::vector<SimdLevel> l{SimdLevel::scalar};
-  if (detected_simd() == SimdLevel::avx2) l.push_back(SimdLevel::avx2);
+  if (testing::cpu_reports_avx2_fma()) l.push_back(SimdLevel::avx2);  // the CPU's word, not the detector's
   return l;
 }
 
@@ -81,7 +82,7 @@ TEST(FastCodec, boundary_goes_to_the_upper_cell_and_decode_is_mid_rise) {
 }
 
 TEST(FastCodec, forcing_avx2_runs_the_avx2_kernel) {
-  if (detected_simd() != SimdLevel::avx2) GTEST_SKIP() << "this CPU has no AVX2: the scalar path is all there is";
+  DPQ_SKIP_WITHOUT_AVX2();
   const Codec codec(identity(64, 4, 1.0f));
   std::vector<float> x(64 * 3, 0.25f);
   std::vector<std::uint8_t> codes(codec.bytes_per_row() * 3);
@@ -120,13 +121,10 @@ TEST(FastDispatch, the_default_level_is_resolved_once_from_DPQ_SIMD) {
   EXPECT_EQ(kernel_calls(level), before + 1);
 }
 
-// A second opinion on the CPU (the compiler's __builtin_cpu_supports, not our CPUID code): where the
-// machine has AVX2 + FMA the detector must say so, or every forcing test and bit-identity property would
-// skip and the default path would silently run scalar code. On a machine without them this is a skip.
+// A second opinion on the CPU (avx2_skip.h): where the machine has AVX2 + FMA the detector must say so,
+// and the default path (no override: what the CLI and the pipeline run) must use it.
 TEST(FastDispatch, the_detector_finds_avx2_where_the_cpu_has_it) {
-  __builtin_cpu_init();
-  if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
-    GTEST_SKIP() << "this CPU has no AVX2 + FMA: the scalar path is all there is";
+  DPQ_SKIP_WITHOUT_AVX2();
   EXPECT_EQ(detected_simd(), SimdLevel::avx2);
   if (!std::getenv("DPQ_SIMD")) {
     EXPECT_EQ(default_simd(), SimdLevel::avx2);
@@ -355,7 +353,7 @@ TEST(FastPq, ties_go_to_the_lowest_index_and_decode_copies_centroids) {
 }
 
 TEST(FastPq, forcing_avx2_runs_the_avx2_kernel) {
-  if (detected_simd() != SimdLevel::avx2) GTEST_SKIP() << "this CPU has no AVX2: the scalar path is all there is";
+  DPQ_SKIP_WITHOUT_AVX2();
   ProductQuantizer pq(8, 2, 4);
   const auto x = grid_rows(64, 8, 3);
   pq.train(x.data(), 64);
