@@ -4,14 +4,13 @@
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/student_t_distribution.hpp>
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <cmath>
 #include <map>
 #include <mutex>
 
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/report_wire.h"
+#include "item_map.h"
 #include "deltapq/core/error.h"
 #include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/reference/attention.h"
@@ -247,45 +246,24 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
     return out;
   };
   const std::size_t nb = rep.budgets.size(), cells_total = datasets.size() * nb;
-  const Distribution* dist = options.distribution && options.distribution->distributed() ? options.distribution : nullptr;
-  std::vector<std::size_t> mine;
-  for (std::size_t k = 0; k < cells_total; ++k)
-    if (!dist || dist->mine(k)) mine.push_back(k);
-  std::vector<Cell> cells(cells_total);
-  std::vector<std::exception_ptr> errors(cells_total);
-  std::atomic<std::size_t> cells_done{0};
-  std::mutex progress_mutex;
-  const int jobs = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(options.jobs), mine.size())));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
-  for (std::size_t i = 0; i < mine.size(); ++i) {
-    const std::size_t k = mine[i];
-    try {
-      cells[k] = compute(datasets[k / nb], rep.budgets[k % nb]);
-    } catch (...) {
-      errors[k] = std::current_exception();
-    }
-    const std::size_t c = ++cells_done;
-    if (options.progress) {
-      const std::lock_guard<std::mutex> lock(progress_mutex);
-      options.progress(c, mine.size());
-    }
-  }
-  for (std::size_t k : mine)
-    if (errors[k]) std::rethrow_exception(errors[k]);  // before any exchange: a bad input fails on every rank
-  if (dist) {
-    std::vector<std::pair<std::size_t, std::string>> local;
-    for (std::size_t k : mine) local.emplace_back(k, cell_to_wire(cells[k].samples, cells[k].rows));
-    const std::vector<std::string> all = dist->gather(local, cells_total);
-    if (dist->rank != 0) {
-      rep.complete = false;
-      return rep;
-    }
-    for (std::size_t k = 0; k < cells_total; ++k) cell_from_wire(all[k], cells[k].samples, cells[k].rows);
+  auto cells = detail::map_items<Cell>(
+      cells_total, options.jobs, options.distribution,
+      [&](std::size_t k) { return compute(datasets[k / nb], rep.budgets[k % nb]); },
+      [](const Cell& c) { return cell_to_wire(c.samples, c.rows); },
+      [](const std::string& bytes) {
+        Cell c;
+        cell_from_wire(bytes, c.samples, c.rows);
+        return c;
+      },
+      options.progress);
+  if (!cells) {  // an MPI rank other than 0: its cells went to rank 0
+    rep.complete = false;
+    return rep;
   }
   for (std::size_t k = 0; k < cells_total; ++k) {
     const Dataset& ds = datasets[k / nb];
-    samples[ds.name][ds.d][rep.budgets[k % nb]] = std::move(cells[k].samples);
-    rep.table.insert(rep.table.end(), cells[k].rows.begin(), cells[k].rows.end());
+    samples[ds.name][ds.d][rep.budgets[k % nb]] = std::move((*cells)[k].samples);
+    rep.table.insert(rep.table.end(), (*cells)[k].rows.begin(), (*cells)[k].rows.end());
   }
 
   // The paper's three findings, judged on medians, with counts as evidence.

@@ -2,15 +2,12 @@
 
 #include <Eigen/Cholesky>
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <thread>
 
 #include "deltapq/app/report_wire.h"
+#include "item_map.h"
 #include "deltapq/core/error.h"
 
 namespace dpq::app {
@@ -196,80 +193,34 @@ StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptio
   report.options = options;
   if (streams.files.empty()) throw Error(streams.input + ": no k_pre, k_post or v stream to audit");
   if (options.jobs < 1 || options.jobs > 1024) throw Error("--jobs " + std::to_string(options.jobs) + " is outside 1..1024");
-  const std::size_t n = streams.files.size();
-  const Distribution* dist = options.distribution && options.distribution->distributed() ? options.distribution : nullptr;
-  std::vector<std::size_t> mine;  // the streams this process computes, in stream order
-  for (std::size_t i = 0; i < n; ++i)
-    if (!dist || dist->mine(i)) mine.push_back(i);
-  std::vector<std::optional<StreamReport>> results(n);
-  std::vector<std::string> warnings(n);
-  std::vector<std::exception_ptr> errors(n);
-  std::atomic<std::size_t> done{0};
-  std::mutex progress_mutex;
-  // Streams are independent, so the reports -- and every byte written from them -- do not depend on the
-  // number of threads or processes; the first error in stream order is the one reported, as with one
-  // thread (each worker stops at its own first error, which cannot hide an earlier one).
-  const std::size_t m = mine.size();
-  const int jobs = static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(options.jobs), m)));
-#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs)
-  for (std::size_t k = 0; k < m; ++k) {
-    const std::size_t i = mine[k];
-    bool skip = false;
-    for (std::size_t j = 0; j < i && !skip; ++j) skip = errors[j] != nullptr;  // an earlier stream failed
-    if (skip) continue;
-    try {
-      results[i] = audit_one(streams, streams.files[i], options, warnings[i]);
-    } catch (...) {
-      errors[i] = std::current_exception();
-    }
-    const std::size_t c = ++done;
-    if (options.progress) {
-      const std::lock_guard<std::mutex> lock(progress_mutex);
-      options.progress(c, m);
-    }
+  // A stream's result is its report and its small-sample warning; on the wire the report's size first.
+  struct Result {
+    StreamReport report;
+    std::string warning;
+  };
+  auto results = detail::map_items<Result>(
+      streams.files.size(), options.jobs, options.distribution,
+      [&](std::size_t i) {
+        Result r;
+        r.report = audit_one(streams, streams.files[i], options, r.warning);
+        return r;
+      },
+      [](const Result& r) {
+        const std::string wire = to_wire(r.report);
+        return std::to_string(wire.size()) + ":" + wire + r.warning;
+      },
+      [](const std::string& bytes) {
+        const std::size_t colon = bytes.find(':');
+        const std::size_t size = std::stoull(bytes.substr(0, colon));
+        return Result{stream_report_from_wire(bytes.substr(colon + 1, size)), bytes.substr(colon + 1 + size)};
+      },
+      options.progress);
+  if (!results) {  // an MPI rank other than 0: its streams went to rank 0
+    report.complete = false;
+    return report;
   }
-  if (dist) {
-    // Each computed stream travels as 'R' + its report, plus 'W' + its warning; a failure as 'E' + the
-    // message of a dpq::Error (bad input: exit 2 at rank 0) or 'I' + any other exception's (exit 3).
-    std::vector<std::pair<std::size_t, std::string>> local;
-    for (std::size_t i : mine) {
-      if (errors[i]) {
-        try {
-          std::rethrow_exception(errors[i]);
-        } catch (const Error& e) {
-          local.emplace_back(i, std::string("E") + e.what());
-        } catch (const std::exception& e) {
-          local.emplace_back(i, std::string("I") + e.what());
-        }
-      } else if (results[i]) {
-        const std::string wire = to_wire(*results[i]);
-        local.emplace_back(i, "R" + std::to_string(wire.size()) + ":" + wire + warnings[i]);
-      } else {
-        local.emplace_back(i, "S");  // skipped after an earlier failure on this rank
-      }
-    }
-    const std::vector<std::string> all = dist->gather(local, n);
-    if (dist->rank != 0) {
-      report.complete = false;
-      return report;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::string& p = all.at(i);
-      if (p.empty()) throw std::runtime_error("stream " + std::to_string(i) + ": no result from its rank");
-      if (p[0] == 'E') errors[i] = std::make_exception_ptr(Error(p.substr(1)));
-      if (p[0] == 'I') errors[i] = std::make_exception_ptr(std::runtime_error(p.substr(1)));
-      if (p[0] == 'R') {
-        const std::size_t colon = p.find(':');
-        const std::size_t size = std::stoull(p.substr(1, colon - 1));
-        results[i] = stream_report_from_wire(p.substr(colon + 1, size));
-        warnings[i] = p.substr(colon + 1 + size);
-      }
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i)
-    if (errors[i]) std::rethrow_exception(errors[i]);
-  for (std::size_t i = 0; i < n; ++i) {
-    StreamReport& r = *results[i];
+  for (Result& res : *results) {
+    StreamReport& r = res.report;
     if (r.pq) report.pq_joint_holds += r.pq->joint.verdict == Verdict::holds;
     report.premise_holds += r.dominated == Verdict::holds;
     if (r.uncertainty) {
@@ -277,7 +228,7 @@ StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptio
       report.source_fails += r.uncertainty->dominated == Verdict::fails;
       report.source_undecided += r.uncertainty->dominated == Verdict::undecided;
     }
-    if (!warnings[i].empty() && report.warnings.size() < 5) report.warnings.push_back(warnings[i]);
+    if (!res.warning.empty() && report.warnings.size() < 5) report.warnings.push_back(res.warning);
     report.streams.push_back(std::move(r));
   }
   return report;
