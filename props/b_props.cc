@@ -195,23 +195,66 @@ RC_GTEST_PROP(B3, shared_transform_keeps_alpha_at_most_one, ()) {
   RC_ASSERT(ref::verdict_le(a.alpha, {Real(1), Real(0)}) != Verdict::fails);
 }
 
-TEST(B3, per_source_whitening_breaks_it_and_the_search_finds_it) {
-  // The claim "alpha <= 1 under Loewner domination" is false once each source gets its own Soft-ZCA:
-  // RapidCheck must find a dominated pair that breaks it (the constructed one is in the unit tests).
-  const auto ok = falsified("per-source Soft-ZCA", [] {
-    const DominatedPair pair = *gen_dominated_pair(6);
-    RC_PRE(pair.scale <= 1.0);
-    const int d = static_cast<int>(pair.sigma_v.rows());
-    const ref::SymmetricEigen ev = ref::symmetric_eigen(pair.sigma_v, "Sigma_V");
-    const ref::SymmetricEigen ed = ref::symmetric_eigen(pair.sigma_delta, "Sigma_delta");
-    RC_PRE(ev.values.sum() > 0 && ed.values.sum() > 0);
-    const RMatrix tv = ref::pq_transform_matrix(PqTransform::soft_zca, ev, Real("1e-2"));
-    const RMatrix td = ref::pq_transform_matrix(PqTransform::soft_zca, ed, Real("1e-2"));
-    const ref::AlphaReport a = ref::per_source_alpha(pair.sigma_delta, td, pair.sigma_v, tv, d);
-    RC_PRE(a.finite);
-    RC_ASSERT(ref::verdict_le(a.alpha, {Real(1), Real(0)}) != Verdict::fails);
+// The family on which per-source whitening breaks B3, built rather than searched for: Sigma_V =
+// diag(1, s, X), Sigma_delta = diag(a, r s, X/2) (X a diagonal tail of the other d - 2 coordinates), all
+// dyadic, with a <= 1/16 < 1/2 <= r < 1, so Sigma_delta < Sigma_V. Soft-ZCA with eps = e tr(S)/d lifts
+// coordinate 2 to r s / (r s + eps_delta) for delta and s / (s + eps_V) for V; the first is larger iff
+// r eps_V > eps_delta, i.e. r tr Sigma_V > tr Sigma_delta, which r > a and r >= 1/2 guarantee. So alpha > 1
+// on every member: the check must fail on the first case, not on case 27 of 100.
+struct PerSourceCase {
+  int dim, log2_s, log2_a, r16;
+};
+void showValue(const PerSourceCase& c, std::ostream& os) {
+  os << "{d " << c.dim << ", s 2^-" << c.log2_s << ", a 2^-" << c.log2_a << ", r " << c.r16 << "/16}";
+}
+rc::Gen<PerSourceCase> gen_per_source_case() {
+  return rc::gen::exec([] {
+    return PerSourceCase{*rc::gen::inRange(2, 7), *rc::gen::inRange(7, 15), *rc::gen::inRange(4, 11),
+                         *rc::gen::inRange(8, 16)};
+  });
+}
+struct PerSourceResult {
+  Verdict loewner;
+  ref::AlphaReport alpha;
+};
+PerSourceResult per_source_soft_zca(const PerSourceCase& c) {
+  RMatrix sv = RMatrix::Zero(c.dim, c.dim), sd = RMatrix::Zero(c.dim, c.dim);
+  sv(0, 0) = Real(1);
+  sd(0, 0) = ldexp(Real(1), -c.log2_a);
+  sv(1, 1) = ldexp(Real(1), -c.log2_s);
+  sd(1, 1) = sv(1, 1) * c.r16 / 16;
+  for (int i = 2; i < c.dim; ++i) {
+    sv(i, i) = ldexp(Real(1), -i);
+    sd(i, i) = sv(i, i) / 2;
+  }
+  const ref::SymmetricEigen ev = ref::symmetric_eigen(sv, "Sigma_V");
+  const ref::SymmetricEigen ed = ref::symmetric_eigen(sd, "Sigma_delta");
+  const RMatrix tv = ref::pq_transform_matrix(PqTransform::soft_zca, ev, Real("1e-2"));
+  const RMatrix td = ref::pq_transform_matrix(PqTransform::soft_zca, ed, Real("1e-2"));
+  return {ref::loewner_le(sd, sv).verdict, ref::per_source_alpha(sd, td, sv, tv, c.dim)};
+}
+
+TEST(B3, per_source_whitening_breaks_it_on_every_member_of_the_constructed_family) {
+  // The B3 check, applied to per-source whitening: falsified, and on the very first case.
+  int cases = 0, first_failing = 0;
+  const auto ok = falsified("per-source Soft-ZCA", [&] {
+    ++cases;
+    const PerSourceResult r = per_source_soft_zca(*gen_per_source_case());
+    const bool caught = !r.alpha.finite || ref::verdict_le(r.alpha.alpha, {Real(1), Real(0)}) == Verdict::fails;
+    if (caught && first_failing == 0) first_failing = cases;
+    RC_ASSERT(!caught);
   });
   EXPECT_TRUE(ok);
+  EXPECT_EQ(first_failing, 1) << "the first case must already be a counterexample";
+}
+
+// And every member really is a counterexample with its premise holding (the statement above, checked
+// over the whole family).
+RC_GTEST_PROP(B3, every_member_of_the_constructed_family_has_alpha_above_one, ()) {
+  const PerSourceResult r = per_source_soft_zca(*gen_per_source_case());
+  RC_ASSERT(r.loewner == Verdict::holds);
+  RC_ASSERT(r.alpha.finite);
+  RC_ASSERT(ref::verdict_le(r.alpha.alpha, {Real(1), Real(0)}) == Verdict::fails);
 }
 
 // ---- B5 tier 2: the GGD fit recovers beta within its confidence interval ----
