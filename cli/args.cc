@@ -12,7 +12,8 @@
 
 namespace dpq::cli {
 
-Args::Args(int argc, char** argv, const std::vector<std::string>& flags, const std::vector<std::string>& switches) {
+Args::Args(int argc, char** argv, const std::vector<std::string>& flags, const std::vector<std::string>& switches,
+           const std::vector<std::string>& repeatable) {
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--", 0) == 0) {
@@ -20,8 +21,10 @@ Args::Args(int argc, char** argv, const std::vector<std::string>& flags, const s
         switches_on_[a] = true;
       } else if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
         if (i + 1 >= argc) throw Error("option " + a + " needs a value");
-        if (values_.count(a)) throw Error("option " + a + " given twice");
-        values_[a] = argv[++i];
+        const bool again = std::find(repeatable.begin(), repeatable.end(), a) != repeatable.end();
+        if (values_.count(a) && !again) throw Error("option " + a + " given twice");
+        repeated_[a].push_back(argv[++i]);
+        values_.emplace(a, repeated_[a].back());
       } else {
         throw Error("unknown option " + a);
       }
@@ -35,6 +38,11 @@ std::optional<std::string> Args::text(const std::string& flag) const {
   auto it = values_.find(flag);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::all(const std::string& flag) const {
+  auto it = repeated_.find(flag);
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::optional<long long> Args::integer(const std::string& flag, long long lo, long long hi) const {

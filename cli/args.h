@@ -18,12 +18,16 @@ class Args {
   // argv after the subcommand. `flags` lists the options that take a value ("--bits"), `switches`
   // those that do not ("--quick"). Anything else starting with "--" is an error; the rest are
   // positional arguments.
-  Args(int argc, char** argv, const std::vector<std::string>& flags, const std::vector<std::string>& switches);
+  // Flags in `repeatable` may be given several times (every value kept, in order); any other flag twice
+  // is an error.
+  Args(int argc, char** argv, const std::vector<std::string>& flags, const std::vector<std::string>& switches,
+       const std::vector<std::string>& repeatable = {});
 
   const std::vector<std::string>& positional() const { return positional_; }
   bool has(const std::string& flag) const { return values_.count(flag) > 0; }
   bool on(const std::string& sw) const { return switches_on_.count(sw) > 0; }
-  std::optional<std::string> text(const std::string& flag) const;
+  std::optional<std::string> text(const std::string& flag) const;  // a repeatable flag: its first value
+  std::vector<std::string> all(const std::string& flag) const;     // every value of a repeatable flag
   // Integer in [lo, hi]; throws dpq::Error naming the option and the value otherwise.
   std::optional<long long> integer(const std::string& flag, long long lo, long long hi) const;
   // Finite real number; `positive` requires > 0.
@@ -39,6 +43,7 @@ class Args {
  private:
   std::vector<std::string> positional_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::map<std::string, bool> switches_on_;
 };
 

@@ -74,11 +74,13 @@ const Command kCommands[] = {
      "      mpirun -np N deltapq audit-stream ... deals the streams over N MPI ranks; rank 0 writes the same report",
      dpq::cli::run_audit_stream},
     {"eval-nll",
-     "eval-nll --model M --tokenizer T --text FILE --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
-     "        [--bits B] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--part k|v|kv] [--layers L,...]\n"
-     "        [--max-tokens N] [--quiet] [--json OUT] [--csv DIR]\n"
+     "eval-nll --model M --tokenizer T --text FILE [--text FILE ...] --kv-scheme fp32|direct|delta-open|delta-closed|delta-zoned\n"
+     "        [--bits B[,B...]] [--kappa K] [--half-life H] [--theta T] [--eta auto|E] [--part k|v|kv] [--layers L,...]\n"
+     "        [--max-tokens N] [--jobs N] [--quiet] [--json OUT] [--csv DIR]\n"
      "      next-token NLL and KL with the KV cache through a codec (only the keys or values, only some layers:\n"
-     "      the rest stays fp32; a progress line on a terminal unless --quiet)",
+     "      the rest stays fp32; a progress line on a terminal unless --quiet). Several texts or bit widths:\n"
+     "      one run each (text x bits) on --jobs N threads (default: every core), per-bit-width token-weighted\n"
+     "      means over the texts; mpirun -np N deltapq eval-nll ... deals the runs over ranks, rank 0 writes",
      dpq::cli::run_eval_nll},
     {"codebook",
      "codebook --dim D --bits B [--digits N] [--json OUT] [--csv DIR]\n"
@@ -198,8 +200,8 @@ int main(int argc, char** argv) {
   int code = 0;
   try {
     world = std::make_unique<dpq::cli::MpiWorld>(argc, argv);
-    if (world->size() > 1 && cmd != "audit-stream" && cmd != "paper-check")
-      throw dpq::Error(cmd + " does not distribute over MPI ranks (audit-stream and paper-check do): run it as one process");
+    if (world->size() > 1 && cmd != "audit-stream" && cmd != "paper-check" && cmd != "eval-nll")
+      throw dpq::Error(cmd + " does not distribute over MPI ranks (audit-stream, paper-check and eval-nll do): run it as one process");
     dpq::ref::set_precision_bits(dpq::ref::kDefaultPrecisionBits);
     return command->run(argc - 2, argv + 2);
   } catch (const dpq::Error& e) {

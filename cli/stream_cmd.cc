@@ -72,21 +72,47 @@ int run_audit_stream(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+// A comma-separated list of distinct integers in [lo, hi] ("--layers 0,2,4", "--bits 2,3,4").
+std::vector<int> int_list(const Args& args, const std::string& flag, int lo, int hi, const char* what, const char* example) {
+  std::vector<int> out;
+  const auto text = args.text(flag);
+  if (!text) return out;
+  std::size_t at = 0;
+  while (at <= text->size()) {
+    const std::size_t comma = std::min(text->find(',', at), text->size());
+    const std::string item = text->substr(at, comma - at);
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || v < lo || v > hi)
+      throw Error(flag + " = '" + *text + "': '" + item + "' is not " + what + " (e.g. " + flag + " " + example + ")");
+    if (std::find(out.begin(), out.end(), static_cast<int>(v)) != out.end())
+      throw Error(flag + " = '" + *text + "' names " + item + " twice");
+    out.push_back(static_cast<int>(v));
+    at = comma + 1;
+  }
+  return out;
+}
+}  // namespace
+
 int run_eval_nll(int argc, char** argv) {
   Args args(argc, argv, {"--model", "--tokenizer", "--text", "--kv-scheme", "--bits", "--kappa", "--json", "--csv", "--theta", "--half-life", "--eta",
-                         "--replicates", "--confidence", "--bootstrap-seed", "--versus", "--max-tokens", "--part", "--layers"},
-            {"--no-bootstrap", "--quiet"});
+                         "--replicates", "--confidence", "--bootstrap-seed", "--versus", "--max-tokens", "--part", "--layers", "--jobs"},
+            {"--no-bootstrap", "--quiet"}, {"--text"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   app::EvalNllOptions opt;
   opt.eta = parse_eta(args);
-  const auto m = args.text("--model"), t = args.text("--tokenizer"), text_path = args.text("--text");
-  if (!m || !t || !text_path) throw Error("eval-nll needs --model, --tokenizer and --text");
+  const auto m = args.text("--model"), t = args.text("--tokenizer");
+  const std::vector<std::string> texts = args.all("--text");
+  if (!m || !t || texts.empty()) throw Error("eval-nll needs --model, --tokenizer and --text");
   opt.scheme = pipeline::parse_kv_scheme(args.text("--kv-scheme").value_or("fp32"));
   if (opt.scheme == pipeline::KvScheme::fp32)
     for (const char* f : {"--bits", "--kappa"})
       if (args.has(f)) throw Error(std::string(f) + " has no meaning with --kv-scheme fp32 (the cache is not quantized)");
-  opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
+  std::vector<int> bits = int_list(args, "--bits", 1, 8, "a bit width in 1..8", "2,3,4");
+  if (bits.empty()) bits.push_back(4);
+  opt.bits = bits.front();
   opt.kappa = args.real("--kappa", true).value_or(3.0);
   opt.monitor = parse_monitor(args);
   opt.bootstrap = parse_bootstrap(args);
@@ -96,35 +122,41 @@ int run_eval_nll(int argc, char** argv) {
     opt.keys = *part != "v";
     opt.values = *part != "k";
   }
-  if (auto layers = args.text("--layers")) {
-    std::size_t at = 0;
-    while (at <= layers->size()) {
-      const std::size_t comma = std::min(layers->find(',', at), layers->size());
-      const std::string item = layers->substr(at, comma - at);
-      char* end = nullptr;
-      const long l = std::strtol(item.c_str(), &end, 10);
-      if (item.empty() || *end != '\0' || l < 0 || l > 1 << 20)
-        throw Error("--layers = '" + *layers + "': '" + item + "' is not a layer index (e.g. --layers 0,2,4)");
-      if (std::find(opt.layers.begin(), opt.layers.end(), static_cast<int>(l)) != opt.layers.end())
-        throw Error("--layers = '" + *layers + "' names layer " + item + " twice");
-      opt.layers.push_back(static_cast<int>(l));
-      at = comma + 1;
-    }
-  }
-
-  model::Llama2 llm(*m);
-  const model::Tokenizer tok(*t, llm.config().vocab_size);
+  opt.layers = int_list(args, "--layers", 0, 1 << 20, "a layer index", "0,2,4");
   std::optional<int> max_tokens;
   if (auto n = args.integer("--max-tokens", 2, 1 << 30)) max_tokens = static_cast<int>(*n);
-  const std::vector<int> tokens = model::tokenize_file(tok, *text_path, llm.config().seq_len, 3, max_tokens);
-  app::EvalNllReport report;
-  {
-    Progress progress("eval-nll", "steps (forward passes, eta estimates)", args.on("--quiet"));
-    if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
-    report = app::eval_nll(llm, tokens, opt);
+  const int jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
+
+  if (texts.size() == 1 && bits.size() == 1 && !mpi_world().distribution()) {  // one run
+    model::Llama2 llm(*m);
+    const model::Tokenizer tok(*t, llm.config().vocab_size);
+    const std::vector<int> tokens = model::tokenize_file(tok, texts.front(), llm.config().seq_len, 3, max_tokens);
+    app::EvalNllReport report;
+    {
+      Progress progress("eval-nll", "steps (forward passes, eta estimates)", args.on("--quiet"));
+      if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+      report = app::eval_nll(llm, tokens, opt);
+    }
+    app::print_text(report, std::cout);
+    write_report(json_out, csv_out, app::to_json(report));
+    return 0;
   }
-  app::print_text(report, std::cout);
-  write_report(json_out, csv_out, app::to_json(report));
+  // A sweep over texts x bit widths: runs on threads (--jobs) and MPI ranks; rank 0 writes it all.
+  app::EvalNllSweepOptions sweep_opt;
+  sweep_opt.base = opt;
+  sweep_opt.bits = bits;
+  sweep_opt.max_tokens = max_tokens;
+  sweep_opt.jobs = jobs;
+  sweep_opt.distribution = mpi_world().distribution();
+  app::EvalNllSweep sweep;
+  {
+    Progress progress("eval-nll", "runs (text x bits)", args.on("--quiet") || mpi_world().rank() != 0);
+    if (progress.enabled()) sweep_opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
+    sweep = app::eval_nll_sweep(*m, *t, texts, sweep_opt);
+  }
+  if (!sweep.complete) return 0;  // an MPI rank other than 0: its runs are in rank 0's report
+  app::print_text(sweep, std::cout);
+  write_report(json_out, csv_out, app::to_json(sweep));
   return 0;
 }
 

@@ -353,6 +353,28 @@ TEST(Cli, generate_and_kvdump_on_the_shared_model) {
   EXPECT_NE(layer0, all);
   for (const char* bad : {" --part q", " --layers 5", " --layers 0,0", " --layers 1,,2"})
     EXPECT_EQ(run(e + testing::temp_path("bad.json") + bad).code, 2) << bad;
+  // A sweep (two bit widths, or the text twice) checks the same before any run; only --text repeats.
+  // (e ends in --bits 2: a second --bits is "given twice", so the sweeps below name their own list.)
+  const std::string sweep = "eval-nll --model " + m + " --tokenizer " + t + " --text " + text +
+                            " --kv-scheme direct --no-bootstrap --max-tokens 64 --quiet --json ";
+  for (const char* bad : {" --bits 2,2", " --bits 2,", " --bits 2,3 --layers 5", " --bits 2,3 --part q", " --bits 2 --bits 3",
+                          " --bits 2,3 --model x"}) {
+    const auto out = testing::temp_path("bad_sweep.json");
+    const CliRun r = run(sweep + out + bad);
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out)) << bad;
+  }
+  {
+    const auto out = testing::temp_path("sweep.json");
+    const CliRun r = run(sweep + out + " --bits 2,3 --part k --text " + text);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto j = nlohmann::json::parse(std::ifstream(out));
+    ASSERT_EQ(j["runs"].size(), 4u);
+    EXPECT_EQ(j["runs"][0]["delta_nll"].get<double>(), keys_only);  // text 1, 2 bits, keys only: the run above
+    EXPECT_EQ(j["runs"][2]["delta_nll"].get<double>(), keys_only);  // the same text again
+    EXPECT_EQ(j["by_bits"][0]["texts"].get<int>(), 2);
+    EXPECT_DOUBLE_EQ(j["by_bits"][0]["delta_nll"].get<double>(), keys_only);  // two equal runs: their mean
+  }
   const auto trunc = testing::temp_path("trunc_model.bin");
   {
     std::ifstream src(m, std::ios::binary);

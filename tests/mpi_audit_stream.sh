@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# audit-stream and paper-check under MPI: two ranks on one machine write the same JSON, CSV and text as one process,
+# audit-stream, paper-check and eval-nll sweeps under MPI: two ranks on one machine write the same JSON, CSV and text as one process,
 # byte for byte (the streams' reports travel to rank 0 with every field, MPFR values exactly); a bad
 # stream on either rank is exit 2 naming the file. Exit 77 (skipped) when the shared model is absent.
 set -euo pipefail
@@ -47,6 +47,35 @@ set -e
 cmp "$work/p1.json" "$work/p2.json"
 cmp "$work/p1.json" "$work/p3.json"
 cmp "$work/p1.txt" "$work/p3.txt"
+# eval-nll over two texts x two bit widths (4 runs, each its own model copy): --jobs 1, --jobs 2 and
+# two ranks write the same JSON, CSV and text; each run equals the single-run command on its text.
+head -c 600 "$src/data/story.txt" > "$work/a.txt"
+tail -c 700 "$src/data/story.txt" > "$work/b.txt"
+ev=(eval-nll --model "$models/stories260K.bin" --tokenizer "$models/tok512.bin" --text "$work/a.txt" --text "$work/b.txt"
+    --kv-scheme delta-closed --bits 2,4 --quiet)
+"$cli" "${ev[@]}" --jobs 1 --json "$work/e1.json" --csv "$work/e1" > "$work/e1.txt"
+"$cli" "${ev[@]}" --jobs 2 --json "$work/e2.json" > /dev/null
+"$mpiexec" -np 2 --oversubscribe "$cli" "${ev[@]}" --jobs 1 --json "$work/e3.json" --csv "$work/e3" > "$work/e3.txt"
+cmp "$work/e1.json" "$work/e2.json"
+cmp "$work/e1.json" "$work/e3.json"
+cmp "$work/e1.txt" "$work/e3.txt"
+diff -r "$work/e1" "$work/e3"
+"$cli" eval-nll --model "$models/stories260K.bin" --tokenizer "$models/tok512.bin" --text "$work/b.txt" --kv-scheme delta-closed \
+  --bits 4 --quiet --json "$work/single.json" > /dev/null
+/usr/bin/python3 -c "
+import json, sys
+runs = json.load(open(sys.argv[1]))['runs']
+assert [(r['text'].endswith('a.txt'), r['bits']) for r in runs] == [(True, 2), (True, 4), (False, 2), (False, 4)], runs
+last = dict(runs[3]); last.pop('text')
+assert last == json.load(open(sys.argv[2])), 'the sweep run differs from the single run on its text'" "$work/e1.json" "$work/single.json"
+# A text that cannot be read is exit 2 naming it, before any run, on every rank; nothing written.
+set +e
+err=$("$mpiexec" -np 2 --oversubscribe "$cli" "${ev[@]}" --text "$work/missing.txt" --json "$work/ebad.json" 2>&1 > /dev/null)
+rc=$?
+set -e
+[ "$rc" = 2 ] || { echo "missing text: exit $rc, expected 2: $err"; exit 1; }
+grep -q "missing.txt" <<< "$err" || { echo "error does not name the text: $err"; exit 1; }
+[ ! -e "$work/ebad.json" ] || { echo "a report was written despite the error"; exit 1; }
 # A truncated stream dealt to rank 1 (stream 1 of 0..59 under round-robin) and one to rank 0.
 for k in 2 3; do
   rm -rf "$work/bad" && cp -r "$work/kv" "$work/bad"

@@ -1,4 +1,5 @@
 // Every report as JSON. Key order is part of the format (ordered_json): tools diff these files.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "deltapq/app/report.h"
@@ -268,7 +269,8 @@ std::string to_json(const StreamAuditReport& r) {
   return dump(report);
 }
 
-std::string to_json(const EvalNllReport& r) {
+namespace {
+json eval_nll_json(const EvalNllReport& r) {
   json j{{"scheme", pipeline::to_string(r.options.scheme)}, {"bits", r.options.bits}, {"kappa", r.options.kappa},
          {"tokens", r.tokens}, {"nll_fp32", r.nll_fp32}, {"nll", r.nll}, {"delta_nll", r.delta_nll}, {"kl", r.kl}};
   j["part"] = r.options.keys && r.options.values ? "kv" : r.options.keys ? "k" : "v";
@@ -292,7 +294,46 @@ std::string to_json(const EvalNllReport& r) {
     j["eta"] = {{"mode", r.options.eta.automatic ? "auto: max of the B5 GGD and k-NN tiers per stream" : "fixed"},
                 {"per_stream", r.eta_per_stream}};
   }
-  return dump(j);
+  return j;
+}
+
+// Per bit width over the texts: token-weighted means of the runs' per-token figures (each run's own
+// interval is in its entry; texts are different sources, so no interval is pooled here).
+json sweep_summary(const EvalNllSweep& s) {
+  std::vector<int> bits;
+  for (const auto& run : s.runs)
+    if (std::find(bits.begin(), bits.end(), run.report.options.bits) == bits.end()) bits.push_back(run.report.options.bits);
+  json out = json::array();
+  for (int b : bits) {
+    double w = 0, nll = 0, nll_fp32 = 0, kl = 0, wk = 0;
+    std::size_t texts = 0;
+    for (const auto& run : s.runs) {
+      if (run.report.options.bits != b) continue;
+      const double predictions = static_cast<double>(run.report.tokens - 1), positions = static_cast<double>(run.report.tokens);
+      w += predictions;
+      nll += run.report.nll * predictions;
+      nll_fp32 += run.report.nll_fp32 * predictions;
+      kl += run.report.kl * positions;
+      wk += positions;
+      ++texts;
+    }
+    out.push_back({{"bits", b}, {"texts", texts}, {"predictions", static_cast<std::size_t>(w)}, {"nll", nll / w},
+                   {"nll_fp32", nll_fp32 / w}, {"delta_nll", (nll - nll_fp32) / w}, {"kl", kl / wk}});
+  }
+  return out;
+}
+}  // namespace
+
+std::string to_json(const EvalNllReport& r) { return dump(eval_nll_json(r)); }
+
+std::string to_json(const EvalNllSweep& s) {
+  json runs = json::array();
+  for (const auto& run : s.runs) {
+    json j{{"text", run.text}};
+    j.update(eval_nll_json(run.report));
+    runs.push_back(std::move(j));
+  }
+  return dump(json{{"runs", runs}, {"by_bits", sweep_summary(s)}});
 }
 
 std::string to_json(const PaperCheckReport& r) {

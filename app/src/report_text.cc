@@ -2,6 +2,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "deltapq/app/report.h"
 
 namespace dpq::app {
@@ -172,6 +174,26 @@ void print_text(const EvalNllReport& r, std::ostream& os) {
     os << "  versus " << pipeline::to_string(*r.options.versus) << " on the same tokens: NLL difference " << *r.versus_delta_nll
        << (r.versus_ci ? " in " + interval_text(r.versus_ci) : std::string()) << "; " << pipeline::to_string(r.options.scheme)
        << " is worse: " << to_string(r.versus_worse) << "\n";
+}
+
+void print_text(const EvalNllSweep& s, std::ostream& os) {
+  for (const auto& run : s.runs) {
+    os << run.text << ": ";
+    print_text(run.report, os);
+  }
+  // The same summary as the JSON's by_bits, from it (one computation).
+  const auto j = nlohmann::json::parse(to_json(s));
+  os << "\n  per bit width over the texts (token-weighted means):\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "  %4s %5s %11s %10s %10s %11s %10s\n", "bits", "texts", "predictions", "NLL", "NLL fp32",
+                "delta NLL", "KL");
+  os << line;
+  for (const auto& b : j.at("by_bits")) {
+    std::snprintf(line, sizeof line, "  %4d %5zu %11zu %10.5f %10.5f %11.3e %10.3e\n", b.at("bits").get<int>(),
+                  b.at("texts").get<std::size_t>(), b.at("predictions").get<std::size_t>(), b.at("nll").get<double>(),
+                  b.at("nll_fp32").get<double>(), b.at("delta_nll").get<double>(), b.at("kl").get<double>());
+    os << line;
+  }
 }
 
 void print_text(const PaperCheckReport& r, std::ostream& os) {

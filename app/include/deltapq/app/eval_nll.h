@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "deltapq/app/distribute.h"
 #include "deltapq/app/stream_audit.h"
 #include "deltapq/app/uncertainty.h"
 #include "deltapq/model/llama2.h"
@@ -55,5 +56,28 @@ struct EvalNllReport {
 // tokens: BOS first (model::tokenize_file). Throws dpq::Error on bad options (neither keys nor values,
 // a layer outside the model) or a model error.
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options);
+
+// A sweep: eval-nll for every text x bit width (one run each, item order text-major), the runs dealt
+// over OpenMP threads and MPI ranks by the same mechanism as audit-stream's streams. Every run loads
+// its own copy of the model (the forward pass keeps a KV cache): memory is jobs x the checkpoint.
+struct EvalNllSweepOptions {
+  EvalNllOptions base;   // everything but bits (and progress, which counts runs here)
+  std::vector<int> bits;  // one run per value and text
+  std::optional<int> max_tokens;
+  int jobs = 1;
+  const Distribution* distribution = nullptr;
+  std::function<void(std::size_t, std::size_t)> progress;  // (runs done, runs) on this process
+};
+struct EvalNllRun {
+  std::string text;
+  EvalNllReport report;  // report.options.bits is the run's bit width
+};
+struct EvalNllSweep {
+  std::vector<EvalNllRun> runs;
+  bool complete = true;  // false on an MPI rank other than 0 (its runs are in rank 0's sweep)
+};
+// Every text is read and tokenized before any run starts (a bad file is an error naming it, exit 2).
+EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& tokenizer_path,
+                            const std::vector<std::string>& texts, const EvalNllSweepOptions& options);
 
 }  // namespace dpq::app

@@ -18,6 +18,7 @@ namespace dpq::app {
 std::string to_json(const AuditReport& r);
 std::string to_json(const StreamAuditReport& r);
 std::string to_json(const EvalNllReport& r);
+std::string to_json(const EvalNllSweep& s);  // runs (each with its text) and the per-bit-width summary
 std::string to_json(const PaperCheckReport& r);
 std::string to_json(const CodebookReport& r);
 std::string to_json(const CodebookCheckReport& r);
@@ -26,6 +27,7 @@ std::string to_json(const CodebookCheckReport& r);
 void print_text(const AuditReport& r, std::ostream& os);
 void print_text(const StreamAuditReport& r, std::ostream& os);
 void print_text(const EvalNllReport& r, std::ostream& os);
+void print_text(const EvalNllSweep& s, std::ostream& os);
 void print_text(const PaperCheckReport& r, std::ostream& os);
 void print_text(const CodebookReport& r, std::ostream& os);
 void print_text(const CodebookCheckReport& r, std::ostream& os);

@@ -36,6 +36,12 @@ class Llama2 {
  public:
   // Throws dpq::Error naming the file and what does not add up.
   explicit Llama2(const std::string& checkpoint_path);
+  // The tensor pointers point into weights_: a copy would read the original's weights (and dangle once it
+  // is gone). A move keeps them valid: a moved std::vector hands over its buffer.
+  Llama2(const Llama2&) = delete;
+  Llama2& operator=(const Llama2&) = delete;
+  Llama2(Llama2&&) noexcept = default;
+  Llama2& operator=(Llama2&&) noexcept = default;
 
   const Config& config() const { return config_; }
   // Runs one token at position pos (0-based, pos < seq_len, positions fed in order from 0: pos may
