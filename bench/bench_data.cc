@@ -1,6 +1,7 @@
 #include "bench_data.h"
 
 #include <cstring>
+#include <ctime>
 
 #include <cblas.h>
 #include <faiss/impl/ScalarQuantizer.h>
@@ -15,6 +16,12 @@ namespace dpq::bench {
 
 namespace {
 volatile std::uint64_t g_sink = 0;  // keeps the read probe's result alive
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
 }
 
 void stream_read(const void* data, std::size_t bytes) {

@@ -39,14 +39,20 @@ class FaissScalar {
   virtual void decode(const std::uint8_t* codes, std::size_t n, float* x) const = 0;
 };
 
-// Median of `reps` timings of f (seconds). Every method of a configuration is measured in the same
-// process, interleaved round by round, so slow phases of a noisy machine hit all of them.
+// This thread's CPU time in seconds (CLOCK_THREAD_CPUTIME_ID): what the benchmarks' ratios are taken
+// on, since a shared machine's other load stretches wall time but not the CPU time of our thread.
+double thread_cpu_seconds();
+
+// Median of `reps` timings of each registered op: per-thread CPU time (median), with wall time beside
+// it (median_wall). Every method of a configuration is measured in the same process, interleaved round
+// by round, so slow phases of a noisy machine hit all of them.
 struct Timer {
   std::vector<std::function<void()>> ops;
-  std::vector<std::vector<double>> times;
+  std::vector<std::vector<double>> times, walls;
   std::size_t add(std::function<void()> f) {
     ops.push_back(std::move(f));
     times.emplace_back();
+    walls.emplace_back();
     return ops.size() - 1;
   }
   void run(int reps, bool warm_up = true) {
@@ -54,16 +60,19 @@ struct Timer {
       for (auto& op : ops) op();  // page in buffers, train caches
     for (int r = 0; r < reps; ++r)
       for (std::size_t k = 0; k < ops.size(); ++k) {
-        const auto t0 = std::chrono::steady_clock::now();
+        const auto w0 = std::chrono::steady_clock::now();
+        const double c0 = thread_cpu_seconds();
         ops[k]();
-        times[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        times[k].push_back(thread_cpu_seconds() - c0);
+        walls[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count());
       }
   }
-  double median(std::size_t k) const {
-    auto v = times[k];
-    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  static double median_of(std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return v[v.size() / 2];
   }
+  double median(std::size_t k) const { return median_of(times[k]); }
+  double median_wall(std::size_t k) const { return median_of(walls[k]); }
 };
 
 // The physical limits a codec is measured against: a streaming read of `bytes` (XOR of the 64-bit words,

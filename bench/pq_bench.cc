@@ -119,6 +119,7 @@ int run_pq_bench(int argc, char** argv) {
   nlohmann::ordered_json report;
   report["faiss_build"] = "Debian libfaiss-dev 1.7.3, generic (non-AVX2)";
   report["threads"] = 1;
+  report["clock"] = "per-thread CPU time (CLOCK_THREAD_CPUTIME_ID), median";
   report["simd"] = fast::to_string(fast::detected_simd());
   for (int m : ms) report["configs"].push_back(bench_m(s, m, iterations, reps, train_reps, std::cout));
   // Copy the headline ratios after the loop: inserting a key while iterating would invalidate it.

@@ -19,8 +19,9 @@ namespace {
 
 struct Row {
   std::string method;
-  double seconds = 0;
-  double bytes = 0;  // bytes read + written per run
+  double seconds = 0;  // per-thread CPU time, median
+  double wall = 0;     // wall time, median (beside it: a shared machine stretches this one)
+  double bytes = 0;    // bytes read + written per run
   double mse = -1;   // per vector, < 0: not applicable
 };
 
@@ -83,25 +84,25 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
 
   const double io_q = static_cast<double>(in_bytes + code_bytes);
   std::vector<Row> rows = {
-      {std::string("quantize+pack (") + fast::to_string(best) + ", identity)", t.median(q_fast), io_q, mse_ident},
-      {"quantize+pack (scalar, identity)", t.median(q_scal), io_q, mse_ident},
-      {std::string("unpack+dequantize (") + fast::to_string(best) + ")", t.median(d_fast), io_q, -1},
-      {"unpack+dequantize (scalar)", t.median(d_scal), io_q, -1},
-      {"full encode (rotation + quantize, eigenbasis)", t.median(enc), static_cast<double>(in_bytes + codes_eig.size()), mse_eig},
-      {"full decode (dequantize + rotation)", t.median(dec), static_cast<double>(in_bytes + codes_eig.size()), mse_eig},
-      {"rotation GEMM alone (OpenBLAS sgemm)", t.median(gemm), 2.0 * in_bytes, -1},
-      {"rotation GEMM alone (Eigen, portable build)", t.median(gemm_eigen), 2.0 * in_bytes, -1},
-      {"memcpy of the input", t.median(mcpy), 2.0 * in_bytes, -1},
+      {std::string("quantize+pack (") + fast::to_string(best) + ", identity)", t.median(q_fast), t.median_wall(q_fast), io_q, mse_ident},
+      {"quantize+pack (scalar, identity)", t.median(q_scal), t.median_wall(q_scal), io_q, mse_ident},
+      {std::string("unpack+dequantize (") + fast::to_string(best) + ")", t.median(d_fast), t.median_wall(d_fast), io_q, -1},
+      {"unpack+dequantize (scalar)", t.median(d_scal), t.median_wall(d_scal), io_q, -1},
+      {"full encode (rotation + quantize, eigenbasis)", t.median(enc), t.median_wall(enc), static_cast<double>(in_bytes + codes_eig.size()), mse_eig},
+      {"full decode (dequantize + rotation)", t.median(dec), t.median_wall(dec), static_cast<double>(in_bytes + codes_eig.size()), mse_eig},
+      {"rotation GEMM alone (OpenBLAS sgemm)", t.median(gemm), t.median_wall(gemm), 2.0 * in_bytes, -1},
+      {"rotation GEMM alone (Eigen, portable build)", t.median(gemm_eigen), t.median_wall(gemm_eigen), 2.0 * in_bytes, -1},
+      {"memcpy of the input", t.median(mcpy), t.median_wall(mcpy), 2.0 * in_bytes, -1},
   };
   if (faiss) {
-    rows.push_back({"FAISS ScalarQuantizer encode (QT_" + std::to_string(bits) + "bit)", t.median(f_enc),
+    rows.push_back({"FAISS ScalarQuantizer encode (QT_" + std::to_string(bits) + "bit)", t.median(f_enc), t.median_wall(f_enc),
                     static_cast<double>(in_bytes + fcodes.size()), mse_faiss});
-    rows.push_back({"FAISS ScalarQuantizer decode", t.median(f_dec), static_cast<double>(in_bytes + fcodes.size()), mse_faiss});
+    rows.push_back({"FAISS ScalarQuantizer decode", t.median(f_dec), t.median_wall(f_dec), static_cast<double>(in_bytes + fcodes.size()), mse_faiss});
   }
 
   char line[256];
   os << "\nd = " << dim << ", b = " << bits << ", N = " << n << " vectors, one thread, median of " << reps
-     << " runs (" << (avx2 ? "AVX2 available" : "no AVX2: scalar only") << ")\n";
+     << " interleaved runs, per-thread CPU time (" << (avx2 ? "AVX2 available" : "no AVX2: scalar only") << ")\n";
   os << "  method                                          vectors/s      GB/s    MSE/vector\n";
   nlohmann::ordered_json j;
   j["dim"] = dim;
@@ -112,7 +113,8 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
     std::snprintf(line, sizeof line, "  %-46s %11.4g %9.3f    %s\n", r.method.c_str(), vps, r.bytes / r.seconds / 1e9,
                   r.mse < 0 ? "-" : std::to_string(r.mse).c_str());
     os << line;
-    nlohmann::ordered_json m{{"method", r.method}, {"vectors_per_s", vps}, {"gb_per_s", r.bytes / r.seconds / 1e9}};
+    nlohmann::ordered_json m{{"method", r.method}, {"vectors_per_s", vps}, {"gb_per_s", r.bytes / r.seconds / 1e9},
+                             {"cpu_s", r.seconds}, {"wall_s", r.wall}};
     if (r.mse >= 0) m["mse_per_vector"] = r.mse;
     j["methods"].push_back(m);
   }
@@ -168,6 +170,7 @@ int run_scalar_bench(int argc, char** argv) {
   nlohmann::ordered_json report;
   report["faiss_build"] = "Debian libfaiss-dev 1.7.3, generic (non-AVX2)";
   report["threads"] = 1;
+  report["clock"] = "per-thread CPU time (CLOCK_THREAD_CPUTIME_ID), median; wall_s beside";
   for (std::size_t d : dims)
     for (int b : widths) report["configs"].push_back(bench_config(d, b, n, reps, std::cout));
   // The headline ratios: d = 128, b = 4 when measured, else the single configuration asked for.
