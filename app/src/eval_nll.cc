@@ -5,9 +5,9 @@
 #include <memory>
 
 #include <functional>
-#include <nlohmann/json.hpp>
 
 #include "deltapq/core/error.h"
+#include "deltapq/app/report_wire.h"
 #include "deltapq/model/tokenizer.h"
 #include "deltapq/reference/attention.h"
 #include "item_map.h"
@@ -79,14 +79,19 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
   return run;
 }
 
+// The options a model can refuse, checked before any forward pass (and, in a sweep, before any run).
+void check_options(const EvalNllOptions& options, const model::Config& config) {
+  if (!options.keys && !options.values) throw Error("eval-nll: --part selects neither keys nor values");
+  for (int l : options.layers)
+    if (l < 0 || l >= config.n_layers)
+      throw Error("eval-nll: --layers " + std::to_string(l) + " is outside 0.." + std::to_string(config.n_layers - 1));
+}
+
 }  // namespace
 
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options) {
   if (tokens.size() < 2) throw Error("eval-nll: " + std::to_string(tokens.size()) + " tokens; need at least 2");
-  if (!options.keys && !options.values) throw Error("eval-nll: --part selects neither keys nor values");
-  for (int l : options.layers)
-    if (l < 0 || l >= llm.config().n_layers)
-      throw Error("eval-nll: --layers " + std::to_string(l) + " is outside 0.." + std::to_string(llm.config().n_layers - 1));
+  check_options(options, llm.config());
   EvalNllReport rep;
   rep.options = options;
   const auto& c = llm.config();
@@ -160,48 +165,6 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
   return rep;
 }
 
-namespace {
-
-// One run's numbers on the wire (MPI): doubles travel exactly in CBOR, the options are the sweep's own.
-nlohmann::json interval_wire(const std::optional<ref::Interval>& i) {
-  return i ? nlohmann::json::array({i->lo, i->hi}) : nlohmann::json();
-}
-std::optional<ref::Interval> interval_from_wire(const nlohmann::json& j) {
-  if (j.is_null()) return std::nullopt;
-  return ref::Interval{j.at(0).get<double>(), j.at(1).get<double>()};
-}
-std::string run_to_wire(const EvalNllReport& r) {
-  nlohmann::json j{{"tokens", r.tokens}, {"nll_fp32", r.nll_fp32}, {"nll", r.nll}, {"delta_nll", r.delta_nll},
-                   {"kl", r.kl}, {"resets", r.resets}, {"eta", r.eta_per_stream}, {"dci", interval_wire(r.delta_nll_ci)},
-                   {"kci", interval_wire(r.kl_ci)}, {"block", r.block_length}, {"costs", static_cast<int>(r.costs_nll)},
-                   {"vd", r.versus_delta_nll ? nlohmann::json(*r.versus_delta_nll) : nlohmann::json()},
-                   {"vci", interval_wire(r.versus_ci)}, {"vw", static_cast<int>(r.versus_worse)}};
-  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(j);
-  return std::string(bytes.begin(), bytes.end());
-}
-EvalNllReport run_from_wire(const std::string& bytes, EvalNllOptions options) {
-  const nlohmann::json j = nlohmann::json::from_cbor(bytes);
-  EvalNllReport r;
-  r.options = std::move(options);
-  r.tokens = j.at("tokens").get<std::size_t>();
-  r.nll_fp32 = j.at("nll_fp32").get<double>();
-  r.nll = j.at("nll").get<double>();
-  r.delta_nll = j.at("delta_nll").get<double>();
-  r.kl = j.at("kl").get<double>();
-  r.resets = j.at("resets").get<std::size_t>();
-  r.eta_per_stream = j.at("eta").get<std::vector<double>>();
-  r.delta_nll_ci = interval_from_wire(j.at("dci"));
-  r.kl_ci = interval_from_wire(j.at("kci"));
-  r.block_length = j.at("block").get<std::size_t>();
-  r.costs_nll = static_cast<Verdict>(j.at("costs").get<int>());
-  if (!j.at("vd").is_null()) r.versus_delta_nll = j.at("vd").get<double>();
-  r.versus_ci = interval_from_wire(j.at("vci"));
-  r.versus_worse = static_cast<Verdict>(j.at("vw").get<int>());
-  return r;
-}
-
-}  // namespace
-
 EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& tokenizer_path,
                             const std::vector<std::string>& texts, const EvalNllSweepOptions& options) {
   if (texts.empty()) throw Error("eval-nll: no text");
@@ -212,9 +175,7 @@ EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& to
     model::Llama2 llm(model_path);
     const model::Tokenizer tok(tokenizer_path, llm.config().vocab_size);
     for (const std::string& t : texts) tokens.push_back(model::tokenize_file(tok, t, llm.config().seq_len, 3, options.max_tokens));
-    for (int l : options.base.layers)
-      if (l < 0 || l >= llm.config().n_layers)
-        throw Error("eval-nll: --layers " + std::to_string(l) + " is outside 0.." + std::to_string(llm.config().n_layers - 1));
+    check_options(options.base, llm.config());
   }
   const std::size_t nb = options.bits.size(), n = texts.size() * nb;
   auto item_options = [&](std::size_t i) {
@@ -229,8 +190,8 @@ EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& to
         model::Llama2 llm(model_path);
         return eval_nll(llm, tokens[i / nb], item_options(i));
       },
-      [](const EvalNllReport& r) { return run_to_wire(r); },
-      [&](const std::string& bytes) { return run_from_wire(bytes, EvalNllOptions{}); }, options.progress);
+      [](const EvalNllReport& r) { return to_wire(r); },
+      [](const std::string& bytes) { return eval_nll_report_from_wire(bytes); }, options.progress);
   EvalNllSweep sweep;
   if (!reports) {
     sweep.complete = false;
@@ -240,6 +201,29 @@ EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& to
     EvalNllReport r = std::move((*reports)[i]);
     r.options = item_options(i);  // decoded runs carry no options; every run's are the sweep's
     sweep.runs.push_back({texts[i / nb], std::move(r)});
+  }
+  // Per bit width over the texts: token-weighted means of the runs' per-token figures (NLL over the
+  // T - 1 predictions, KL over the T positions). Texts are different sources: no interval is pooled.
+  for (int b : options.bits) {
+    EvalNllBitsSummary s;
+    s.bits = b;
+    double nll = 0, nll_fp32 = 0, kl = 0, positions = 0;
+    for (const EvalNllRun& run : sweep.runs) {
+      if (run.report.options.bits != b) continue;
+      const double p = static_cast<double>(run.report.tokens - 1), t = static_cast<double>(run.report.tokens);
+      ++s.texts;
+      s.predictions += run.report.tokens - 1;
+      nll += run.report.nll * p;
+      nll_fp32 += run.report.nll_fp32 * p;
+      kl += run.report.kl * t;
+      positions += t;
+    }
+    const double w = static_cast<double>(s.predictions);
+    s.nll = nll / w;
+    s.nll_fp32 = nll_fp32 / w;
+    s.delta_nll = (nll - nll_fp32) / w;
+    s.kl = kl / positions;
+    sweep.by_bits.push_back(s);
   }
   return sweep;
 }

@@ -1,5 +1,4 @@
 // Every report as JSON. Key order is part of the format (ordered_json): tools diff these files.
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "deltapq/app/report.h"
@@ -297,31 +296,6 @@ json eval_nll_json(const EvalNllReport& r) {
   return j;
 }
 
-// Per bit width over the texts: token-weighted means of the runs' per-token figures (each run's own
-// interval is in its entry; texts are different sources, so no interval is pooled here).
-json sweep_summary(const EvalNllSweep& s) {
-  std::vector<int> bits;
-  for (const auto& run : s.runs)
-    if (std::find(bits.begin(), bits.end(), run.report.options.bits) == bits.end()) bits.push_back(run.report.options.bits);
-  json out = json::array();
-  for (int b : bits) {
-    double w = 0, nll = 0, nll_fp32 = 0, kl = 0, wk = 0;
-    std::size_t texts = 0;
-    for (const auto& run : s.runs) {
-      if (run.report.options.bits != b) continue;
-      const double predictions = static_cast<double>(run.report.tokens - 1), positions = static_cast<double>(run.report.tokens);
-      w += predictions;
-      nll += run.report.nll * predictions;
-      nll_fp32 += run.report.nll_fp32 * predictions;
-      kl += run.report.kl * positions;
-      wk += positions;
-      ++texts;
-    }
-    out.push_back({{"bits", b}, {"texts", texts}, {"predictions", static_cast<std::size_t>(w)}, {"nll", nll / w},
-                   {"nll_fp32", nll_fp32 / w}, {"delta_nll", (nll - nll_fp32) / w}, {"kl", kl / wk}});
-  }
-  return out;
-}
 }  // namespace
 
 std::string to_json(const EvalNllReport& r) { return dump(eval_nll_json(r)); }
@@ -333,7 +307,11 @@ std::string to_json(const EvalNllSweep& s) {
     j.update(eval_nll_json(run.report));
     runs.push_back(std::move(j));
   }
-  return dump(json{{"runs", runs}, {"by_bits", sweep_summary(s)}});
+  json by_bits = json::array();
+  for (const auto& b : s.by_bits)
+    by_bits.push_back({{"bits", b.bits}, {"texts", b.texts}, {"predictions", b.predictions}, {"nll", b.nll},
+                       {"nll_fp32", b.nll_fp32}, {"delta_nll", b.delta_nll}, {"kl", b.kl}});
+  return dump(json{{"runs", runs}, {"by_bits", by_bits}});
 }
 
 std::string to_json(const PaperCheckReport& r) {

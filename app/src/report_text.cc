@@ -2,8 +2,6 @@
 #include <cmath>
 #include <cstdio>
 
-#include <nlohmann/json.hpp>
-
 #include "deltapq/app/report.h"
 
 namespace dpq::app {
@@ -181,17 +179,14 @@ void print_text(const EvalNllSweep& s, std::ostream& os) {
     os << run.text << ": ";
     print_text(run.report, os);
   }
-  // The same summary as the JSON's by_bits, from it (one computation).
-  const auto j = nlohmann::json::parse(to_json(s));
   os << "\n  per bit width over the texts (token-weighted means):\n";
   char line[160];
   std::snprintf(line, sizeof line, "  %4s %5s %11s %10s %10s %11s %10s\n", "bits", "texts", "predictions", "NLL", "NLL fp32",
                 "delta NLL", "KL");
   os << line;
-  for (const auto& b : j.at("by_bits")) {
-    std::snprintf(line, sizeof line, "  %4d %5zu %11zu %10.5f %10.5f %11.3e %10.3e\n", b.at("bits").get<int>(),
-                  b.at("texts").get<std::size_t>(), b.at("predictions").get<std::size_t>(), b.at("nll").get<double>(),
-                  b.at("nll_fp32").get<double>(), b.at("delta_nll").get<double>(), b.at("kl").get<double>());
+  for (const auto& b : s.by_bits) {
+    std::snprintf(line, sizeof line, "  %4d %5zu %11zu %10.5f %10.5f %11.3e %10.3e\n", b.bits, b.texts, b.predictions, b.nll,
+                  b.nll_fp32, b.delta_nll, b.kl);
     os << line;
   }
 }

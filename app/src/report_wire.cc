@@ -151,6 +151,22 @@ void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<
   }
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalNllReport, tokens, nll_fp32, nll, delta_nll, kl, resets, eta_per_stream, delta_nll_ci,
+                                   kl_ci, block_length, costs_nll, versus_delta_nll, versus_ci, versus_worse)
+
+std::string to_wire(const EvalNllReport& r) {
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));
+  return std::string(bytes.begin(), bytes.end());
+}
+
+EvalNllReport eval_nll_report_from_wire(const std::string& bytes) {
+  try {
+    return nlohmann::json::from_cbor(bytes).get<EvalNllReport>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("eval-nll run bytes: ") + e.what());
+  }
+}
+
 std::string to_wire(const StreamReport& r) {
   const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));
   return std::string(bytes.begin(), bytes.end());

@@ -72,8 +72,14 @@ struct EvalNllRun {
   std::string text;
   EvalNllReport report;  // report.options.bits is the run's bit width
 };
+struct EvalNllBitsSummary {  // one bit width over the texts: token-weighted means of the runs
+  int bits = 0;
+  std::size_t texts = 0, predictions = 0;
+  double nll = 0, nll_fp32 = 0, delta_nll = 0, kl = 0;
+};
 struct EvalNllSweep {
   std::vector<EvalNllRun> runs;
+  std::vector<EvalNllBitsSummary> by_bits;  // in the order of options.bits
   bool complete = true;  // false on an MPI rank other than 0 (its runs are in rank 0's sweep)
 };
 // Every text is read and tokenized before any run starts (a bad file is an error naming it, exit 2).

@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "deltapq/app/eval_nll.h"
 #include "deltapq/app/paper_check.h"
 #include "deltapq/app/stream_audit.h"
 
@@ -21,5 +22,9 @@ StreamReport stream_report_from_wire(const std::string& bytes);
 using CellSamples = std::map<std::string, std::map<Scheme, std::vector<double>>>;
 std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows);
 void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<PaperCell>& rows);
+
+// One eval-nll run of a sweep: every field but options (the sweep's own, restored by the receiver).
+std::string to_wire(const EvalNllReport& r);
+EvalNllReport eval_nll_report_from_wire(const std::string& bytes);
 
 }  // namespace dpq::app
