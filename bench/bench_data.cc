@@ -40,7 +40,7 @@ void stream_read(const void* data, std::size_t bytes) {
 void stream_write(void* data, std::size_t bytes) { std::memset(data, static_cast<int>(g_sink & 1), bytes); }
 
 void single_thread() {
-  openblas_set_num_threads(1);
+  fast::set_blas_threads(1);
   omp_set_num_threads(1);
 }
 

@@ -4,6 +4,7 @@
 
 #include <boost/random/mersenne_twister.hpp>
 #include <boost/random/normal_distribution.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 
 #include "deltapq/reference/linalg.h"
@@ -113,6 +114,52 @@ TEST(D7, statistics_known_values) {
   const auto ci = ref::bootstrap_median_ci({1, 2, 3, 4, 5, 6, 7, 8, 9}, 0.95, 2000, 3);
   EXPECT_LE(ci.first, 5.0);
   EXPECT_GE(ci.second, 5.0);
+}
+
+// The permutation p-value by relabeling the values themselves (the definition), with ties in B
+// counted half (`half_ties`) or, for the test of the test, as losses of A.
+double permutation_p_by_values(const std::vector<double>& a, const std::vector<double>& b, int m, std::uint64_t seed,
+                               bool half_ties) {
+  auto r_of = [&](const std::vector<double>& x, const std::vector<double>& y) {
+    double greater = 0, less = 0;
+    for (double u : x)
+      for (double v : y) {
+        greater += v > u || (!half_ties && v == u);
+        less += v < u;
+      }
+    return half_ties ? (greater - less) / (static_cast<double>(x.size()) * static_cast<double>(y.size())) : greater - less;
+  };
+  const double observed = std::fabs(r_of(a, b));
+  std::vector<double> pool = a;
+  pool.insert(pool.end(), b.begin(), b.end());
+  boost::random::mt19937_64 rng(seed);
+  int extreme = 0;
+  for (int k = 0; k < m; ++k) {
+    for (std::size_t i = pool.size(); i > 1; --i) {
+      boost::random::uniform_int_distribution<std::size_t> pick(0, i - 1);
+      std::swap(pool[i - 1], pool[pick(rng)]);
+    }
+    const std::vector<double> x(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(a.size())),
+        y(pool.begin() + static_cast<std::ptrdiff_t>(a.size()), pool.end());
+    extreme += std::fabs(r_of(x, y)) >= observed;
+  }
+  return (extreme + 1.0) / (m + 1.0);
+}
+
+// D7: the rank-based permutation p equals relabeling the values, bit for bit, on samples full of ties.
+void check_permutation_p(bool half_ties) {
+  const int na = *rc::gen::inRange(1, 25), nb = *rc::gen::inRange(1, 25), levels = *rc::gen::inRange(1, 6);
+  const auto a = *rc::gen::container<std::vector<int>>(na, rc::gen::inRange(0, levels));
+  const auto b = *rc::gen::container<std::vector<int>>(nb, rc::gen::inRange(0, levels));
+  const std::vector<double> da(a.begin(), a.end()), db(b.begin(), b.end());
+  const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
+  RC_ASSERT(ref::permutation_p(da, db, 49, seed) == permutation_p_by_values(da, db, 49, seed, half_ties));
+}
+
+RC_GTEST_PROP(D7, permutation_p_equals_relabeling_the_values, ()) { check_permutation_p(true); }
+
+TEST(D7, permutation_p_comparator_rejects_ties_counted_as_losses) {
+  EXPECT_TRUE(falsified("ties as losses", [] { check_permutation_p(false); }));
 }
 
 RC_GTEST_PROP(D7, permutation_p_is_calibrated_under_the_null, ()) {

@@ -7,6 +7,11 @@
 #include "deltapq/core/error.h"
 #include "dispatch.h"
 
+extern "C" {  // OpenBLAS's own entry points (cblas.h declares them; only these are needed here)
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+}
+
 namespace dpq::fast {
 namespace {
 
@@ -85,4 +90,10 @@ const PqKernels& pq_kernels(SimdLevel level) {
 }
 
 }  // namespace detail
+void set_blas_threads(int n) {
+  if (n < 1) throw Error("BLAS threads: " + std::to_string(n) + " (at least 1)");
+  openblas_set_num_threads(n);
+}
+int blas_threads() { return openblas_get_num_threads(); }
+
 }  // namespace dpq::fast

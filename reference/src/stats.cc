@@ -3,6 +3,7 @@
 #include <boost/random/mersenne_twister.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <algorithm>
+#include <cstdint>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 
@@ -35,20 +36,42 @@ double energy_distance(const std::vector<double>& a, const std::vector<double>& 
 }
 
 double permutation_p(const std::vector<double>& a, const std::vector<double>& b, int m, std::uint64_t seed) {
+  if (a.empty() || b.empty()) throw Error("permutation p: an empty sample");
+  for (const auto* x : {&a, &b})
+    for (double v : *x)
+      if (std::isnan(v)) throw Error("permutation p: a NaN in a sample (ranks are undefined)");
   const double observed = std::fabs(rank_biserial(a, b));
+  // Each relabeling's r through doubled mid-ranks of the pooled sample (ties share their mean rank):
+  // with U_A = #{b < a} + #{b = a}/2 = R_A - n_A (n_A + 1)/2, r = (n_A n_B - 2 U_A) / (n_A n_B), the
+  // same integer numerator rank_biserial counts, so the same double. The shuffle moves ranks exactly
+  // as it would move the values (the same swaps), so p is what relabeling the values gives.
+  const std::size_t na = a.size(), n = na + b.size();
   std::vector<double> pool = a;
   pool.insert(pool.end(), b.begin(), b.end());
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t i, std::size_t j) { return pool[i] < pool[j]; });
+  std::vector<std::int64_t> rank2(n);  // 2 x mid-rank (1-based): integers
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && pool[order[j]] == pool[order[i]]) ++j;
+    for (std::size_t k = i; k < j; ++k) rank2[order[k]] = static_cast<std::int64_t>(i + j + 1);  // (i+1 + j)
+    i = j;
+  }
+  const double pairs = static_cast<double>(na) * static_cast<double>(n - na);
+  const std::int64_t na_term = static_cast<std::int64_t>(na) * static_cast<std::int64_t>(na + 1);  // 2 x n_A(n_A+1)/2
   boost::random::mt19937_64 rng(seed);
   int extreme = 0;
-  std::vector<double> x(a.size()), y(b.size());
   for (int k = 0; k < m; ++k) {
-    for (std::size_t i = pool.size(); i > 1; --i) {  // Fisher-Yates
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates
       boost::random::uniform_int_distribution<std::size_t> pick(0, i - 1);
-      std::swap(pool[i - 1], pool[pick(rng)]);
+      std::swap(rank2[i - 1], rank2[pick(rng)]);
     }
-    std::copy(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(a.size()), x.begin());
-    std::copy(pool.begin() + static_cast<std::ptrdiff_t>(a.size()), pool.end(), y.begin());
-    if (std::fabs(rank_biserial(x, y)) >= observed) ++extreme;
+    std::int64_t r2 = 0;
+    for (std::size_t i = 0; i < na; ++i) r2 += rank2[i];
+    const std::int64_t u2 = r2 - na_term;  // 2 U_A
+    const double r = (pairs - static_cast<double>(u2)) / pairs;
+    if (std::fabs(r) >= observed) ++extreme;
   }
   return (extreme + 1.0) / (m + 1.0);
 }

@@ -32,4 +32,11 @@ SimdLevel select_simd(std::optional<SimdLevel> override_level = std::nullopt);
 // How many times a kernel of each level has run in this process (tests read these).
 std::uint64_t kernel_calls(SimdLevel level);
 
+// The BLAS (OpenBLAS) thread count. The fast path's BLAS calls are per-batch rotations and per-vector
+// sketches, too small for BLAS threads, whose workers then spin in sched_yield between calls: a program
+// that parallelizes itself (the CLI: --jobs, MPI) sets 1 once at start. A library user's process (numpy
+// shares the BLAS) is left as it is.
+void set_blas_threads(int n);
+int blas_threads();
+
 }  // namespace dpq::fast
