@@ -1,4 +1,5 @@
-// deltapq paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] ...] [--json OUT]: the D8 grid and the paper's findings.
+// deltapq paper-check [--quick] [--seed N] [--kv DIR|FILE [--layout AXES] ...] [--model M --tokenizer T --text FILE]
+// [--json OUT]: the D8 grid, the paper's findings, and (with a model) the schemes downstream.
 #include <iostream>
 
 #include "args.h"
@@ -14,7 +15,10 @@
 namespace dpq::cli {
 
 int run_paper_check(int argc, char** argv) {
-  Args args(argc, argv, {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys", "--jobs"}, {"--quick", "--quiet"});
+  Args args(argc, argv,
+            {"--json", "--csv", "--seed", "--kv", "--layout", "--kind", "--batch", "--keys", "--jobs", "--model", "--tokenizer",
+             "--text", "--max-tokens", "--qjl", "--kv-codebook", "--norms", "--queries", "--low-rank"},
+            {"--quick", "--quiet", "--sensitivity"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (!args.positional().empty()) throw Error("paper-check takes no positional argument: '" + args.positional()[0] + "'");
@@ -25,6 +29,23 @@ int run_paper_check(int argc, char** argv) {
   opt.kv_layout = parse_kv_layout(args);
   if (!opt.kv_dir && (opt.kv_layout.axes || opt.kv_layout.kind || opt.kv_layout.batch || opt.kv_layout.keys_pre))
     throw Error("--layout, --kind, --batch and --keys describe the tensor file of --kv; there is none");
+  {
+    const auto m = args.text("--model"), t = args.text("--tokenizer"), text = args.text("--text");
+    const auto max_tokens = args.integer("--max-tokens", 2, 1 << 30);
+    if (m || t || text || max_tokens) {
+      if (!m || !t || !text) throw Error("paper-check: the downstream check needs all of --model, --tokenizer and --text");
+      opt.model = app::PaperCheckOptions::ModelInput{*m, *t, *text, {}};
+      if (max_tokens) opt.model->max_tokens = static_cast<int>(*max_tokens);
+    }
+  }
+  for (const auto& [flag, name] : {std::pair<const char*, const char*>{"--qjl", "qjl"}, {"--kv-codebook", "kv_codebook"},
+                                   {"--norms", "norms"}, {"--queries", "queries"}, {"--low-rank", "low_rank"}})
+    if (auto v = args.text(flag)) {
+      if (args.on("--sensitivity"))
+        throw Error(std::string("paper-check: --sensitivity varies ") + flag + " itself; leave it out");
+      app::set_choice(opt.form, name, *v);
+    }
+  opt.sensitivity = args.on("--sensitivity");
   opt.jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
   opt.distribution = mpi_world().distribution();
   app::PaperCheckReport r;
@@ -40,6 +61,9 @@ int run_paper_check(int argc, char** argv) {
   // on the grid it defines.
   for (const auto& f : r.findings)
     if (!f.holds) return 1;
+  if (r.downstream)  // downstream, a finding fails only when the intervals decide it
+    for (const auto& f : r.downstream->findings)
+      if (f.verdict == Verdict::fails) return 1;
   return 0;
 }
 

@@ -114,9 +114,15 @@ int run_eval_nll(int argc, char** argv) {
   if (bits.empty()) bits.push_back(4);
   opt.bits = bits.front();
   opt.kappa = args.real("--kappa", true).value_or(3.0);
+  if (auto vs = args.text("--versus")) opt.versus = pipeline::parse_kv_scheme(*vs);
+  {  // kappa is the clip of the Part C designs; fp32 and the D5 schemes (sphere-marginal codebooks) have none
+    auto clipped = [](pipeline::KvScheme s) { return s != pipeline::KvScheme::fp32 && !pipeline::is_d5_scheme(s); };
+    if (args.has("--kappa") && !clipped(opt.scheme) && !(opt.versus && clipped(*opt.versus)))
+      throw Error(std::string("--kappa has no meaning with --kv-scheme ") + pipeline::to_string(opt.scheme) +
+                  " (the D5 schemes kv, kqv, qkqv use the sphere-marginal Lloyd-Max codebook, with no clip)");
+  }
   opt.monitor = parse_monitor(args);
   opt.bootstrap = parse_bootstrap(args);
-  if (auto vs = args.text("--versus")) opt.versus = pipeline::parse_kv_scheme(*vs);
   if (auto part = args.text("--part")) {
     if (*part != "k" && *part != "v" && *part != "kv") throw Error("--part = '" + *part + "' is not one of k, v, kv");
     opt.keys = *part != "v";
@@ -128,14 +134,11 @@ int run_eval_nll(int argc, char** argv) {
   const int jobs = static_cast<int>(args.integer("--jobs", 1, 1024).value_or(app::default_jobs()));
 
   if (texts.size() == 1 && bits.size() == 1 && !mpi_world().distribution()) {  // one run
-    model::Llama2 llm(*m);
-    const model::Tokenizer tok(*t, llm.config().vocab_size);
-    const std::vector<int> tokens = model::tokenize_file(tok, texts.front(), llm.config().seq_len, 3, max_tokens);
     app::EvalNllReport report;
     {
       Progress progress("eval-nll", "steps (forward passes, eta estimates)", args.on("--quiet"));
       if (progress.enabled()) opt.progress = [&progress](std::size_t done, std::size_t total) { progress.update(done, total); };
-      report = app::eval_nll(llm, tokens, opt);
+      report = app::eval_nll_files(*m, *t, texts.front(), max_tokens, opt);
     }
     app::print_text(report, std::cout);
     write_report(json_out, csv_out, app::to_json(report));

@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/student_t_distribution.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "deltapq/app/eval_nll.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/paper_check.h"
 #include "deltapq/app/report.h"
@@ -15,6 +18,8 @@
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/npy.h"
 #include "deltapq/fast/sphere_codebooks.h"
+#include "deltapq/model/tokenizer.h"
+#include "deltapq/reference/attention.h"
 #include "deltapq/reference/sphere.h"
 #include "test_files.h"
 
@@ -232,6 +237,127 @@ TEST(Schemes, each_side_is_the_production_codec_with_its_bits) {
   EXPECT_EQ(v.qjl()->m(), d);
   EXPECT_EQ(v.bytes_per_vector(), 4u + d * (n - 1) / 8 + 4u + d / 8);
   EXPECT_NE(error_of([] { app::side_codec(app::key_side(app::Scheme::qkqv, 8, 1, 1)); }).find("too small"), std::string::npos);
+}
+
+TEST(Schemes, the_alternative_kv_codebooks_on_known_cases) {
+  // Lloyd-Max of N(0, 1/d) at 1 bit: +-sqrt(2/pi)/sqrt(d); of the sample {+-0.6, +-0.8} (rows (3, 4) and
+  // (-3, -4)): the cell means +-0.7.
+  const auto g = app::gaussian_codebook(4, 1);
+  ASSERT_EQ(g.centroids.size(), 2u);
+  EXPECT_FLOAT_EQ(g.centroids[1], static_cast<float>(std::sqrt(2 / M_PI) / 2));
+  EXPECT_FLOAT_EQ(g.centroids[0], -g.centroids[1]);
+  const auto e = app::empirical_codebook({3, 4, -3, -4, 0, 0}, 2, 1);  // the zero row is skipped
+  ASSERT_EQ(e.centroids.size(), 2u);
+  EXPECT_FLOAT_EQ(e.centroids[0], -0.7f);
+  EXPECT_FLOAT_EQ(e.centroids[1], 0.7f);
+  EXPECT_FLOAT_EQ(e.thresholds[0], 0.0f);
+  // At 2 bits the four values are their own cells.
+  const auto e2 = app::empirical_codebook({3, 4, -3, -4}, 2, 2);
+  EXPECT_EQ(e2.centroids, (std::vector<float>{-0.8f, -0.6f, 0.6f, 0.8f}));
+  EXPECT_NE(error_of([] { app::empirical_codebook({0, 0}, 2, 2); }).find("every row is zero"), std::string::npos);
+  // Rank-1 rows z (0.3, 1.5) (the low_rank_1 regime at d = 2): the coordinates of x / ||x|| form four
+  // clusters narrower than a float step, and the best 4-bit fit puts four centroids in each. After
+  // rounding to float they must still be a codebook the codec accepts (centroids and float midpoints
+  // strictly increasing).
+  {
+    std::vector<float> x;
+    for (int k = 1; k <= 512; ++k) {
+      const float z = (k % 2 ? 1.0f : -1.0f) * (0.01f * static_cast<float>(k) + 0.37f);
+      x.insert(x.end(), {z * 0.3f, z * 1.5f});
+    }
+    app::SideSpec kv = app::key_side(app::Scheme::kv, 2, 4, 1);
+    kv.codebook = app::empirical_codebook(x, 2, 4);
+    EXPECT_NO_THROW(app::side_codec(kv));
+  }
+  // Heavy tails (Student-t, nu = 1.05) at d = 2 and 1024, every bit width: accepted as well.
+  boost::random::mt19937_64 rng(5);
+  boost::random::student_t_distribution<double> t(1.05);
+  for (int d : {2, 1024}) {
+    std::vector<float> x(static_cast<std::size_t>(512) * d);
+    for (auto& v : x) v = static_cast<float>(t(rng));
+    for (int bits = 1; bits <= 6; ++bits) {
+      app::SideSpec kv = app::key_side(app::Scheme::kv, d, bits, 1);
+      kv.codebook = app::empirical_codebook(x, d, bits);
+      EXPECT_NO_THROW(app::side_codec(kv)) << "d " << d << ", bits " << bits;
+    }
+  }
+}
+
+TEST(Schemes, charged_norms_take_the_second_norm_from_the_sketch) {
+  app::SideSpec v = app::value_side(app::Scheme::kqv, 128, 4, 1);
+  EXPECT_EQ(v.account().sketch_bits, 128);
+  EXPECT_EQ(v.account().norms, 2);
+  v.qjl_rows = 96;  // what --norms charged sets: m = d - 32
+  EXPECT_EQ(v.account().coordinate_bits + v.account().sketch_bits + 32 * v.account().norms, 128 * 4 + 32);
+  EXPECT_EQ(app::side_codec(v).qjl()->m(), 96);
+  v.qjl_rows = 0;  // d <= 32: no room for a sketch
+  EXPECT_EQ(app::side_codec(v).qjl(), nullptr);
+  EXPECT_EQ(v.account().norms, 1);
+}
+
+TEST(Schemes, eval_nll_stores_each_post_rope_key_and_value_through_its_side_codec) {
+  // eval-nll --kv-scheme kqv at n = 3, against the cache written by hand: every post-RoPE key and value
+  // of stream k (layer-major, KV head minor) round-tripped by its side's codec with seed 2026 + 16 k.
+  // The NLL must agree to the last bit: the same float operations in the same order.
+  const std::string models = testing::shared_models(), ckpt = models + "/stories260K.bin";
+  DPQ_REQUIRE_SHARED_MODEL(ckpt);
+  model::Llama2 llm(ckpt);
+  const model::Tokenizer tok(models + "/tok512.bin", llm.config().vocab_size);
+  std::vector<int> tokens{model::Tokenizer::kBos};
+  for (int id : tok.encode("Once upon a time, there was a little girl named Lily. She loved to play outside.")) tokens.push_back(id);
+  app::EvalNllOptions o;
+  o.scheme = pipeline::KvScheme::kqv;
+  o.bits = 3;
+  o.bootstrap.enabled = false;
+  const app::EvalNllReport r = app::eval_nll(llm, tokens, o);
+
+  const auto& c = llm.config();
+  const int hd = c.head_dim();
+  std::vector<fast::TurboCodec> keys, values;
+  for (int k = 0; k < c.n_layers * c.n_kv_heads; ++k) {
+    const std::uint64_t seed = 2026 + 16 * static_cast<std::uint64_t>(k);
+    keys.push_back(app::side_codec(app::key_side(app::Scheme::kqv, hd, 3, seed)));
+    values.push_back(app::side_codec(app::value_side(app::Scheme::kqv, hd, 3, seed)));
+  }
+  model::Llama2 fresh(ckpt);
+  double nll = 0;
+  for (std::size_t pos = 0; pos < tokens.size(); ++pos) {
+    const auto& logits = fresh.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int, const float*, float* kr, float* v) {
+      const std::size_t k = static_cast<std::size_t>(l) * c.n_kv_heads + h;
+      const auto kq = app::round_trip(keys[k], std::vector<float>(kr, kr + hd));
+      const auto vq = app::round_trip(values[k], std::vector<float>(v, v + hd));
+      std::copy(kq.begin(), kq.end(), kr);
+      std::copy(vq.begin(), vq.end(), v);
+    });
+    if (pos + 1 == tokens.size()) break;
+    std::vector<double> lp(logits.begin(), logits.end());
+    ref::log_softmax(lp);
+    nll -= lp[static_cast<std::size_t>(tokens[pos + 1])];
+  }
+  EXPECT_EQ(r.nll, nll / static_cast<double>(tokens.size() - 1));
+  EXPECT_NE(r.nll, r.nll_fp32);  // 3 bits per coordinate change the distributions
+  EXPECT_GT(r.kl, 0);
+}
+
+TEST(Schemes, the_d5_schemes_refuse_budgets_their_codecs_cannot_spend) {
+  const std::string models = testing::shared_models(), ckpt = models + "/stories260K.bin";
+  DPQ_REQUIRE_SHARED_MODEL(ckpt);
+  model::Llama2 llm(ckpt);
+  const std::vector<int> tokens{model::Tokenizer::kBos, 300, 301, 302};
+  app::EvalNllOptions o;
+  o.bootstrap.enabled = false;
+  o.scheme = pipeline::KvScheme::qkqv;
+  o.bits = 1;  // one bit is the QJL sign: nothing left for Lloyd-Max
+  EXPECT_NE(error_of([&] { app::eval_nll(llm, tokens, o); }).find("--bits 1 with --kv-scheme qkqv is outside 2..8"), std::string::npos);
+  o.scheme = pipeline::KvScheme::direct;
+  o.versus = pipeline::KvScheme::kqv;
+  EXPECT_NE(error_of([&] { app::eval_nll(llm, tokens, o); }).find("kqv"), std::string::npos);
+  o.scheme = pipeline::KvScheme::kv;
+  o.versus.reset();
+  o.bits = 9;
+  EXPECT_NE(error_of([&] { app::eval_nll(llm, tokens, o); }).find("outside 1..8"), std::string::npos);
+  o.bits = 1;
+  EXPECT_NO_THROW(app::eval_nll(llm, tokens, o));  // KV spends all n bits on Lloyd-Max
 }
 
 }  // namespace

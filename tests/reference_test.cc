@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "deltapq/core/error.h"
+#include "deltapq/reference/attention.h"
 #include "deltapq/reference/bounds.h"
 
 namespace dpq::ref {
@@ -236,6 +237,25 @@ TEST(E2, bad_designs_are_errors_naming_the_coordinate) {
   lambda << Real(1);
   EXPECT_THROW(matched_design(lambda, Real(0), {4}), dpq::Error);
   EXPECT_THROW(matched_design(lambda, Real(-1), {4}), dpq::Error);
+}
+
+TEST(D6, set_metrics_per_vector_on_known_rows) {
+  // Rows (3,4) -> (3,0): angle acos(3/5), norm error 2/5, relative squared error 16/25; (1,0) -> (2,0):
+  // 0, 1, 1; the zero row reconstructed as zero: 0, 0, 0. Whole set: (16 + 1) / (25 + 1).
+  const std::vector<float> x{3, 4, 1, 0, 0, 0}, xq{3, 0, 2, 0, 0, 0};
+  const ref::SetMetrics m = ref::set_metrics(x, xq, 2);
+  ASSERT_EQ(m.dir.size(), 3u);
+  ASSERT_EQ(m.rel_se.size(), 3u);
+  EXPECT_DOUBLE_EQ(m.dir[0], std::acos(0.6));
+  EXPECT_DOUBLE_EQ(m.norm[0], 0.4);
+  EXPECT_DOUBLE_EQ(m.rel_se[0], 0.64);
+  EXPECT_EQ(m.dir[1], 0.0);
+  EXPECT_EQ(m.norm[1], 1.0);
+  EXPECT_EQ(m.rel_se[1], 1.0);
+  EXPECT_EQ(m.dir[2], 0.0);
+  EXPECT_EQ(m.norm[2], 0.0);
+  EXPECT_EQ(m.rel_se[2], 0.0);
+  EXPECT_DOUBLE_EQ(m.rel_mse, 17.0 / 26.0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "deltapq/core/error.h"
+#include "deltapq/app/paper_check.h"
 #include "deltapq/app/report_wire.h"
 #include "deltapq/model/tokenizer.h"
 #include "deltapq/reference/attention.h"
@@ -14,6 +15,11 @@
 
 namespace dpq::app {
 namespace {
+
+// The rotation and QJL seeds of the D5 schemes in a running model (stream k uses kEvalSeed + 16 k).
+constexpr std::uint64_t kEvalSeed = 2026;
+// Budgets of the D5 schemes: the codec's Lloyd-Max stage goes to 8 bits.
+constexpr int kMaxD5Bits = 8;
 
 std::vector<double> log_probabilities(const std::vector<float>& logits) {
   std::vector<double> lp(logits.begin(), logits.end());
@@ -28,8 +34,15 @@ struct SchemeRun {
   std::vector<double> etas;
 };
 
-// Pass 2: the model reads its KV cache through one online coder per stream (K streams first, then V;
-// keys coded pre-RoPE and rotated on read, C5), calibrated in-sample on this text (proofs-notes/C2.md).
+Scheme d5_scheme(pipeline::KvScheme s) {
+  return s == pipeline::KvScheme::kv ? Scheme::kv : s == pipeline::KvScheme::kqv ? Scheme::kqv : Scheme::qkqv;
+}
+
+// Pass 2: the model reads its KV cache through one coder per stream (K streams first, then V). The
+// Part C schemes are online coders calibrated in-sample on this text (proofs-notes/C2.md) and code the
+// keys pre-RoPE, rotated on read (C5). The D5 schemes code each vector of the cache as it is stored --
+// the post-RoPE key, the value -- through the codec of its side at budget n = bits (the accounting of
+// D5: the fp32 norms apart), with rotation and QJL seeds of their own per stream (kEvalSeed).
 SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const std::vector<pipeline::Stream>& k_pre,
                      const std::vector<pipeline::Stream>& v, const std::vector<std::vector<double>>& logp_ref,
                      pipeline::KvScheme scheme, const EvalNllOptions& options, const std::function<void()>& tick) {
@@ -56,14 +69,26 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
         run.etas.push_back(monitor.eta);
         tick();
       }
+      if (pipeline::is_d5_scheme(scheme)) {
+        const std::uint64_t seed = kEvalSeed + 16 * static_cast<std::uint64_t>(idx);
+        const int d = static_cast<int>(hd), n = options.bits;
+        const SideSpec side = group == &k_pre ? key_side(d5_scheme(scheme), d, n, seed) : value_side(d5_scheme(scheme), d, n, seed);
+        coders.push_back(pipeline::make_codec_coder(side_codec(side)));
+        continue;
+      }
       coders.push_back(pipeline::make_stream_coder(scheme, s, options.kappa, options.bits, monitor));
     }
+  const bool post_rope = pipeline::is_d5_scheme(scheme);
   std::vector<float> kbuf(hd), vin(hd);
   for (std::size_t pos = 0; pos < T; ++pos) {
     const auto& logits = llm.forward(tokens[pos], static_cast<int>(pos), [&](int l, int h, int p, const float* kp, float* kr, float* vv) {
       const std::size_t idx = static_cast<std::size_t>(l) * c.n_kv_heads + h;
-      coders[idx]->step(kp, kbuf.data());
-      model::apply_rope(kbuf.data(), static_cast<int>(hd), static_cast<int>(hd), p);
+      if (post_rope) {
+        coders[idx]->step(kr, kbuf.data());
+      } else {
+        coders[idx]->step(kp, kbuf.data());
+        model::apply_rope(kbuf.data(), static_cast<int>(hd), static_cast<int>(hd), p);
+      }
       std::copy(kbuf.begin(), kbuf.end(), kr);
       std::copy(vv, vv + hd, vin.begin());
       coders[streams + idx]->step(vin.data(), vv);
@@ -82,6 +107,17 @@ SchemeRun run_scheme(model::Llama2& llm, const std::vector<int>& tokens, const s
 // The options a model can refuse, checked before any forward pass (and, in a sweep, before any run).
 void check_options(const EvalNllOptions& options, const model::Config& config) {
   if (!options.keys && !options.values) throw Error("eval-nll: --part selects neither keys nor values");
+  for (const auto& s : {std::optional<pipeline::KvScheme>(options.scheme), options.versus}) {
+    if (!s || !pipeline::is_d5_scheme(*s)) continue;
+    // KQV and QKQV spend one of the n bits on QJL; the Lloyd-Max stage needs at least one.
+    const int least = *s == pipeline::KvScheme::kv ? 1 : 2;
+    if (options.bits < least || options.bits > kMaxD5Bits)
+      throw Error(std::string("eval-nll: --bits ") + std::to_string(options.bits) + " with --kv-scheme " + pipeline::to_string(*s) +
+                  " is outside " + std::to_string(least) + ".." + std::to_string(kMaxD5Bits) +
+                  (least == 2 ? " (one of the n bits is the QJL sign)" : ""));
+    if (config.head_dim() < 2)
+      throw Error("eval-nll: head dimension " + std::to_string(config.head_dim()) + ": the D5 schemes need d >= 2");
+  }
   for (int l : options.layers)
     if (l < 0 || l >= config.n_layers)
       throw Error("eval-nll: --layers " + std::to_string(l) + " is outside 0.." + std::to_string(config.n_layers - 1));
@@ -134,6 +170,18 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
     nll_diff.push_back(main.nll[pos] + logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])]);
   }
   for (double k : main.kl) kl += k;
+  for (std::size_t pos = 0; pos < T; ++pos) {
+    EvalNllToken t;
+    t.position = static_cast<int>(pos);
+    t.token = tokens[pos];
+    if (pos + 1 < T) {
+      t.next = tokens[pos + 1];
+      t.nll_fp32 = -logp_ref[pos][static_cast<std::size_t>(tokens[pos + 1])];
+      t.nll = main.nll[pos];
+    }
+    t.kl = main.kl[pos];
+    rep.per_token.push_back(t);
+  }
   const double n = static_cast<double>(T - 1);
   rep.nll_fp32 = nll_ref / n;
   rep.nll = nll / n;
@@ -165,6 +213,13 @@ EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const
   return rep;
 }
 
+EvalNllReport eval_nll_files(const std::string& model_path, const std::string& tokenizer_path, const std::string& text,
+                             std::optional<int> max_tokens, const EvalNllOptions& options) {
+  model::Llama2 llm(model_path);
+  const model::Tokenizer tok(tokenizer_path, llm.config().vocab_size);
+  return eval_nll(llm, model::tokenize_file(tok, text, llm.config().seq_len, 3, max_tokens), options);
+}
+
 EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& tokenizer_path,
                             const std::vector<std::string>& texts, const EvalNllSweepOptions& options) {
   if (texts.empty()) throw Error("eval-nll: no text");
@@ -175,7 +230,11 @@ EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& to
     model::Llama2 llm(model_path);
     const model::Tokenizer tok(tokenizer_path, llm.config().vocab_size);
     for (const std::string& t : texts) tokens.push_back(model::tokenize_file(tok, t, llm.config().seq_len, 3, options.max_tokens));
-    check_options(options.base, llm.config());
+    for (int b : options.bits) {  // every run's options, bit width included
+      EvalNllOptions o = options.base;
+      o.bits = b;
+      check_options(o, llm.config());
+    }
   }
   const std::size_t nb = options.bits.size(), n = texts.size() * nb;
   auto item_options = [&](std::size_t i) {

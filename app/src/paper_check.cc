@@ -7,12 +7,15 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <tuple>
 
+#include "deltapq/app/eval_nll.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/report_wire.h"
 #include "item_map.h"
 #include "deltapq/core/error.h"
 #include "deltapq/fast/sphere_codebooks.h"
+#include "deltapq/model/tokenizer.h"
 #include "deltapq/reference/attention.h"
 #include "deltapq/reference/sphere.h"
 #include "deltapq/reference/stats.h"
@@ -24,8 +27,8 @@ const char* to_string(Scheme s) { return s == Scheme::kv ? "KV" : s == Scheme::k
 BitAccount SideSpec::account() const {
   BitAccount a;
   a.coordinate_bits = dim * mse_bits();
-  a.sketch_bits = with_qjl ? dim : 0;  // m = d
-  a.norms = with_qjl ? 2 : 1;
+  a.sketch_bits = sketch_rows();  // m = d by default
+  a.norms = sketch_rows() > 0 ? 2 : 1;
   return a;
 }
 
@@ -34,26 +37,116 @@ SideSpec value_side(Scheme s, int dim, int n, std::uint64_t seed) {
   return SideSpec{dim, n, s != Scheme::kv, s != Scheme::kv, seed + 1};
 }
 
+namespace {
+// The reference's Lloyd-Max codebook of a marginal at 192 bits, times `scale`, each value rounded once
+// to float; cached per (marginal, bits) (thread-safe).
+fast::ScalarCodebook reference_codebook(const ref::Marginal& marginal, int bits, double scale) {
+  static std::mutex mutex;
+  static std::map<std::tuple<bool, int, int>, fast::ScalarCodebook> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  const auto key = std::make_tuple(marginal.gaussian, marginal.dim, bits);
+  if (auto it = cache.find(key); it == cache.end()) {
+    const int saved = ref::precision_bits();
+    ref::set_precision_bits(192);
+    fast::ScalarCodebook cb;
+    try {
+      const ref::Codebook exact = ref::lloyd_max(marginal, bits, ref::Real("1e-45"));
+      const ref::Real s(scale);
+      for (const auto& c : exact.centroids) cb.centroids.push_back(mpfr_get_flt(ref::Real(c * s).backend().data(), MPFR_RNDN));
+      for (const auto& t : exact.thresholds) cb.thresholds.push_back(mpfr_get_flt(ref::Real(t * s).backend().data(), MPFR_RNDN));
+    } catch (...) {
+      ref::set_precision_bits(saved);
+      throw;
+    }
+    ref::set_precision_bits(saved);
+    cache[key] = cb;
+  }
+  return cache[key];
+}
+}  // namespace
+
 fast::ScalarCodebook sphere_codebook(int dim, int bits) {
   if (auto shipped = fast::shipped_sphere_codebook(dim, bits)) return shipped->codebook;
   if (dim < 2) throw Error("sphere codebook: d = " + std::to_string(dim) + " (the sphere marginal needs d >= 2)");
-  static std::mutex mutex;
-  static std::map<std::pair<int, int>, fast::ScalarCodebook> cache;
-  const std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = cache.find({dim, bits}); it != cache.end()) return it->second;
-  const int saved = ref::precision_bits();
-  ref::set_precision_bits(192);
-  fast::ScalarCodebook cb;
-  try {
-    const ref::Codebook exact = ref::lloyd_max(ref::Marginal::sphere(dim), bits, ref::Real("1e-45"));
-    for (const auto& c : exact.centroids) cb.centroids.push_back(mpfr_get_flt(c.backend().data(), MPFR_RNDN));
-    for (const auto& t : exact.thresholds) cb.thresholds.push_back(mpfr_get_flt(t.backend().data(), MPFR_RNDN));
-  } catch (...) {
-    ref::set_precision_bits(saved);
-    throw;
+  return reference_codebook(ref::Marginal::sphere(dim), bits, 1.0);
+}
+
+fast::ScalarCodebook gaussian_codebook(int dim, int bits) {
+  if (dim < 1) throw Error("gaussian codebook: d = " + std::to_string(dim));
+  // N(0, 1)'s codebook scaled by 1/sqrt(d): the scale is exact in double for the d used (powers of 4 are
+  // exact; otherwise one rounding before the 192-bit product).
+  return reference_codebook(ref::Marginal::normal(), bits, 1.0 / std::sqrt(static_cast<double>(dim)));
+}
+
+fast::ScalarCodebook empirical_codebook(const std::vector<float>& x, int dim, int bits) {
+  std::vector<double> u;
+  for (std::size_t r = 0; (r + 1) * static_cast<std::size_t>(dim) <= x.size(); ++r) {
+    const float* row = x.data() + r * static_cast<std::size_t>(dim);
+    double n2 = 0;
+    for (int i = 0; i < dim; ++i) n2 += static_cast<double>(row[i]) * row[i];
+    if (!(n2 > 0)) continue;
+    const double inv = 1 / std::sqrt(n2);
+    for (int i = 0; i < dim; ++i) u.push_back(row[i] * inv);
   }
-  ref::set_precision_bits(saved);
-  return cache[{dim, bits}] = cb;
+  if (u.empty()) throw Error("empirical codebook: every row is zero");
+  std::sort(u.begin(), u.end());
+  std::vector<double> prefix(u.size() + 1, 0), prefix2(u.size() + 1, 0);
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    prefix[i + 1] = prefix[i] + u[i];
+    prefix2[i + 1] = prefix2[i] + u[i] * u[i];
+  }
+  // Cell k of centroids c: [t_{k-1}, t_k) with t the midpoints, as sample index ranges.
+  auto cell_end = [&](const std::vector<double>& c, std::size_t k) {
+    return k + 1 < c.size() ? static_cast<std::size_t>(std::lower_bound(u.begin(), u.end(), 0.5 * (c[k] + c[k + 1])) - u.begin())
+                            : u.size();
+  };
+  // Lloyd's iteration: each cell's centroid becomes its mean (an empty cell keeps its centroid, which
+  // stays strictly between its neighbours' new ones, so the order is kept). Returns the sample MSE.
+  auto lloyd = [&](std::vector<double>& c) {
+    for (int it = 0; it < 500; ++it) {
+      double moved = 0;
+      std::size_t lo = 0;
+      std::vector<double> next(c.size());
+      for (std::size_t k = 0; k < c.size(); ++k) {
+        const std::size_t hi = cell_end(c, k);
+        next[k] = hi > lo ? (prefix[hi] - prefix[lo]) / static_cast<double>(hi - lo) : c[k];
+        moved = std::max(moved, std::fabs(next[k] - c[k]));
+        lo = hi;
+      }
+      c = next;
+      if (moved < 1e-9) break;
+    }
+    double sse = 0;
+    std::size_t lo = 0;
+    for (std::size_t k = 0; k < c.size(); ++k) {  // sum over the cell of (u - c)^2
+      const std::size_t hi = cell_end(c, k);
+      const double cnt = static_cast<double>(hi - lo), s1 = prefix[hi] - prefix[lo], s2 = prefix2[hi] - prefix2[lo];
+      sse += s2 - 2 * c[k] * s1 + cnt * c[k] * c[k];
+      lo = hi;
+    }
+    return sse / static_cast<double>(u.size());
+  };
+  // Two starts, the better fit kept: the sphere codebook, and the sample's mid-cell quantiles (when they
+  // are distinct: a sample with fewer distinct values than levels leaves cells empty whatever the start).
+  const fast::ScalarCodebook sphere = sphere_codebook(std::max(dim, 2), bits);
+  std::vector<double> c(sphere.centroids.begin(), sphere.centroids.end());
+  double best = lloyd(c);
+  std::vector<double> q(c.size());
+  for (std::size_t k = 0; k < q.size(); ++k)
+    q[k] = u[std::min(u.size() - 1, static_cast<std::size_t>((static_cast<double>(k) + 0.5) * static_cast<double>(u.size()) /
+                                                               static_cast<double>(q.size())))];
+  if (std::adjacent_find(q.begin(), q.end(), [](double x, double y) { return !(y > x); }) == q.end()) {
+    const double mse = lloyd(q);
+    if (mse < best) c = q;
+  }
+  std::vector<float> cf(c.begin(), c.end());
+  // Rounding to float may merge close centroids (heavy tails crowd them near 0). Two floats apart at
+  // least, so each float midpoint lies strictly between its centroids and the thresholds increase.
+  for (std::size_t k = 1; k < cf.size(); ++k) {
+    const float least = std::nextafter(std::nextafter(cf[k - 1], 2.0f), 2.0f);
+    if (!(cf[k] >= least)) cf[k] = least;
+  }
+  return fast::ScalarCodebook::from_centroids(cf);
 }
 
 fast::TurboCodec side_codec(const SideSpec& side) {
@@ -61,8 +154,8 @@ fast::TurboCodec side_codec(const SideSpec& side) {
   fast::TurboOptions o;
   o.seed = side.seed;
   o.rotation = side.rotate ? fast::RotationKind::automatic : fast::RotationKind::identity;
-  o.qjl_rows = side.with_qjl ? side.dim : 0;
-  return fast::TurboCodec(side.dim, side.mse_bits(), sphere_codebook(side.dim, side.mse_bits()), o);
+  o.qjl_rows = side.sketch_rows();
+  return fast::TurboCodec(side.dim, side.mse_bits(), side.codebook ? *side.codebook : sphere_codebook(side.dim, side.mse_bits()), o);
 }
 
 std::vector<float> round_trip(const fast::TurboCodec& codec, const std::vector<float>& x) {
@@ -82,8 +175,12 @@ struct Regime {
   int rank;   // 0: full rank
 };
 
-// N rows of d: i.i.d. coordinates (Gaussian or Student-t), or a rank-r Gaussian product.
-std::vector<float> draw(const Regime& g, int n, int d, std::uint64_t seed) {
+const std::vector<Regime> kRegimes = {{"gaussian", 0, 0}, {"heavy_t3", 3, 0}, {"extreme_t1.05", 1.05, 0},
+                                      {"low_rank_1", 0, 1}, {"low_rank_32", 0, 32}};
+
+// N rows of d: i.i.d. coordinates (Gaussian or Student-t), or a rank-r Gaussian product (with `noisy`,
+// plus i.i.d. N(0, r/100) noise: a tenth of the product's per-coordinate standard deviation sqrt(r)).
+std::vector<float> draw(const Regime& g, int n, int d, std::uint64_t seed, bool noisy) {
   boost::random::mt19937_64 rng(seed);
   boost::random::normal_distribution<double> normal;
   std::vector<float> x(static_cast<std::size_t>(n) * d);
@@ -100,6 +197,10 @@ std::vector<float> draw(const Regime& g, int n, int d, std::uint64_t seed) {
         x[static_cast<std::size_t>(i) * d + j] = static_cast<float>(s);
       }
     }
+    if (noisy) {  // after the product, so the signal is the same draw as without noise
+      const double sd = 0.1 * std::sqrt(static_cast<double>(r));
+      for (auto& v : x) v = static_cast<float>(v + sd * normal(rng));
+    }
     return x;
   }
   if (g.nu > 0) {
@@ -111,7 +212,8 @@ std::vector<float> draw(const Regime& g, int n, int d, std::uint64_t seed) {
   return x;
 }
 
-const char* kMetrics[] = {"kl", "k_dir", "six_d"};
+const char* kMetrics[] = {"kl", "k_dir", "k_norm", "v_rel_mse", "out_dir", "six_d"};
+const char* kFindingMetrics[] = {"kl", "k_dir", "six_d"};  // the measures finding 1 names
 const Scheme kSchemes[] = {Scheme::kv, Scheme::kqv, Scheme::qkqv};
 
 // One cell family of the grid: a regime at a dimension, or one KV head of a real model.
@@ -165,32 +267,145 @@ std::uint64_t dataset_seed(std::uint64_t seed, const std::string& name, int d) {
   return seed ^ (std::hash<std::string>{}(name) + static_cast<std::uint64_t>(d) * 7919);
 }
 
-}  // namespace
+PairStats compare(const std::vector<double>& a, const std::vector<double>& b, int permutations, std::uint64_t seed) {
+  return {ref::rank_biserial(a, b), ref::permutation_p(a, b, permutations, seed), ref::energy_distance(a, b)};
+}
 
-PaperCheckReport paper_check(const PaperCheckOptions& options) {
+pipeline::KvScheme kv_scheme(Scheme s) {
+  return s == Scheme::kv ? pipeline::KvScheme::kv : s == Scheme::kqv ? pipeline::KvScheme::kqv : pipeline::KvScheme::qkqv;
+}
+
+// The downstream check: per budget, KV alone, KQV versus KV and QKQV versus KQV on the same tokens
+// (eval-nll's paired block bootstrap). The 2 x |budgets| pair intervals are Bonferroni-adjusted, so
+// together they hold at 95 %: a finding that needs "every budget" or "some budget" reads them jointly.
+Downstream run_downstream(const PaperCheckOptions::ModelInput& in, model::Llama2& llm, const std::vector<int>& tokens,
+                          const std::vector<int>& budgets, const std::function<void()>& tick) {
+  Downstream out;
+  out.model = in.model;
+  out.text = in.text;
+  out.tokens = tokens.size();
+  out.head_dim = llm.config().head_dim();
+  out.confidence = 1 - 0.05 / static_cast<double>(2 * budgets.size());
+  for (int n : budgets) {
+    EvalNllOptions o;
+    o.bits = n;
+    o.bootstrap.confidence = out.confidence;
+    EvalNllReport by[3];
+    for (Scheme sc : kSchemes) {
+      o.scheme = kv_scheme(sc);
+      o.versus.reset();
+      if (sc != Scheme::kv) o.versus = kv_scheme(sc == Scheme::kqv ? Scheme::kv : Scheme::kqv);
+      EvalNllReport& r = by[static_cast<int>(sc)] = eval_nll(llm, tokens, o);
+      out.rows.push_back({n, sc, r.delta_nll, r.kl, r.delta_nll_ci});
+    }
+    for (Scheme sc : {Scheme::kqv, Scheme::qkqv}) {
+      const EvalNllReport& r = by[static_cast<int>(sc)];
+      out.pairs.push_back({n, sc, sc == Scheme::kqv ? Scheme::kv : Scheme::kqv, r.versus_delta_nll.value_or(0), r.versus_ci, r.versus_worse});
+    }
+    tick();
+  }
+  auto pair = [&](int n, Scheme a) -> const DownstreamPair* {
+    for (const DownstreamPair& p : out.pairs)
+      if (p.n == n && p.a == a) return &p;
+    return nullptr;
+  };
+  auto show = [](const DownstreamPair& p) {
+    return std::string(to_string(p.a)) + " - " + to_string(p.b) + " at n=" + std::to_string(p.n) + ": " + to_string(p.a_worse);
+  };
+  {
+    DownstreamFinding f{1, "At n = 4, KQV gives the model the lowest NLL (below KV and below QKQV)", Verdict::undecided, ""};
+    const DownstreamPair *kv = pair(4, Scheme::kqv), *qk = pair(4, Scheme::qkqv);
+    if (!kv || !qk) {
+      f.evidence = "n = 4 is not in the grid's budgets";
+    } else {
+      // KQV below KV: "KQV worse than KV" fails; KQV below QKQV: "QKQV worse than KQV" holds.
+      if (kv->a_worse == Verdict::holds || qk->a_worse == Verdict::fails) f.verdict = Verdict::fails;
+      else if (kv->a_worse == Verdict::fails && qk->a_worse == Verdict::holds) f.verdict = Verdict::holds;
+      f.evidence = "worse for the source: " + show(*kv) + ", " + show(*qk);
+    }
+    out.findings.push_back(f);
+  }
+  {
+    DownstreamFinding f{2, "QKQV gives the model a higher NLL than KQV at every budget", Verdict::holds, ""};
+    int worse = 0, better = 0;
+    for (int n : budgets) {
+      const DownstreamPair& p = *pair(n, Scheme::qkqv);
+      worse += p.a_worse == Verdict::holds;
+      better += p.a_worse == Verdict::fails;
+    }
+    const int total = static_cast<int>(budgets.size());
+    f.verdict = better > 0 ? Verdict::fails : worse == total ? Verdict::holds : Verdict::undecided;
+    f.evidence = "QKQV worse than KQV decided at " + std::to_string(worse) + " of " + std::to_string(total) +
+                 " budgets, better at " + std::to_string(better) + ", undecided at " + std::to_string(total - worse - better);
+    out.findings.push_back(f);
+  }
+  return out;
+}
+
+// The data sets of the grid under a formalization: the synthetic regimes (drawn here), or the KV heads
+// of a dump (`kv`, loaded once) with their real queries or, with Queries::gaussian, independent ones.
+std::vector<Dataset> grid_datasets(const PaperCheckOptions& options, const Formalization& form, const std::vector<Dataset>* kv,
+                                   const std::vector<Regime>& regimes, const std::vector<int>& dims, int keys, int queries) {
+  const bool noisy = form.low_rank == Formalization::LowRank::noisy;
+  const Regime isotropic{"gaussian", 0, 0};
+  std::vector<Dataset> out;
+  if (kv) {
+    out = *kv;
+    if (form.queries == Formalization::Queries::gaussian)
+      for (Dataset& ds : out) {
+        const int nq = static_cast<int>(ds.queries.size() / static_cast<std::size_t>(ds.d));
+        ds.queries = draw(isotropic, nq, ds.d, dataset_seed(options.seed, ds.name, ds.d) + 2, false);
+      }
+    return out;
+  }
+  for (const Regime& g : regimes)
+    for (int d : dims) {
+      const std::uint64_t s0 = dataset_seed(options.seed, g.name, d);
+      const Regime& qg = form.queries == Formalization::Queries::gaussian ? isotropic : g;
+      out.push_back({g.name, d, draw(g, keys, d, s0, noisy), draw(g, keys, d, s0 + 1, noisy), draw(qg, queries, d, s0 + 2, noisy)});
+    }
+  return out;
+}
+
+// A side of a scheme under a formalization: norms charged take the QJL side's second norm from its
+// sketch; KV's codebook is the sphere marginal's, the Gaussian's or fitted to the data it codes.
+SideSpec formal_side(SideSpec side, Scheme s, const Formalization& form, const std::vector<float>& data) {
+  if (form.norms == Formalization::Norms::charged && side.with_qjl) side.qjl_rows = std::max(0, side.dim - 32);
+  if (s == Scheme::kv && form.kv_codebook == Formalization::KvCodebook::gaussian)
+    side.codebook = gaussian_codebook(side.dim, side.mse_bits());
+  if (s == Scheme::kv && form.kv_codebook == Formalization::KvCodebook::empirical)
+    side.codebook = empirical_codebook(data, side.dim, side.mse_bits());
+  return side;
+}
+
+// What the geometric metrics see of a side: its reconstruction, or with Qjl::estimator the Lloyd-Max
+// stage alone (the same rotation and codebook, without the sketch).
+std::vector<float> geometric_view(const SideSpec& side, const Formalization& form, const std::vector<float>& x,
+                                  const std::vector<float>& full) {
+  if (form.qjl != Formalization::Qjl::estimator || side.sketch_rows() == 0) return full;
+  SideSpec mse = side;
+  mse.with_qjl = false;
+  mse.budget = side.mse_bits();
+  return round_trip(side_codec(mse), x);
+}
+
+// One run of the grid under `form`: the table and the three findings. Progress reports cells as
+// offset + done of `steps`.
+PaperCheckReport run_grid(const PaperCheckOptions& options, const Formalization& form, const std::vector<Dataset>* kv,
+                          std::size_t offset, std::size_t steps) {
   PaperCheckReport rep;
   rep.options = options;
+  rep.options.form = form;
   const bool quick = options.quick;
   rep.dims = quick ? std::vector<int>{8, 128} : std::vector<int>{2, 8, 128, 1024};
   rep.budgets = quick ? std::vector<int>{2, 3, 4} : std::vector<int>{2, 3, 4, 5, 6};
-  const std::vector<Regime> regimes = {{"gaussian", 0, 0}, {"heavy_t3", 3, 0}, {"extreme_t1.05", 1.05, 0},
-                                       {"low_rank_1", 0, 1}, {"low_rank_32", 0, 32}};
+  const std::vector<Regime> regimes = kRegimes;
   rep.regimes = regimes.size();
   rep.keys = quick ? 128 : 512;
   rep.queries = quick ? 64 : 128;
   rep.permutations = quick ? 199 : 999;
-
-  std::vector<Dataset> datasets;
-  if (options.kv_dir) {
-    datasets = kv_datasets(open_kv_streams(*options.kv_dir, options.kv_layout));
-    rep.kv_dim = datasets[0].d;
-  } else {
-    for (const Regime& g : regimes)
-      for (int d : rep.dims) {
-        const std::uint64_t s0 = dataset_seed(options.seed, g.name, d);
-        datasets.push_back({g.name, d, draw(g, rep.keys, d, s0), draw(g, rep.keys, d, s0 + 1), draw(g, rep.queries, d, s0 + 2)});
-      }
-  }
+  const std::vector<Dataset> datasets = grid_datasets(options, form, kv, regimes, rep.dims, rep.keys, rep.queries);
+  if (kv) rep.kv_dim = datasets[0].d;
   rep.datasets = datasets.size();
 
   // samples[dataset][d][n][metric][scheme]
@@ -208,13 +423,19 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
     const std::uint64_t s0 = dataset_seed(options.seed, ds.name, d);
     const int nq = static_cast<int>(ds.queries.size() / static_cast<std::size_t>(d));
     for (Scheme sc : kSchemes) {
-      const auto kq = round_trip(side_codec(key_side(sc, d, n, s0 + 11)), ds.keys);
-      const auto vq = round_trip(side_codec(value_side(sc, d, n, s0 + 11)), ds.values);
-      const auto ks = ref::set_metrics(ds.keys, kq, d), vs = ref::set_metrics(ds.values, vq, d);
+      const SideSpec ks_side = formal_side(key_side(sc, d, n, s0 + 11), sc, form, ds.keys);
+      const SideSpec vs_side = formal_side(value_side(sc, d, n, s0 + 11), sc, form, ds.values);
+      const auto kq = round_trip(side_codec(ks_side), ds.keys);
+      const auto vq = round_trip(side_codec(vs_side), ds.values);
+      const auto ks = ref::set_metrics(ds.keys, geometric_view(ks_side, form, ds.keys, kq), d);
+      const auto vs = ref::set_metrics(ds.values, geometric_view(vs_side, form, ds.values, vq), d);
       cell["k_dir"][sc] = ks.dir;
+      cell["k_norm"][sc] = ks.norm;
+      cell["v_rel_mse"][sc] = vs.rel_se;
       for (int q = 0; q < nq; ++q) {
         const auto m = ref::query_metrics(ds.queries.data() + static_cast<std::size_t>(q) * d, ds.keys, kq, ds.values, vq, d, ks, vs);
         cell["kl"][sc].push_back(m.kl);
+        cell["out_dir"][sc].push_back(m.out_dir);
         cell["six_d"][sc].push_back(m.six_d);
       }
     }
@@ -241,11 +462,17 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
       row.rank_biserial = ref::rank_biserial(per[win], per[second]);
       row.permutation_p = ref::permutation_p(per[win], per[second], rep.permutations, s0 + static_cast<std::uint64_t>(n));
       row.energy = ref::energy_distance(per[win], per[second]);
+      // The paper's pairs, each with its own permutation stream.
+      const std::uint64_t ps = s0 + 1000003 * static_cast<std::uint64_t>(n);
+      row.kqv_vs_kv = compare(per[Scheme::kqv], per[Scheme::kv], rep.permutations, ps + 1);
+      row.qkqv_vs_kqv = compare(per[Scheme::qkqv], per[Scheme::kqv], rep.permutations, ps + 2);
       out.rows.push_back(row);
     }
     return out;
   };
   const std::size_t nb = rep.budgets.size(), cells_total = datasets.size() * nb;
+  std::function<void(std::size_t, std::size_t)> cell_progress;
+  if (options.progress) cell_progress = [&](std::size_t done, std::size_t) { options.progress(offset + done, steps); };
   auto cells = detail::map_items<Cell>(
       cells_total, options.jobs, options.distribution,
       [&](std::size_t k) { return compute(datasets[k / nb], rep.budgets[k % nb]); },
@@ -255,7 +482,7 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
         cell_from_wire(bytes, c.samples, c.rows);
         return c;
       },
-      options.progress);
+      cell_progress);
   if (!cells) {  // an MPI rank other than 0: its cells went to rank 0
     rep.complete = false;
     return rep;
@@ -276,7 +503,7 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
     std::vector<std::string> against;
     if (std::find(budgets.begin(), budgets.end(), 4) != budgets.end())
       for (const Dataset& ds : datasets)
-        for (const char* metric : kMetrics) {
+        for (const char* metric : kFindingMetrics) {
           ++total;
           const double k = med(ds.name, ds.d, 4, metric, Scheme::kqv);
           const bool wins = k <= med(ds.name, ds.d, 4, metric, Scheme::kv) && k <= med(ds.name, ds.d, 4, metric, Scheme::qkqv);
@@ -287,7 +514,8 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
         {1, "At n = 4, KQV wins on every measure (KL, geometric K error, 6D) across all distributions and ranks",
          total && ok == total,
          std::to_string(ok) + " of " + std::to_string(total) + " (data, d, metric) cells at n = 4 have KQV lowest" +
-             (against.empty() ? "" : "; not in: " + against.front() + (against.size() > 1 ? " and " + std::to_string(against.size() - 1) + " more" : ""))});
+             (against.empty() ? "" : "; not in: " + against.front() + (against.size() > 1 ? " and " + std::to_string(against.size() - 1) + " more" : "")),
+         ok, total});
   }
   {
     int total = 0, ok = 0;
@@ -297,7 +525,8 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
         ok += med(ds.name, ds.d, n, "kl", Scheme::qkqv) > med(ds.name, ds.d, n, "kl", Scheme::kqv);
       }
     rep.findings.push_back({2, "QKQV is worse than KQV in KL at every budget and distribution", ok == total,
-                            std::to_string(ok) + " of " + std::to_string(total) + " cells have median KL(QKQV) > median KL(KQV)"});
+                            std::to_string(ok) + " of " + std::to_string(total) + " cells have median KL(QKQV) > median KL(KQV)", ok,
+                            total});
   }
   {
     int total = 0, ok = 0;
@@ -316,7 +545,174 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
                 (claimed_qkqv ? "QKQV" : "KQV") + "): " + std::to_string(match) + "/" + std::to_string(cells);
     }
     rep.findings.push_back({3, "Crossover in geometric K error: QKQV better at n in {2,3,5}, KQV at n in {4,6}", ok == total,
-                            "cells matching the claimed winner of median K direction error: " + detail});
+                            "cells matching the claimed winner of median K direction error: " + detail, ok, total});
+  }
+  return rep;
+}
+
+// The formalizations a sensitivity run covers: every combination (quick), or each choice changed alone.
+std::vector<Formalization> sensitivity_forms(bool factorial, bool synthetic) {
+  using F = Formalization;
+  const std::vector<F::Qjl> qjl{F::Qjl::reconstruction, F::Qjl::estimator};
+  const std::vector<F::KvCodebook> cb{F::KvCodebook::sphere, F::KvCodebook::gaussian, F::KvCodebook::empirical};
+  const std::vector<F::Norms> norms{F::Norms::apart, F::Norms::charged};
+  const std::vector<F::Queries> queries{F::Queries::same, F::Queries::gaussian};
+  std::vector<F::LowRank> low_rank{F::LowRank::product};
+  if (synthetic) low_rank.push_back(F::LowRank::noisy);
+  std::vector<F> out;
+  if (factorial) {
+    for (auto a : qjl)
+      for (auto b : cb)
+        for (auto c : norms)
+          for (auto e : queries)
+            for (auto g : low_rank) out.push_back(F{a, b, c, e, g});
+    return out;  // the first is the default
+  }
+  out.push_back(F{});
+  F f;
+  f.qjl = F::Qjl::estimator;
+  out.push_back(f);
+  for (auto b : {F::KvCodebook::gaussian, F::KvCodebook::empirical}) {
+    f = F{};
+    f.kv_codebook = b;
+    out.push_back(f);
+  }
+  f = F{};
+  f.norms = F::Norms::charged;
+  out.push_back(f);
+  f = F{};
+  f.queries = F::Queries::gaussian;
+  out.push_back(f);
+  if (synthetic) {
+    f = F{};
+    f.low_rank = F::LowRank::noisy;
+    out.push_back(f);
+  }
+  return out;
+}
+
+Sensitivity judge_sensitivity(std::vector<SensitivityRun> runs, const std::string& design) {
+  Sensitivity s;
+  s.design = design;
+  s.runs = std::move(runs);
+  const SensitivityRun& base = s.runs.front();
+  const auto base_choices = base.form.choices();
+  for (std::size_t i = 0; i < base.findings.size(); ++i) {
+    FindingRobustness r;
+    r.id = base.findings[i].id;
+    // Per (choice, value) away from the default: runs with that value, and how many flip the verdict.
+    std::map<std::pair<std::size_t, std::string>, std::pair<int, int>> by_value;
+    for (const SensitivityRun& run : s.runs) {
+      ++r.runs;
+      r.holds += run.findings[i].holds;
+      const bool flipped = run.findings[i].holds != base.findings[i].holds;
+      r.robust = r.robust && !flipped;
+      const auto choices = run.form.choices();
+      for (std::size_t c = 0; c < choices.size(); ++c)
+        if (choices[c].second != base_choices[c].second) {
+          auto& [n, k] = by_value[{c, choices[c].second}];
+          ++n;
+          k += flipped;
+        }
+    }
+    for (const auto& [key, counts] : by_value)
+      if (counts.second > 0)
+        r.flips.push_back(base_choices[key.first].first + "=" + key.second + ": " + std::to_string(counts.second) + " of " +
+                          std::to_string(counts.first) + " runs flip it");
+    s.robustness.push_back(r);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> Formalization::choices() const {
+  using F = Formalization;
+  return {{"qjl", qjl == F::Qjl::reconstruction ? "reconstruction" : "estimator"},
+          {"kv_codebook", kv_codebook == F::KvCodebook::sphere ? "sphere" : kv_codebook == F::KvCodebook::gaussian ? "gaussian" : "empirical"},
+          {"norms", norms == F::Norms::apart ? "apart" : "charged"},
+          {"queries", queries == F::Queries::same ? "same" : "gaussian"},
+          {"low_rank", low_rank == F::LowRank::product ? "product" : "noisy"}};
+}
+
+std::string Formalization::label() const {
+  const auto mine = choices(), base = Formalization{}.choices();
+  std::string out;
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    if (mine[i].second != base[i].second) out += (out.empty() ? "" : ", ") + mine[i].first + "=" + mine[i].second;
+  return out.empty() ? "default" : out;
+}
+
+void set_choice(Formalization& f, const std::string& name, const std::string& value) {
+  using F = Formalization;
+  auto bad = [&](const char* allowed) {
+    return Error("paper-check: " + name + " = '" + value + "' is not one of " + allowed);
+  };
+  if (name == "qjl") {
+    if (value != "reconstruction" && value != "estimator") throw bad("reconstruction, estimator");
+    f.qjl = value == "estimator" ? F::Qjl::estimator : F::Qjl::reconstruction;
+  } else if (name == "kv_codebook") {
+    if (value != "sphere" && value != "gaussian" && value != "empirical") throw bad("sphere, gaussian, empirical");
+    f.kv_codebook = value == "sphere" ? F::KvCodebook::sphere : value == "gaussian" ? F::KvCodebook::gaussian : F::KvCodebook::empirical;
+  } else if (name == "norms") {
+    if (value != "apart" && value != "charged") throw bad("apart, charged");
+    f.norms = value == "charged" ? F::Norms::charged : F::Norms::apart;
+  } else if (name == "queries") {
+    if (value != "same" && value != "gaussian") throw bad("same, gaussian");
+    f.queries = value == "gaussian" ? F::Queries::gaussian : F::Queries::same;
+  } else if (name == "low_rank") {
+    if (value != "product" && value != "noisy") throw bad("product, noisy");
+    f.low_rank = value == "noisy" ? F::LowRank::noisy : F::LowRank::product;
+  } else {
+    throw Error("paper-check: unknown formalization choice '" + name + "' (qjl, kv_codebook, norms, queries, low_rank)");
+  }
+}
+
+PaperCheckReport paper_check(const PaperCheckOptions& options) {
+  if (options.sensitivity && options.form.label() != "default")
+    throw Error("paper-check --sensitivity varies every formalization choice itself: it takes none of them (" +
+                options.form.label() + ")");
+  if (options.kv_dir && options.form.low_rank != Formalization::LowRank::product)
+    throw Error("paper-check: low_rank = noisy shapes the synthetic low-rank regimes; --kv has none");
+  // The downstream inputs are checked on every rank before any cell runs: a bad model, tokenizer or
+  // text stops the command with nothing computed.
+  std::optional<model::Llama2> llm;
+  std::vector<int> tokens;
+  if (options.model) {
+    const auto& in = *options.model;
+    llm.emplace(in.model);
+    const model::Tokenizer tok(in.tokenizer, llm->config().vocab_size);
+    tokens = model::tokenize_file(tok, in.text, llm->config().seq_len, 3, in.max_tokens);
+    if (llm->config().head_dim() < 2)
+      throw Error(in.model + ": head dimension " + std::to_string(llm->config().head_dim()) + ": the schemes need d >= 2");
+  }
+  std::optional<std::vector<Dataset>> kv;
+  if (options.kv_dir) kv = kv_datasets(open_kv_streams(*options.kv_dir, options.kv_layout));
+
+  const std::vector<Formalization> forms =
+      options.sensitivity ? sensitivity_forms(options.quick, !options.kv_dir) : std::vector<Formalization>{options.form};
+  // Progress: every grid's cells, then (with a model, on rank 0) one step per budget downstream.
+  const std::size_t budgets = options.quick ? 3 : 5;
+  const std::size_t datasets = kv ? kv->size() : kRegimes.size() * (options.quick ? 2 : 4);
+  const std::size_t cells = datasets * budgets, steps = forms.size() * cells + (options.model ? budgets : 0);
+  const std::vector<Dataset>* kv_ptr = kv ? &*kv : nullptr;
+  PaperCheckReport rep = run_grid(options, forms.front(), kv_ptr, 0, steps);
+  if (options.sensitivity) {
+    std::vector<SensitivityRun> runs{{forms.front(), rep.findings}};
+    for (std::size_t i = 1; i < forms.size(); ++i)
+      runs.push_back({forms[i], run_grid(options, forms[i], kv_ptr, i * cells, steps).findings});
+    if (rep.complete)
+      rep.sensitivity = judge_sensitivity(
+          std::move(runs), options.quick ? "every combination of the choices (" + std::to_string(forms.size()) + " grids), on the quick grid"
+                                         : "each choice changed alone (" + std::to_string(forms.size()) + " grids, the first the defaults)");
+  }
+  if (!rep.complete) return rep;  // an MPI rank other than 0
+  rep.options = options;
+  if (options.model) {
+    std::size_t done = forms.size() * cells;
+    rep.downstream = run_downstream(*options.model, *llm, tokens, rep.budgets, [&] {
+      if (options.progress) options.progress(++done, steps);
+    });
   }
   return rep;
 }

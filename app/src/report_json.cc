@@ -270,7 +270,8 @@ std::string to_json(const StreamAuditReport& r) {
 
 namespace {
 json eval_nll_json(const EvalNllReport& r) {
-  json j{{"scheme", pipeline::to_string(r.options.scheme)}, {"bits", r.options.bits}, {"kappa", r.options.kappa},
+  json j{{"scheme", pipeline::to_string(r.options.scheme)}, {"bits", r.options.bits},
+         {"kappa", pipeline::is_d5_scheme(r.options.scheme) ? json(nullptr) : json(r.options.kappa)},
          {"tokens", r.tokens}, {"nll_fp32", r.nll_fp32}, {"nll", r.nll}, {"delta_nll", r.delta_nll}, {"kl", r.kl}};
   j["part"] = r.options.keys && r.options.values ? "kv" : r.options.keys ? "k" : "v";
   j["layers"] = r.options.layers.empty() ? json("all") : json(r.options.layers);
@@ -288,6 +289,12 @@ json eval_nll_json(const EvalNllReport& r) {
                       {"block_length", r.block_length}, {"interval", "bias-corrected normal"},
                       {"replicates", r.options.bootstrap.replicates}, {"seed", r.options.bootstrap.seed}};
   }
+  json per_token = json::array();
+  auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  for (const EvalNllToken& t : r.per_token)
+    per_token.push_back({{"position", t.position}, {"token", t.token}, {"next_token", opt(t.next)}, {"nll_fp32", opt(t.nll_fp32)},
+                         {"nll", opt(t.nll)}, {"kl", t.kl}});
+  j["per_token"] = per_token;
   if (r.options.scheme == pipeline::KvScheme::delta_zoned) {
     j["resets"] = r.resets;
     j["eta"] = {{"mode", r.options.eta.automatic ? "auto: max of the B5 GGD and k-NN tiers per stream" : "fixed"},
@@ -314,19 +321,62 @@ std::string to_json(const EvalNllSweep& s) {
   return dump(json{{"runs", runs}, {"by_bits", by_bits}});
 }
 
+namespace {
+json pair_json(const PairStats& p) {
+  return {{"rank_biserial_r", p.rank_biserial}, {"permutation_p", p.permutation_p}, {"energy_distance", p.energy}};
+}
+}  // namespace
+
 std::string to_json(const PaperCheckReport& r) {
   json findings = json::array();
   for (const Finding& f : r.findings)
-    findings.push_back({{"id", f.id}, {"claim", f.claim}, {"verdict", f.holds ? "holds" : "fails"}, {"evidence", f.evidence}});
+    findings.push_back({{"id", f.id}, {"claim", f.claim}, {"verdict", f.holds ? "holds" : "fails"}, {"cells_agreeing", f.agree},
+                        {"cells", f.cells}, {"evidence", f.evidence}});
   json table = json::array();
   for (const PaperCell& c : r.table)
     table.push_back({{"data", c.data}, {"d", c.d}, {"n", c.n}, {"metric", c.metric},
                      {"median", {{"KV", c.median[0]}, {"KQV", c.median[1]}, {"QKQV", c.median[2]}}},
                      {"winner", to_string(c.winner)}, {"runner_up", to_string(c.runner_up)},
-                     {"rank_biserial_r", c.rank_biserial}, {"permutation_p", c.permutation_p}, {"energy_distance", c.energy}});
+                     {"rank_biserial_r", c.rank_biserial}, {"permutation_p", c.permutation_p}, {"energy_distance", c.energy},
+                     {"kqv_vs_kv", pair_json(c.kqv_vs_kv)}, {"qkqv_vs_kqv", pair_json(c.qkqv_vs_kqv)}});
   json j{{"quick", r.options.quick}, {"seed", r.options.seed}, {"kv", r.options.kv_dir ? *r.options.kv_dir : std::string()},
          {"dims", r.dims}, {"budgets", r.budgets}, {"keys", r.keys}, {"queries", r.queries}, {"permutations", r.permutations},
          {"findings", findings}, {"table", table}};
+  auto choices = [](const Formalization& f) {
+    json c = json::object();
+    for (const auto& [name, value] : f.choices()) c[name] = value;
+    return c;
+  };
+  j["formalization"] = choices(r.options.form);
+  if (const auto& sens = r.sensitivity) {
+    json runs = json::array(), robust = json::array();
+    for (const SensitivityRun& run : sens->runs) {
+      json verdicts = json::array();
+      for (const Finding& f : run.findings)
+        verdicts.push_back({{"id", f.id}, {"verdict", f.holds ? "holds" : "fails"}, {"cells_agreeing", f.agree}, {"cells", f.cells},
+                            {"evidence", f.evidence}});
+      runs.push_back({{"label", run.form.label()}, {"formalization", choices(run.form)}, {"findings", verdicts}});
+    }
+    for (const FindingRobustness& f : sens->robustness)
+      robust.push_back({{"id", f.id}, {"robust", f.robust}, {"holds_in", f.holds}, {"runs", f.runs}, {"flipped_by", f.flips}});
+    j["sensitivity"] = {{"design", sens->design}, {"runs", runs}, {"robustness", robust}};
+  }
+  if (const auto& ds = r.downstream) {
+    json rows = json::array(), pairs = json::array(), found = json::array();
+    for (const DownstreamRow& row : ds->rows)
+      rows.push_back({{"n", row.n}, {"scheme", to_string(row.scheme)}, {"delta_nll", row.delta_nll}, {"kl", row.kl},
+                      {"delta_nll_ci", interval(row.delta_nll_ci)}});
+    for (const DownstreamPair& p : ds->pairs)
+      pairs.push_back({{"n", p.n}, {"a", to_string(p.a)}, {"b", to_string(p.b)}, {"nll_a_minus_b", p.delta_nll},
+                       {"ci", interval(p.ci)}, {"a_worse_for_the_source", to_string(p.a_worse)}});
+    for (const DownstreamFinding& f : ds->findings)
+      found.push_back({{"id", f.id}, {"claim", f.claim}, {"verdict", to_string(f.verdict)}, {"evidence", f.evidence}});
+    j["downstream"] = {{"model", ds->model}, {"text", ds->text}, {"tokens", ds->tokens}, {"head_dim", ds->head_dim},
+                       {"confidence_each", ds->confidence},
+                       {"intervals", "block bootstrap of the paired per-token NLL differences; Bonferroni over the pairs, "
+                                     "jointly 95 %"},
+                       {"rows", rows}, {"pairs", pairs}, {"findings", found}};
+  }
   return dump(j);
 }
 

@@ -1,6 +1,7 @@
 // Every report as text for a terminal.
 #include <cmath>
 #include <cstdio>
+#include <sstream>
 
 #include "deltapq/app/report.h"
 
@@ -161,8 +162,10 @@ void print_text(const EvalNllReport& r, std::ostream& os) {
     part += ", layers";
     for (int l : r.options.layers) part += " " + std::to_string(l);
   }
-  os << "eval-nll: " << pipeline::to_string(r.options.scheme) << part << " at " << r.options.bits << " bits (kappa "
-     << r.options.kappa << "), " << r.tokens << " tokens: NLL " << r.nll << " vs fp32 " << r.nll_fp32 << " (delta "
+  std::ostringstream clip;  // the D5 schemes have no clip: their codebooks are the sphere marginal's
+  if (!pipeline::is_d5_scheme(r.options.scheme)) clip << " (kappa " << r.options.kappa << ")";
+  os << "eval-nll: " << pipeline::to_string(r.options.scheme) << part << " at " << r.options.bits << " bits" << clip.str()
+     << ", " << r.tokens << " tokens: NLL " << r.nll << " vs fp32 " << r.nll_fp32 << " (delta "
      << r.delta_nll << "), mean KL " << r.kl << (zoned ? ", resets " + std::to_string(r.resets) : "") << "\n";
   if (r.delta_nll_ci)
     os << "  for the source (" << std::lround(r.options.bootstrap.confidence * 100) << "%, block bootstrap over tokens, block "
@@ -203,18 +206,71 @@ void print_text(const PaperCheckReport& r, std::ostream& os) {
     os << "}, n in {" << budgets.front() << ".." << budgets.back() << "}, " << r.regimes << " regimes, " << r.keys
        << " keys, " << r.queries << " queries, " << r.permutations << " permutations\n\n";
   }
-  std::snprintf(line, sizeof line, "  %-14s %5s %2s %-6s | %-10s %-10s %-10s | %-5s %7s %7s %8s\n", "data", "d", "n",
-                "metric", "KV", "KQV", "QKQV", "win", "r", "p", "energy");
+  os << "  formalization (proofs-notes/D8.md):";
+  for (const auto& [name, value] : r.options.form.choices()) os << " " << name << "=" << value;
+  os << "\n";
+  // The paper's layout: per data set (regime and rank, or KV head) and budget n, the median of every
+  // metric per scheme, and the pairs it reports (r > 0: the first scheme tends lower, i.e. better).
+  os << "  medians per scheme; KQV vs KV and QKQV vs KQV: rank-biserial r (> 0: the first is better), permutation p,\n"
+        "  energy distance; win: the scheme with the lowest median\n";
+  std::snprintf(line, sizeof line, "  %-14s %5s %2s %-9s | %-10s %-10s %-10s | %-5s | %7s %7s %8s | %7s %7s %8s\n", "data", "d",
+                "n", "metric", "KV", "KQV", "QKQV", "win", "r", "p", "energy", "r", "p", "energy");
   os << line;
+  std::string last;
   for (const PaperCell& c : r.table) {
-    std::snprintf(line, sizeof line, "  %-14s %5d %2d %-6s | %-10.4g %-10.4g %-10.4g | %-5s %7.3f %7.4f %8.3g\n",
+    const std::string group = c.data + " " + std::to_string(c.d) + " " + std::to_string(c.n);
+    if (!last.empty() && group.substr(0, group.rfind(' ')) != last.substr(0, last.rfind(' '))) os << "\n";
+    last = group;
+    std::snprintf(line, sizeof line,
+                  "  %-14s %5d %2d %-9s | %-10.4g %-10.4g %-10.4g | %-5s | %7.3f %7.4f %8.3g | %7.3f %7.4f %8.3g\n",
                   c.data.c_str(), c.d, c.n, c.metric.c_str(), c.median[0], c.median[1], c.median[2], to_string(c.winner),
-                  c.rank_biserial, c.permutation_p, c.energy);
+                  c.kqv_vs_kv.rank_biserial, c.kqv_vs_kv.permutation_p, c.kqv_vs_kv.energy, c.qkqv_vs_kqv.rank_biserial,
+                  c.qkqv_vs_kqv.permutation_p, c.qkqv_vs_kqv.energy);
     os << line;
   }
   os << "\nThe paper's findings on this grid (medians over queries or keys; r and p in the table):\n";
   for (const Finding& f : r.findings)
     os << "  (" << f.id << ") " << (f.holds ? "holds" : "fails") << ": " << f.claim << "\n      " << f.evidence << "\n";
+  if (const auto& sens = r.sensitivity) {
+    os << "\nSensitivity to the formalization: " << sens->design << "\n  (per finding: the verdict and the cells "
+          "agreeing with the claim, of those judged)\n";
+    for (const SensitivityRun& run : sens->runs) {
+      os << "  ";
+      for (const Finding& f : run.findings) {
+        std::snprintf(line, sizeof line, "(%d) %-5s %3d/%-3d  ", f.id, f.holds ? "holds" : "fails", f.agree, f.cells);
+        os << line;
+      }
+      os << run.form.label() << "\n";
+    }
+    for (const FindingRobustness& f : sens->robustness) {
+      os << "  finding " << f.id << ": " << (f.robust ? "robust" : "depends on the formalization") << ", holds in " << f.holds
+         << " of " << f.runs << " runs";
+      for (std::size_t i = 0; i < f.flips.size(); ++i) os << (i ? "; " : " -- ") << f.flips[i];
+      os << "\n";
+    }
+  }
+  if (const auto& ds = r.downstream) {
+    os << "\nDownstream: " << ds->model << " (head dimension " << ds->head_dim << ") on " << ds->text << ", " << ds->tokens
+       << " tokens, its KV cache through each scheme (post-RoPE keys and values, eval-nll --kv-scheme):\n";
+    std::snprintf(line, sizeof line, "  %2s %-5s %11s %10s  %-24s\n", "n", "", "delta NLL", "KL", "delta NLL interval");
+    os << line;
+    for (const DownstreamRow& row : ds->rows) {
+      std::snprintf(line, sizeof line, "  %2d %-5s %11.4g %10.4g  %-24s\n", row.n, to_string(row.scheme), row.delta_nll, row.kl,
+                    interval_text(row.delta_nll_ci).c_str());
+      os << line;
+    }
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.2f %%", ds->confidence * 100);
+    os << "  pairs on the same tokens (" << pct << " each, jointly 95 %):\n";
+    for (const DownstreamPair& p : ds->pairs) {
+      std::snprintf(line, sizeof line, "  %2d NLL(%s) - NLL(%s) = %10.4g in %-24s %s worse: %s\n", p.n, to_string(p.a), to_string(p.b),
+                    p.delta_nll, interval_text(p.ci).c_str(), to_string(p.a), to_string(p.a_worse));
+      os << line;
+    }
+    os << "The findings judged downstream (finding 3 is about K error, not the model's output):\n";
+    for (const DownstreamFinding& f : ds->findings)
+      os << "  (" << f.id << ") " << to_string(f.verdict) << ": " << f.claim << "\n      " << f.evidence << "\n";
+  }
 }
 
 void print_text(const CodebookReport& r, std::ostream& os) {

@@ -134,7 +134,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamReport, file, tokens, dim, trace_v, cal
                                    certificate, eta, eta_tiers, zones, mse_direct, mse_delta, alpha_det, c3_ratio, uncertainty,
                                    trace_v_rotated_mean, pq, pq_b2_empirical)
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PaperCell, data, d, n, metric, median, winner, runner_up, rank_biserial, permutation_p, energy)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PairStats, rank_biserial, permutation_p, energy)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PaperCell, data, d, n, metric, median, winner, runner_up, rank_biserial, permutation_p, energy,
+                                   kqv_vs_kv, qkqv_vs_kqv)
 
 std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows) {
   const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json{{"samples", samples}, {"rows", rows}});
@@ -151,8 +153,9 @@ void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<
   }
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalNllToken, position, token, next, nll_fp32, nll, kl)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalNllReport, tokens, nll_fp32, nll, delta_nll, kl, resets, eta_per_stream, delta_nll_ci,
-                                   kl_ci, block_length, costs_nll, versus_delta_nll, versus_ci, versus_worse)
+                                   kl_ci, block_length, costs_nll, versus_delta_nll, versus_ci, versus_worse, per_token)
 
 std::string to_wire(const EvalNllReport& r) {
   const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));

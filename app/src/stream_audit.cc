@@ -9,6 +9,7 @@
 #include "deltapq/app/report_wire.h"
 #include "item_map.h"
 #include "deltapq/core/error.h"
+#include "deltapq/fast/simd.h"
 
 namespace dpq::app {
 namespace {
@@ -186,6 +187,8 @@ int default_jobs() {
   const unsigned n = std::thread::hardware_concurrency();
   return n == 0 ? 1 : static_cast<int>(std::min(n, 256u));
 }
+
+void use_one_blas_thread() { fast::set_blas_threads(1); }
 
 StreamAuditReport audit_streams(const KvStreams& streams, const StreamAuditOptions& options) {
   StreamAuditReport report;

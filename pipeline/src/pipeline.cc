@@ -317,15 +317,21 @@ const char* to_string(KvScheme s) {
     case KvScheme::delta_open: return "delta-open";
     case KvScheme::delta_closed: return "delta-closed";
     case KvScheme::delta_zoned: return "delta-zoned";
+    case KvScheme::kv: return "kv";
+    case KvScheme::kqv: return "kqv";
+    case KvScheme::qkqv: return "qkqv";
   }
   return "?";
 }
 
 KvScheme parse_kv_scheme(const std::string& text) {
-  for (KvScheme s : {KvScheme::fp32, KvScheme::direct, KvScheme::delta_open, KvScheme::delta_closed, KvScheme::delta_zoned})
+  for (KvScheme s : {KvScheme::fp32, KvScheme::direct, KvScheme::delta_open, KvScheme::delta_closed, KvScheme::delta_zoned,
+                     KvScheme::kv, KvScheme::kqv, KvScheme::qkqv})
     if (text == to_string(s)) return s;
-  throw Error("--kv-scheme = '" + text + "' is not one of fp32, direct, delta-open, delta-closed, delta-zoned");
+  throw Error("--kv-scheme = '" + text + "' is not one of fp32, direct, delta-open, delta-closed, delta-zoned, kv, kqv, qkqv");
 }
+
+bool is_d5_scheme(KvScheme s) { return s == KvScheme::kv || s == KvScheme::kqv || s == KvScheme::qkqv; }
 
 namespace {
 
@@ -371,11 +377,28 @@ class ZonedStreamCoder final : public StreamCoder {
   ZonedCoder coder_;
 };
 
+class CodecCoder final : public StreamCoder {
+ public:
+  explicit CodecCoder(fast::TurboCodec codec) : codec_(std::move(codec)), record_(codec_.bytes_per_vector()) {}
+  void step(const float* x, float* out) override {
+    codec_.encode(x, 1, record_.data());
+    codec_.decode(record_.data(), 1, out);
+  }
+
+ private:
+  fast::TurboCodec codec_;
+  std::vector<std::uint8_t> record_;
+};
+
 }  // namespace
+
+std::unique_ptr<StreamCoder> make_codec_coder(fast::TurboCodec codec) { return std::make_unique<CodecCoder>(std::move(codec)); }
 
 std::unique_ptr<StreamCoder> make_stream_coder(KvScheme scheme, const Stream& s, double kappa, int bits,
                                                const MonitorOptions& opt) {
   if (scheme == KvScheme::fp32) return std::make_unique<CopyCoder>(s.dim);
+  if (is_d5_scheme(scheme))
+    throw Error(std::string("--kv-scheme ") + to_string(scheme) + ": a D5 scheme is built from its side's codec (make_codec_coder)");
   const Moments mv = moments(s);
   fast::FastDesign key = matched_design(mv, kappa, bits, true);
   if (scheme == KvScheme::direct) return std::make_unique<DirectCoder>(std::move(key));

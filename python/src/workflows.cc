@@ -1,4 +1,4 @@
-// The workflows in Python: audit, audit_stream, paper_check, codebook, codebook_check. Each returns
+// The workflows in Python: audit, audit_stream, eval_nll, paper_check, codebook, codebook_check. Each returns
 // the dict of the CLI's JSON report (app::to_json) and releases the GIL while it runs.
 #include <pybind11/stl.h>
 
@@ -7,6 +7,7 @@
 
 #include "deltapq/app/audit.h"
 #include "deltapq/app/codebook.h"
+#include "deltapq/app/eval_nll.h"
 #include "deltapq/app/kv_source.h"
 #include "deltapq/app/paper_check.h"
 #include "deltapq/app/report.h"
@@ -28,6 +29,19 @@ app::BootstrapOptions bootstrap_options(bool enabled, std::optional<int> replica
   if (seed) o.seed = *seed;
   app::validate(o);
   return o;
+}
+
+// The zone monitor's options (audit_stream, eval_nll): half_life, theta, and eta 'auto' or a number.
+template <class Options>
+void set_monitor(Options& o, double half_life, double theta, const py::object& eta) {
+  if (!(half_life > 0) || !(theta > 0)) throw Error("half_life and theta must be positive");
+  o.monitor.half_life = half_life;
+  o.monitor.theta = theta;
+  if (!(py::isinstance<py::str>(eta) && eta.cast<std::string>() == "auto")) {
+    const double e = eta.cast<double>();
+    if (!(e >= 0 && e < 1)) throw Error("eta = " + std::to_string(e) + " must be 'auto' or a number in [0, 1)");
+    o.eta = {false, e};
+  }
 }
 
 py::object audit(const py::handle& array, int bits, double kappa, std::optional<int> budget, std::optional<std::string> pq,
@@ -126,14 +140,7 @@ py::object audit_stream(const py::handle& cache, std::optional<std::string> layo
   o.bits = bits;
   if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("kappa must be positive and finite");
   o.kappa = kappa;
-  if (!(half_life > 0) || !(theta > 0)) throw Error("half_life and theta must be positive");
-  o.monitor.half_life = half_life;
-  o.monitor.theta = theta;
-  if (!(py::isinstance<py::str>(eta) && eta.cast<std::string>() == "auto")) {
-    const double e = eta.cast<double>();
-    if (!(e >= 0 && e < 1)) throw Error("eta = " + std::to_string(e) + " must be 'auto' or a number in [0, 1)");
-    o.eta = {false, e};
-  }
+  set_monitor(o, half_life, theta, eta);
   if (pq) {
     const auto [m, b] = ref::parse_pq_text(*pq, "pq =");
     o.pq = ref::PqShape{0, m, b};
@@ -149,10 +156,70 @@ py::object audit_stream(const py::handle& cache, std::optional<std::string> layo
   return from_json(json);
 }
 
+// A str or a list of str / a single int or a list of int.
+template <class T>
+std::vector<T> one_or_list(const py::handle& v, const std::string& what) {
+  if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
+    std::vector<T> out;
+    for (auto e : v) out.push_back(e.cast<T>());
+    if (out.empty()) throw Error(what + " is an empty list");
+    return out;
+  }
+  return {v.cast<T>()};
+}
+
+py::object eval_nll(const std::string& model, const std::string& tokenizer, const py::handle& text, std::string kv_scheme,
+                    const py::handle& bits, std::optional<std::string> versus, double kappa, std::string part,
+                    std::optional<std::vector<int>> layers, std::optional<int> max_tokens, double half_life, double theta,
+                    py::object eta, bool bootstrap, std::optional<int> replicates, std::optional<double> confidence,
+                    std::optional<std::uint64_t> bootstrap_seed, std::optional<int> jobs) {
+  app::EvalNllOptions o;
+  o.scheme = pipeline::parse_kv_scheme(kv_scheme);
+  if (versus) o.versus = pipeline::parse_kv_scheme(*versus);
+  const std::vector<std::string> texts = one_or_list<std::string>(text, "text");
+  const std::vector<int> widths = one_or_list<int>(bits, "bits");
+  for (int b : widths)
+    if (b < 1 || b > 8) throw Error("bits = " + std::to_string(b) + " is outside 1..8");
+  o.bits = widths.front();
+  if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("kappa must be positive and finite");
+  o.kappa = kappa;
+  if (part != "k" && part != "v" && part != "kv") throw Error("part = '" + part + "' is not one of k, v, kv");
+  o.keys = part != "v";
+  o.values = part != "k";
+  if (layers) o.layers = *layers;
+  if (max_tokens && *max_tokens < 2) throw Error("max_tokens = " + std::to_string(*max_tokens) + " is below 2");
+  set_monitor(o, half_life, theta, eta);
+  o.bootstrap = bootstrap_options(bootstrap, replicates, confidence, bootstrap_seed);
+  auto is_list = [](const py::handle& v) { return py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v); };
+  const bool sweep = is_list(text) || is_list(bits);
+  std::string json;
+  {
+    py::gil_scoped_release release;
+    if (!sweep) {
+      json = app::to_json(app::eval_nll_files(model, tokenizer, texts.front(), max_tokens, o));
+    } else {
+      app::EvalNllSweepOptions so;
+      so.base = o;
+      so.bits = widths;
+      so.max_tokens = max_tokens;
+      so.jobs = jobs.value_or(app::default_jobs());
+      if (so.jobs < 1 || so.jobs > 1024) throw Error("jobs = " + std::to_string(so.jobs) + " is outside 1..1024");
+      json = app::to_json(app::eval_nll_sweep(model, tokenizer, texts, so));
+    }
+  }
+  return from_json(json);
+}
+
 py::object paper_check(bool quick, std::uint64_t seed, std::optional<std::string> kv, std::optional<std::string> layout,
                        std::optional<std::string> kind, std::optional<std::size_t> batch, std::string keys,
-                       std::optional<int> jobs) {
+                       std::optional<int> jobs, std::optional<std::string> model, std::optional<std::string> tokenizer,
+                       std::optional<std::string> text, std::optional<int> max_tokens) {
   app::PaperCheckOptions o;
+  if (model || tokenizer || text || max_tokens) {
+    if (!model || !tokenizer || !text) throw Error("paper_check: the downstream check needs all of model, tokenizer and text");
+    if (max_tokens && *max_tokens < 2) throw Error("max_tokens = " + std::to_string(*max_tokens) + " is below 2");
+    o.model = app::PaperCheckOptions::ModelInput{*model, *tokenizer, *text, max_tokens};
+  }
   o.jobs = jobs.value_or(app::default_jobs());
   if (o.jobs < 1 || o.jobs > 1024) throw Error("jobs = " + std::to_string(o.jobs) + " is outside 1..1024");
   o.quick = quick;
@@ -232,8 +299,18 @@ void bind_workflows(py::module_& m) {
         "{name: array} or {(layer, head, kind): [T, d]}, or a path (kvdump directory or tensor file).");
   m.def("paper_check", &paper_check, py::kw_only(), py::arg("quick") = true, py::arg("seed") = 2026, py::arg("kv") = py::none(),
         py::arg("layout") = py::none(), py::arg("kind") = py::none(), py::arg("batch") = py::none(), py::arg("keys") = "post",
-        py::arg("jobs") = py::none(),
-        "The TurboQuant paper's findings on the D8 grid (or a kvdump / tensor file with kv=PATH).");
+        py::arg("jobs") = py::none(), py::arg("model") = py::none(), py::arg("tokenizer") = py::none(), py::arg("text") = py::none(),
+        py::arg("max_tokens") = py::none(),
+        "The TurboQuant paper's findings on the D8 grid (or a kvdump / tensor file with kv=PATH); with model=, "
+        "tokenizer=, text= also the schemes as that model's KV cache (the report's 'downstream').");
+  m.def("eval_nll", &eval_nll, py::arg("model"), py::arg("tokenizer"), py::arg("text"), py::kw_only(), py::arg("kv_scheme") = "fp32",
+        py::arg("bits") = 4, py::arg("versus") = py::none(), py::arg("kappa") = 3.0, py::arg("part") = "kv",
+        py::arg("layers") = py::none(), py::arg("max_tokens") = py::none(), py::arg("half_life") = 64.0, py::arg("theta") = 0.8,
+        py::arg("eta") = py::str("auto"), py::arg("bootstrap") = true, py::arg("replicates") = py::none(),
+        py::arg("confidence") = py::none(), py::arg("bootstrap_seed") = py::none(), py::arg("jobs") = py::none(),
+        "Next-token NLL and KL of a llama2.c model with its KV cache through a scheme (fp32, direct, delta-open, "
+        "delta-closed, delta-zoned, kv, kqv, qkqv); the dict of `deltapq eval-nll --json`. A list of texts or of "
+        "bit widths is a sweep (the dict's 'runs' and 'by_bits').");
   m.def("codebook", &codebook, py::arg("dim"), py::arg("bits"), py::arg("digits") = 20,
         "The certified Lloyd-Max codebook of the sphere marginal; the dict of `deltapq codebook --json`.");
   m.def("codebook_check", &codebook_check, py::arg("table"), py::arg("dim"), py::arg("bits"), py::arg("max_excess") = 1.0,

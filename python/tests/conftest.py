@@ -53,3 +53,17 @@ def write_safetensors(path, tensors):
     h = json.dumps(header).encode()
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+@pytest.fixture(scope="session")
+def models():
+    """The shared llama2.c model's folder: DPQ_MODELS, else ../shared/models next to the repository.
+    Absent: skipped, or a failure under CI (as in the C++ tests)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    folder = os.environ.get("DPQ_MODELS") or os.path.join(root, "..", "shared", "models")
+    if not os.path.isfile(os.path.join(folder, "stories260K.bin")):
+        message = "the shared model is absent: no %s/stories260K.bin (set DPQ_MODELS)" % folder
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder

@@ -332,6 +332,49 @@ def test_paper_check_jobs_match_the_cli():
         deltapq.paper_check(quick=True, jobs=0)
 
 
+def story():
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "data", "story.txt")
+
+
+def test_eval_nll_matches_the_cli_json(cli, models, tmp_path):
+    """One run (a D5 scheme against another) and a sweep (a list of bit widths): the CLI's JSON."""
+    m, t = os.path.join(models, "stories260K.bin"), os.path.join(models, "tok512.bin")
+    run_cli(cli, "eval-nll", "--model", m, "--tokenizer", t, "--text", story(), "--kv-scheme", "kqv", "--bits", "3",
+            "--versus", "kv", "--max-tokens", "64", "--json", tmp_path / "one.json")
+    one = deltapq.eval_nll(m, t, story(), kv_scheme="kqv", bits=3, versus="kv", max_tokens=64)
+    assert one == json.load(open(tmp_path / "one.json"))
+    assert one["scheme"] == "kqv" and one["kappa"] is None and one["versus"]["scheme"] == "kv"
+    run_cli(cli, "eval-nll", "--model", m, "--tokenizer", t, "--text", story(), "--kv-scheme", "direct", "--bits", "2,4",
+            "--max-tokens", "48", "--no-bootstrap", "--json", tmp_path / "sweep.json")
+    sweep = deltapq.eval_nll(m, t, story(), kv_scheme="direct", bits=[2, 4], max_tokens=48, bootstrap=False)
+    assert sweep == json.load(open(tmp_path / "sweep.json"))
+    assert [b["bits"] for b in sweep["by_bits"]] == [2, 4]
+
+
+def test_eval_nll_and_the_downstream_check_refuse_bad_input(models):
+    m, t = os.path.join(models, "stories260K.bin"), os.path.join(models, "tok512.bin")
+    with pytest.raises(ValueError, match="--bits 1 with --kv-scheme qkqv is outside 2..8"):
+        deltapq.eval_nll(m, t, story(), kv_scheme="qkqv", bits=1)
+    with pytest.raises(ValueError, match="'zip' is not one of"):
+        deltapq.eval_nll(m, t, story(), kv_scheme="zip")
+    with pytest.raises(ValueError, match="part = 'q'"):
+        deltapq.eval_nll(m, t, story(), part="q")
+    with pytest.raises(ValueError, match="no_such.txt"):
+        deltapq.eval_nll(m, t, "/nonexistent/no_such.txt")
+    with pytest.raises(ValueError, match="needs all of model, tokenizer and text"):
+        deltapq.paper_check(quick=True, model=m)
+
+
+def test_paper_check_downstream_matches_the_cli(cli, models, tmp_path):
+    m, t = os.path.join(models, "stories260K.bin"), os.path.join(models, "tok512.bin")
+    r = subprocess.run([cli, "paper-check", "--quick", "--model", m, "--tokenizer", t, "--text", story(), "--max-tokens", "64",
+                        "--json", str(tmp_path / "pc.json")], capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    from_py = deltapq.paper_check(quick=True, model=m, tokenizer=t, text=story(), max_tokens=64)
+    assert from_py == json.load(open(tmp_path / "pc.json"))
+    assert len(from_py["downstream"]["rows"]) == 9 and len(from_py["downstream"]["findings"]) == 2
+
+
 def test_jobs_do_not_change_a_byte(cli, cache, tmp_path):
     """audit-stream --jobs 1 and --jobs 2 write the same JSON and CSV, byte for byte (streams are
     independent; the reports are folded in stream order)."""

@@ -95,7 +95,10 @@ SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq
     const double na = std::sqrt(dot(a, a, dim)), nb = std::sqrt(dot(b, b, dim));
     m.dir.push_back(angle(a, b, dim));
     m.norm.push_back(na > 0 ? std::fabs(nb - na) / na : 0.0);
-    for (int i = 0; i < dim; ++i) err += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    double e = 0;
+    for (int i = 0; i < dim; ++i) e += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    m.rel_se.push_back(na > 0 ? e / (na * na) : 0.0);
+    err += e;
     tot += na * na;
   }
   m.rel_mse = tot > 0 ? err / tot : 0.0;

@@ -35,8 +35,18 @@ struct EvalNllOptions {
   std::function<void(std::size_t, std::size_t)> progress;
 };
 
+// One position of the text: the prediction of the next token (none at the last position) and the KL of
+// the next-token distributions there.
+struct EvalNllToken {
+  int position = 0, token = 0;
+  std::optional<int> next;              // the token predicted (the text's next one)
+  std::optional<double> nll_fp32, nll;  // -log p(next) with the fp32 cache and with the scheme's
+  double kl = 0;                        // KL(p_fp32 || p_scheme) of the next-token distributions
+};
+
 struct EvalNllReport {
   EvalNllOptions options;
+  std::vector<EvalNllToken> per_token;  // every position, in order
   std::size_t tokens = 0;
   double nll_fp32 = 0, nll = 0, delta_nll = 0, kl = 0;  // means over next-token predictions / positions
   std::size_t resets = 0;                                // delta-zoned
@@ -82,6 +92,11 @@ struct EvalNllSweep {
   std::vector<EvalNllBitsSummary> by_bits;  // in the order of options.bits
   bool complete = true;  // false on an MPI rank other than 0 (its runs are in rank 0's sweep)
 };
+// One run from files: the checkpoint, its tokenizer and a text (BOS + its tokens, at most max_tokens,
+// refused when longer than the model's context without it). What the CLI and Python run for one text.
+EvalNllReport eval_nll_files(const std::string& model_path, const std::string& tokenizer_path, const std::string& text,
+                             std::optional<int> max_tokens, const EvalNllOptions& options);
+
 // Every text is read and tokenized before any run starts (a bad file is an error naming it, exit 2).
 EvalNllSweep eval_nll_sweep(const std::string& model_path, const std::string& tokenizer_path,
                             const std::vector<std::string>& texts, const EvalNllSweepOptions& options);

@@ -53,6 +53,9 @@ struct StreamAuditOptions {
 
 // The machine's hardware threads (at least 1): the CLI's default for --jobs.
 int default_jobs();
+// For a program that parallelizes the workflows itself (the CLI): the fast path's BLAS calls on one
+// thread (fast::set_blas_threads; OpenBLAS's own workers would only spin between the small calls).
+void use_one_blas_thread();
 
 // The source layer of one stream (block bootstrap of (x_t, u_t, e_{t-1}, delta_t) over t).
 struct StreamUncertainty {

@@ -11,6 +11,7 @@
 
 #include "deltapq/core/verdict.h"
 #include "deltapq/fast/codec.h"
+#include "deltapq/fast/turbo_codec.h"
 #include "deltapq/pipeline/delta_loop.h"
 
 namespace dpq::pipeline {
@@ -135,8 +136,12 @@ Stream rope(const Stream& pre, std::size_t first_position, double base = 10000.0
 double rotated_mean_trace(const Stream& post, const Stream& pre, const std::string& what, double base = 10000.0);
 
 // ---- The KV cache's online coders (one per stream), as eval-nll runs them ----
-enum class KvScheme { fp32, direct, delta_open, delta_closed, delta_zoned };
-const char* to_string(KvScheme s);  // "fp32", "direct", "delta-open", "delta-closed", "delta-zoned"
+// The Part C schemes (online coders calibrated on the stream), and the D5 schemes kv, kqv, qkqv of the
+// TurboQuant-style experiment (memoryless: every vector through its side's codec, proofs-notes/D5.md).
+enum class KvScheme { fp32, direct, delta_open, delta_closed, delta_zoned, kv, kqv, qkqv };
+// "fp32", "direct", "delta-open", "delta-closed", "delta-zoned", "kv", "kqv", "qkqv"
+const char* to_string(KvScheme s);
+bool is_d5_scheme(KvScheme s);  // kv, kqv or qkqv
 // Throws dpq::Error naming the text unless it is one of the names above.
 KvScheme parse_kv_scheme(const std::string& text);
 
@@ -150,7 +155,11 @@ class StreamCoder {
 // Designs calibrated in-sample on `calibration` (proofs-notes/C2.md): direct codes every vector with
 // the matched Q_V; delta-open with Q_delta matched to the open-loop deltas; delta-closed and
 // delta-zoned with Q_delta at the C2 fixed point; delta-zoned adds the C4 monitor (opt.eta).
+// A D5 scheme is not calibrated, and its codec (a codebook of the sphere marginal) is built by the
+// application layer: this throws dpq::Error for kv, kqv and qkqv; use make_codec_coder.
 std::unique_ptr<StreamCoder> make_stream_coder(KvScheme scheme, const Stream& calibration, double kappa, int bits,
                                                const MonitorOptions& opt);
+// A memoryless coder over a TurboQuant-style codec: each vector is encoded to its record and decoded.
+std::unique_ptr<StreamCoder> make_codec_coder(fast::TurboCodec codec);
 
 }  // namespace dpq::pipeline

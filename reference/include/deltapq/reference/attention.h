@@ -32,8 +32,9 @@ void log_softmax(std::vector<double>& x);
 // (radians; 0 for two zero vectors, pi/2 for one) and the relative norm error, and
 // sum ||x - x^||^2 / sum ||x||^2.
 struct SetMetrics {
-  std::vector<double> dir, norm;
-  double rel_mse = 0;
+  std::vector<double> dir, norm;  // per vector: angle (radians), | ||x^|| - ||x|| | / ||x||
+  std::vector<double> rel_se;     // per vector: ||x^ - x||^2 / ||x||^2 (0 for x = 0)
+  double rel_mse = 0;             // sum ||x^ - x||^2 / sum ||x||^2
 };
 SetMetrics set_metrics(const std::vector<float>& x, const std::vector<float>& xq, int dim);
 
