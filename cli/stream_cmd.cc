@@ -123,11 +123,7 @@ int run_eval_nll(int argc, char** argv) {
   }
   opt.monitor = parse_monitor(args);
   opt.bootstrap = parse_bootstrap(args);
-  if (auto part = args.text("--part")) {
-    if (*part != "k" && *part != "v" && *part != "kv") throw Error("--part = '" + *part + "' is not one of k, v, kv");
-    opt.keys = *part != "v";
-    opt.values = *part != "k";
-  }
+  if (auto part = args.text("--part")) app::set_part(opt, *part, "--part =");
   opt.layers = int_list(args, "--layers", 0, 1 << 20, "a layer index", "0,2,4");
   std::optional<int> max_tokens;
   if (auto n = args.integer("--max-tokens", 2, 1 << 30)) max_tokens = static_cast<int>(*n);

@@ -34,10 +34,6 @@ struct SchemeRun {
   std::vector<double> etas;
 };
 
-Scheme d5_scheme(pipeline::KvScheme s) {
-  return s == pipeline::KvScheme::kv ? Scheme::kv : s == pipeline::KvScheme::kqv ? Scheme::kqv : Scheme::qkqv;
-}
-
 // Pass 2: the model reads its KV cache through one coder per stream (K streams first, then V). The
 // Part C schemes are online coders calibrated in-sample on this text (proofs-notes/C2.md) and code the
 // keys pre-RoPE, rotated on read (C5). The D5 schemes code each vector of the cache as it is stored --
@@ -124,6 +120,12 @@ void check_options(const EvalNllOptions& options, const model::Config& config) {
 }
 
 }  // namespace
+
+void set_part(EvalNllOptions& options, const std::string& part, const std::string& what) {
+  if (part != "k" && part != "v" && part != "kv") throw Error(what + " '" + part + "' is not one of k, v, kv");
+  options.keys = part != "v";
+  options.values = part != "k";
+}
 
 EvalNllReport eval_nll(model::Llama2& llm, const std::vector<int>& tokens, const EvalNllOptions& options) {
   if (tokens.size() < 2) throw Error("eval-nll: " + std::to_string(tokens.size()) + " tokens; need at least 2");

@@ -6,166 +6,17 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <mutex>
-#include <tuple>
 
-#include "deltapq/app/eval_nll.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/report_wire.h"
 #include "item_map.h"
+#include "paper_internal.h"
 #include "deltapq/core/error.h"
-#include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/model/tokenizer.h"
 #include "deltapq/reference/attention.h"
-#include "deltapq/reference/sphere.h"
 #include "deltapq/reference/stats.h"
 
 namespace dpq::app {
-
-const char* to_string(Scheme s) { return s == Scheme::kv ? "KV" : s == Scheme::kqv ? "KQV" : "QKQV"; }
-
-BitAccount SideSpec::account() const {
-  BitAccount a;
-  a.coordinate_bits = dim * mse_bits();
-  a.sketch_bits = sketch_rows();  // m = d by default
-  a.norms = sketch_rows() > 0 ? 2 : 1;
-  return a;
-}
-
-SideSpec key_side(Scheme s, int dim, int n, std::uint64_t seed) { return SideSpec{dim, n, s != Scheme::kv, s == Scheme::qkqv, seed}; }
-SideSpec value_side(Scheme s, int dim, int n, std::uint64_t seed) {
-  return SideSpec{dim, n, s != Scheme::kv, s != Scheme::kv, seed + 1};
-}
-
-namespace {
-// The reference's Lloyd-Max codebook of a marginal at 192 bits, times `scale`, each value rounded once
-// to float; cached per (marginal, bits) (thread-safe).
-fast::ScalarCodebook reference_codebook(const ref::Marginal& marginal, int bits, double scale) {
-  static std::mutex mutex;
-  static std::map<std::tuple<bool, int, int>, fast::ScalarCodebook> cache;
-  const std::lock_guard<std::mutex> lock(mutex);
-  const auto key = std::make_tuple(marginal.gaussian, marginal.dim, bits);
-  if (auto it = cache.find(key); it == cache.end()) {
-    const int saved = ref::precision_bits();
-    ref::set_precision_bits(192);
-    fast::ScalarCodebook cb;
-    try {
-      const ref::Codebook exact = ref::lloyd_max(marginal, bits, ref::Real("1e-45"));
-      const ref::Real s(scale);
-      for (const auto& c : exact.centroids) cb.centroids.push_back(mpfr_get_flt(ref::Real(c * s).backend().data(), MPFR_RNDN));
-      for (const auto& t : exact.thresholds) cb.thresholds.push_back(mpfr_get_flt(ref::Real(t * s).backend().data(), MPFR_RNDN));
-    } catch (...) {
-      ref::set_precision_bits(saved);
-      throw;
-    }
-    ref::set_precision_bits(saved);
-    cache[key] = cb;
-  }
-  return cache[key];
-}
-}  // namespace
-
-fast::ScalarCodebook sphere_codebook(int dim, int bits) {
-  if (auto shipped = fast::shipped_sphere_codebook(dim, bits)) return shipped->codebook;
-  if (dim < 2) throw Error("sphere codebook: d = " + std::to_string(dim) + " (the sphere marginal needs d >= 2)");
-  return reference_codebook(ref::Marginal::sphere(dim), bits, 1.0);
-}
-
-fast::ScalarCodebook gaussian_codebook(int dim, int bits) {
-  if (dim < 1) throw Error("gaussian codebook: d = " + std::to_string(dim));
-  // N(0, 1)'s codebook scaled by 1/sqrt(d): the scale is exact in double for the d used (powers of 4 are
-  // exact; otherwise one rounding before the 192-bit product).
-  return reference_codebook(ref::Marginal::normal(), bits, 1.0 / std::sqrt(static_cast<double>(dim)));
-}
-
-fast::ScalarCodebook empirical_codebook(const std::vector<float>& x, int dim, int bits) {
-  std::vector<double> u;
-  for (std::size_t r = 0; (r + 1) * static_cast<std::size_t>(dim) <= x.size(); ++r) {
-    const float* row = x.data() + r * static_cast<std::size_t>(dim);
-    double n2 = 0;
-    for (int i = 0; i < dim; ++i) n2 += static_cast<double>(row[i]) * row[i];
-    if (!(n2 > 0)) continue;
-    const double inv = 1 / std::sqrt(n2);
-    for (int i = 0; i < dim; ++i) u.push_back(row[i] * inv);
-  }
-  if (u.empty()) throw Error("empirical codebook: every row is zero");
-  std::sort(u.begin(), u.end());
-  std::vector<double> prefix(u.size() + 1, 0), prefix2(u.size() + 1, 0);
-  for (std::size_t i = 0; i < u.size(); ++i) {
-    prefix[i + 1] = prefix[i] + u[i];
-    prefix2[i + 1] = prefix2[i] + u[i] * u[i];
-  }
-  // Cell k of centroids c: [t_{k-1}, t_k) with t the midpoints, as sample index ranges.
-  auto cell_end = [&](const std::vector<double>& c, std::size_t k) {
-    return k + 1 < c.size() ? static_cast<std::size_t>(std::lower_bound(u.begin(), u.end(), 0.5 * (c[k] + c[k + 1])) - u.begin())
-                            : u.size();
-  };
-  // Lloyd's iteration: each cell's centroid becomes its mean (an empty cell keeps its centroid, which
-  // stays strictly between its neighbours' new ones, so the order is kept). Returns the sample MSE.
-  auto lloyd = [&](std::vector<double>& c) {
-    for (int it = 0; it < 500; ++it) {
-      double moved = 0;
-      std::size_t lo = 0;
-      std::vector<double> next(c.size());
-      for (std::size_t k = 0; k < c.size(); ++k) {
-        const std::size_t hi = cell_end(c, k);
-        next[k] = hi > lo ? (prefix[hi] - prefix[lo]) / static_cast<double>(hi - lo) : c[k];
-        moved = std::max(moved, std::fabs(next[k] - c[k]));
-        lo = hi;
-      }
-      c = next;
-      if (moved < 1e-9) break;
-    }
-    double sse = 0;
-    std::size_t lo = 0;
-    for (std::size_t k = 0; k < c.size(); ++k) {  // sum over the cell of (u - c)^2
-      const std::size_t hi = cell_end(c, k);
-      const double cnt = static_cast<double>(hi - lo), s1 = prefix[hi] - prefix[lo], s2 = prefix2[hi] - prefix2[lo];
-      sse += s2 - 2 * c[k] * s1 + cnt * c[k] * c[k];
-      lo = hi;
-    }
-    return sse / static_cast<double>(u.size());
-  };
-  // Two starts, the better fit kept: the sphere codebook, and the sample's mid-cell quantiles (when they
-  // are distinct: a sample with fewer distinct values than levels leaves cells empty whatever the start).
-  const fast::ScalarCodebook sphere = sphere_codebook(std::max(dim, 2), bits);
-  std::vector<double> c(sphere.centroids.begin(), sphere.centroids.end());
-  double best = lloyd(c);
-  std::vector<double> q(c.size());
-  for (std::size_t k = 0; k < q.size(); ++k)
-    q[k] = u[std::min(u.size() - 1, static_cast<std::size_t>((static_cast<double>(k) + 0.5) * static_cast<double>(u.size()) /
-                                                               static_cast<double>(q.size())))];
-  if (std::adjacent_find(q.begin(), q.end(), [](double x, double y) { return !(y > x); }) == q.end()) {
-    const double mse = lloyd(q);
-    if (mse < best) c = q;
-  }
-  std::vector<float> cf(c.begin(), c.end());
-  // Rounding to float may merge close centroids (heavy tails crowd them near 0). Two floats apart at
-  // least, so each float midpoint lies strictly between its centroids and the thresholds increase.
-  for (std::size_t k = 1; k < cf.size(); ++k) {
-    const float least = std::nextafter(std::nextafter(cf[k - 1], 2.0f), 2.0f);
-    if (!(cf[k] >= least)) cf[k] = least;
-  }
-  return fast::ScalarCodebook::from_centroids(cf);
-}
-
-fast::TurboCodec side_codec(const SideSpec& side) {
-  if (side.mse_bits() < 1) throw Error("scheme budget n = " + std::to_string(side.budget) + " too small");
-  fast::TurboOptions o;
-  o.seed = side.seed;
-  o.rotation = side.rotate ? fast::RotationKind::automatic : fast::RotationKind::identity;
-  o.qjl_rows = side.sketch_rows();
-  return fast::TurboCodec(side.dim, side.mse_bits(), side.codebook ? *side.codebook : sphere_codebook(side.dim, side.mse_bits()), o);
-}
-
-std::vector<float> round_trip(const fast::TurboCodec& codec, const std::vector<float>& x) {
-  const std::size_t n = x.size() / static_cast<std::size_t>(codec.dim());
-  std::vector<std::uint8_t> records(n * codec.bytes_per_vector());
-  std::vector<float> out(x.size());
-  codec.encode(x.data(), n, records.data());
-  codec.decode(records.data(), n, out.data());
-  return out;
-}
 
 namespace {
 
@@ -271,76 +122,6 @@ PairStats compare(const std::vector<double>& a, const std::vector<double>& b, in
   return {ref::rank_biserial(a, b), ref::permutation_p(a, b, permutations, seed), ref::energy_distance(a, b)};
 }
 
-pipeline::KvScheme kv_scheme(Scheme s) {
-  return s == Scheme::kv ? pipeline::KvScheme::kv : s == Scheme::kqv ? pipeline::KvScheme::kqv : pipeline::KvScheme::qkqv;
-}
-
-// The downstream check: per budget, KV alone, KQV versus KV and QKQV versus KQV on the same tokens
-// (eval-nll's paired block bootstrap). The 2 x |budgets| pair intervals are Bonferroni-adjusted, so
-// together they hold at 95 %: a finding that needs "every budget" or "some budget" reads them jointly.
-Downstream run_downstream(const PaperCheckOptions::ModelInput& in, model::Llama2& llm, const std::vector<int>& tokens,
-                          const std::vector<int>& budgets, const std::function<void()>& tick) {
-  Downstream out;
-  out.model = in.model;
-  out.text = in.text;
-  out.tokens = tokens.size();
-  out.head_dim = llm.config().head_dim();
-  out.confidence = 1 - 0.05 / static_cast<double>(2 * budgets.size());
-  for (int n : budgets) {
-    EvalNllOptions o;
-    o.bits = n;
-    o.bootstrap.confidence = out.confidence;
-    EvalNllReport by[3];
-    for (Scheme sc : kSchemes) {
-      o.scheme = kv_scheme(sc);
-      o.versus.reset();
-      if (sc != Scheme::kv) o.versus = kv_scheme(sc == Scheme::kqv ? Scheme::kv : Scheme::kqv);
-      EvalNllReport& r = by[static_cast<int>(sc)] = eval_nll(llm, tokens, o);
-      out.rows.push_back({n, sc, r.delta_nll, r.kl, r.delta_nll_ci});
-    }
-    for (Scheme sc : {Scheme::kqv, Scheme::qkqv}) {
-      const EvalNllReport& r = by[static_cast<int>(sc)];
-      out.pairs.push_back({n, sc, sc == Scheme::kqv ? Scheme::kv : Scheme::kqv, r.versus_delta_nll.value_or(0), r.versus_ci, r.versus_worse});
-    }
-    tick();
-  }
-  auto pair = [&](int n, Scheme a) -> const DownstreamPair* {
-    for (const DownstreamPair& p : out.pairs)
-      if (p.n == n && p.a == a) return &p;
-    return nullptr;
-  };
-  auto show = [](const DownstreamPair& p) {
-    return std::string(to_string(p.a)) + " - " + to_string(p.b) + " at n=" + std::to_string(p.n) + ": " + to_string(p.a_worse);
-  };
-  {
-    DownstreamFinding f{1, "At n = 4, KQV gives the model the lowest NLL (below KV and below QKQV)", Verdict::undecided, ""};
-    const DownstreamPair *kv = pair(4, Scheme::kqv), *qk = pair(4, Scheme::qkqv);
-    if (!kv || !qk) {
-      f.evidence = "n = 4 is not in the grid's budgets";
-    } else {
-      // KQV below KV: "KQV worse than KV" fails; KQV below QKQV: "QKQV worse than KQV" holds.
-      if (kv->a_worse == Verdict::holds || qk->a_worse == Verdict::fails) f.verdict = Verdict::fails;
-      else if (kv->a_worse == Verdict::fails && qk->a_worse == Verdict::holds) f.verdict = Verdict::holds;
-      f.evidence = "worse for the source: " + show(*kv) + ", " + show(*qk);
-    }
-    out.findings.push_back(f);
-  }
-  {
-    DownstreamFinding f{2, "QKQV gives the model a higher NLL than KQV at every budget", Verdict::holds, ""};
-    int worse = 0, better = 0;
-    for (int n : budgets) {
-      const DownstreamPair& p = *pair(n, Scheme::qkqv);
-      worse += p.a_worse == Verdict::holds;
-      better += p.a_worse == Verdict::fails;
-    }
-    const int total = static_cast<int>(budgets.size());
-    f.verdict = better > 0 ? Verdict::fails : worse == total ? Verdict::holds : Verdict::undecided;
-    f.evidence = "QKQV worse than KQV decided at " + std::to_string(worse) + " of " + std::to_string(total) +
-                 " budgets, better at " + std::to_string(better) + ", undecided at " + std::to_string(total - worse - better);
-    out.findings.push_back(f);
-  }
-  return out;
-}
 
 // The data sets of the grid under a formalization: the synthetic regimes (drawn here), or the KV heads
 // of a dump (`kv`, loaded once) with their real queries or, with Queries::gaussian, independent ones.
@@ -389,6 +170,16 @@ std::vector<float> geometric_view(const SideSpec& side, const Formalization& for
   return round_trip(side_codec(mse), x);
 }
 
+// The grid's size (--quick or full): dimensions, budgets, regimes, keys, queries, permutations.
+void set_grid_shape(PaperCheckReport& rep, bool quick) {
+  rep.dims = quick ? std::vector<int>{8, 128} : std::vector<int>{2, 8, 128, 1024};
+  rep.budgets = quick ? std::vector<int>{2, 3, 4} : std::vector<int>{2, 3, 4, 5, 6};
+  rep.regimes = kRegimes.size();
+  rep.keys = quick ? 128 : 512;
+  rep.queries = quick ? 64 : 128;
+  rep.permutations = quick ? 199 : 999;
+}
+
 // One run of the grid under `form`: the table and the three findings. Progress reports cells as
 // offset + done of `steps`.
 PaperCheckReport run_grid(const PaperCheckOptions& options, const Formalization& form, const std::vector<Dataset>* kv,
@@ -396,14 +187,8 @@ PaperCheckReport run_grid(const PaperCheckOptions& options, const Formalization&
   PaperCheckReport rep;
   rep.options = options;
   rep.options.form = form;
-  const bool quick = options.quick;
-  rep.dims = quick ? std::vector<int>{8, 128} : std::vector<int>{2, 8, 128, 1024};
-  rep.budgets = quick ? std::vector<int>{2, 3, 4} : std::vector<int>{2, 3, 4, 5, 6};
-  const std::vector<Regime> regimes = kRegimes;
-  rep.regimes = regimes.size();
-  rep.keys = quick ? 128 : 512;
-  rep.queries = quick ? 64 : 128;
-  rep.permutations = quick ? 199 : 999;
+  set_grid_shape(rep, options.quick);
+  const std::vector<Regime>& regimes = kRegimes;
   const std::vector<Dataset> datasets = grid_datasets(options, form, kv, regimes, rep.dims, rep.keys, rep.queries);
   if (kv) rep.kv_dim = datasets[0].d;
   rep.datasets = datasets.size();
@@ -692,8 +477,9 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
   const std::vector<Formalization> forms =
       options.sensitivity ? sensitivity_forms(options.quick, !options.kv_dir) : std::vector<Formalization>{options.form};
   // Progress: every grid's cells, then (with a model, on rank 0) one step per budget downstream.
-  const std::size_t budgets = options.quick ? 3 : 5;
-  const std::size_t datasets = kv ? kv->size() : kRegimes.size() * (options.quick ? 2 : 4);
+  PaperCheckReport shape;
+  set_grid_shape(shape, options.quick);
+  const std::size_t budgets = shape.budgets.size(), datasets = kv ? kv->size() : shape.regimes * shape.dims.size();
   const std::size_t cells = datasets * budgets, steps = forms.size() * cells + (options.model ? budgets : 0);
   const std::vector<Dataset>* kv_ptr = kv ? &*kv : nullptr;
   PaperCheckReport rep = run_grid(options, forms.front(), kv_ptr, 0, steps);
@@ -710,7 +496,7 @@ PaperCheckReport paper_check(const PaperCheckOptions& options) {
   rep.options = options;
   if (options.model) {
     std::size_t done = forms.size() * cells;
-    rep.downstream = run_downstream(*options.model, *llm, tokens, rep.budgets, [&] {
+    rep.downstream = detail::run_downstream(*options.model, *llm, tokens, rep.budgets, [&] {
       if (options.progress) options.progress(++done, steps);
     });
   }

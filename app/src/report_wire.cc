@@ -138,14 +138,37 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PairStats, rank_biserial, permutation_p, ener
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PaperCell, data, d, n, metric, median, winner, runner_up, rank_biserial, permutation_p, energy,
                                    kqv_vs_kv, qkqv_vs_kqv)
 
-std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows) {
-  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json{{"samples", samples}, {"rows", rows}});
+namespace {
+// Every wire payload: the value's JSON as CBOR, and back, a decoding error naming what was read.
+std::string cbor(const nlohmann::json& j) {
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(j);
   return std::string(bytes.begin(), bytes.end());
+}
+nlohmann::json from_cbor(const std::string& bytes, const char* what) {
+  try {
+    return nlohmann::json::from_cbor(bytes);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string(what) + " bytes: " + e.what());
+  }
+}
+template <class T>
+T decode(const std::string& bytes, const char* what) {
+  const nlohmann::json j = from_cbor(bytes, what);
+  try {
+    return j.get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string(what) + " bytes: " + e.what());
+  }
+}
+}  // namespace
+
+std::string cell_to_wire(const CellSamples& samples, const std::vector<PaperCell>& rows) {
+  return cbor(nlohmann::json{{"samples", samples}, {"rows", rows}});
 }
 
 void cell_from_wire(const std::string& bytes, CellSamples& samples, std::vector<PaperCell>& rows) {
+  const nlohmann::json j = from_cbor(bytes, "paper-check cell");
   try {
-    const nlohmann::json j = nlohmann::json::from_cbor(bytes);
     j.at("samples").get_to(samples);
     j.at("rows").get_to(rows);
   } catch (const nlohmann::json::exception& e) {
@@ -157,30 +180,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalNllToken, position, token, next, nll_fp32
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EvalNllReport, tokens, nll_fp32, nll, delta_nll, kl, resets, eta_per_stream, delta_nll_ci,
                                    kl_ci, block_length, costs_nll, versus_delta_nll, versus_ci, versus_worse, per_token)
 
-std::string to_wire(const EvalNllReport& r) {
-  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));
-  return std::string(bytes.begin(), bytes.end());
-}
+std::string to_wire(const EvalNllReport& r) { return cbor(nlohmann::json(r)); }
+EvalNllReport eval_nll_report_from_wire(const std::string& bytes) { return decode<EvalNllReport>(bytes, "eval-nll run"); }
 
-EvalNllReport eval_nll_report_from_wire(const std::string& bytes) {
-  try {
-    return nlohmann::json::from_cbor(bytes).get<EvalNllReport>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("eval-nll run bytes: ") + e.what());
-  }
-}
-
-std::string to_wire(const StreamReport& r) {
-  const std::vector<std::uint8_t> bytes = nlohmann::json::to_cbor(nlohmann::json(r));
-  return std::string(bytes.begin(), bytes.end());
-}
-
-StreamReport stream_report_from_wire(const std::string& bytes) {
-  try {
-    return nlohmann::json::from_cbor(bytes).get<StreamReport>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(std::string("stream report bytes: ") + e.what());
-  }
-}
+std::string to_wire(const StreamReport& r) { return cbor(nlohmann::json(r)); }
+StreamReport stream_report_from_wire(const std::string& bytes) { return decode<StreamReport>(bytes, "stream report"); }
 
 }  // namespace dpq::app

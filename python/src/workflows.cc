@@ -183,9 +183,7 @@ py::object eval_nll(const std::string& model, const std::string& tokenizer, cons
   o.bits = widths.front();
   if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("kappa must be positive and finite");
   o.kappa = kappa;
-  if (part != "k" && part != "v" && part != "kv") throw Error("part = '" + part + "' is not one of k, v, kv");
-  o.keys = part != "v";
-  o.values = part != "k";
+  app::set_part(o, part, "part =");
   if (layers) o.layers = *layers;
   if (max_tokens && *max_tokens < 2) throw Error("max_tokens = " + std::to_string(*max_tokens) + " is below 2");
   set_monitor(o, half_life, theta, eta);

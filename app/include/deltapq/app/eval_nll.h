@@ -44,6 +44,10 @@ struct EvalNllToken {
   double kl = 0;                        // KL(p_fp32 || p_scheme) of the next-token distributions
 };
 
+// Which part of the cache goes through the scheme: "k", "v" or "kv"; throws dpq::Error naming the
+// option (`what`, e.g. "--part =") otherwise.
+void set_part(EvalNllOptions& options, const std::string& part, const std::string& what);
+
 struct EvalNllReport {
   EvalNllOptions options;
   std::vector<EvalNllToken> per_token;  // every position, in order

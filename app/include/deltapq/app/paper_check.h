@@ -15,12 +15,16 @@
 #include "deltapq/core/verdict.h"
 #include "deltapq/reference/stats.h"
 #include "deltapq/fast/turbo_codec.h"
+#include "deltapq/pipeline/pipeline.h"
 
 namespace dpq::app {
 
 // ---- D5: the schemes at a budget of n bits per coordinate ----
 enum class Scheme { kv, kqv, qkqv };
 const char* to_string(Scheme s);  // "KV", "KQV", "QKQV"
+// The same schemes as eval-nll's --kv-scheme kv|kqv|qkqv, and back (throws dpq::Error for a Part C scheme).
+pipeline::KvScheme to_kv_scheme(Scheme s);
+Scheme d5_scheme(pipeline::KvScheme s);
 
 // Bits per vector of a scheme's K or V side at budget n (the fp32 norms are counted apart).
 struct BitAccount {
@@ -53,7 +57,8 @@ fast::TurboCodec side_codec(const SideSpec& side);
 // Rows x [n, d] through the codec: encode, then decode.
 std::vector<float> round_trip(const fast::TurboCodec& codec, const std::vector<float>& x);
 
-// The N(0, 1/d) Lloyd-Max codebook at `bits` (the Gaussian limit of f_d), from the reference (192-bit, cached).
+// D8 sensitivity, KV's alternative codebooks. The N(0, 1/d) Lloyd-Max codebook at `bits` (the Gaussian
+// limit of f_d), from the reference (192-bit, cached).
 fast::ScalarCodebook gaussian_codebook(int dim, int bits);
 // Lloyd-Max fitted to the data: the pooled coordinates of x / ||x|| over the rows of x [n, d] (rows of
 // norm 0 skipped), by Lloyd's iteration from the sphere codebook and from the sample's quantiles, the
