@@ -39,6 +39,23 @@ void stream_read(const void* data, std::size_t bytes) {
 
 void stream_write(void* data, std::size_t bytes) { std::memset(data, static_cast<int>(g_sink & 1), bytes); }
 
+void sketch_sgemv_rows(const fast::QjlSketch& sk, const float* r, std::size_t n, std::uint8_t* out, float* proj) {
+  const int d = sk.dim(), m = sk.m();
+  const std::size_t rec = sk.bytes_per_vector();
+  for (std::size_t row = 0; row < n; ++row) {
+    const float* x = r + row * static_cast<std::size_t>(d);
+    double n2 = 0;
+    for (int i = 0; i < d; ++i) n2 += static_cast<double>(x[i]) * x[i];
+    const float norm = static_cast<float>(std::sqrt(n2));
+    std::uint8_t* o = out + row * rec;
+    std::memcpy(o, &norm, 4);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, m, d, 1.0f, sk.matrix().data(), d, x, 1, 0.0f, proj, 1);
+    std::memset(o + 4, 0, rec - 4);
+    for (int j = 0; j < m; ++j)
+      if (proj[j] >= 0) o[4 + j / 8] = static_cast<std::uint8_t>(o[4 + j / 8] | (1u << (j % 8)));
+  }
+}
+
 void single_thread() {
   fast::set_blas_threads(1);
   omp_set_num_threads(1);

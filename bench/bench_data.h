@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "deltapq/fast/codec.h"
+#include "deltapq/fast/qjl.h"
 
 namespace dpq::bench {
 
@@ -79,6 +80,10 @@ struct Timer {
 // no float reduction order to respect, so it vectorizes) and a streaming write of as many bytes.
 void stream_read(const void* data, std::size_t bytes);
 void stream_write(void* data, std::size_t bytes);
+
+// A QJL sketch composed from a BLAS call per row (round 1's QJL stage did this): norm in double,
+// sgemv, signs packed; proj has m floats of scratch. The peer of QjlSketch::encode's blocked kernel.
+void sketch_sgemv_rows(const fast::QjlSketch& sk, const float* r, std::size_t n, std::uint8_t* out, float* proj);
 
 // One thread for every library involved (OpenBLAS, OpenMP/FAISS).
 void single_thread();

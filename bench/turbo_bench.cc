@@ -19,6 +19,48 @@
 namespace dpq::bench {
 namespace {
 
+// TurboQuant's inner-product codec at a total budget of b bits per coordinate: the (b-1)-bit Lloyd-Max
+// stage plus a 1-bit QJL sketch (m = d) of its residual. `fused` is TurboCodec with its QJL stage (the
+// kernel hands the residual to one blocked projection); the two compositions build the same records
+// from the public parts -- MSE encode, MSE decode, residual (x - x^) / ||x||, then the sketch, batched
+// (QjlSketch::encode) or per row through sgemv (as round 1's codec did).
+struct ProdMethod {
+  int budget;
+  std::unique_ptr<fast::TurboCodec> fused, mse;
+  std::unique_ptr<fast::QjlSketch> sketch;
+  std::vector<std::uint8_t> rec, mse_rec, sk_rec;
+  std::vector<float> out, xhat, resid, proj;
+  std::size_t op_fused_encode = 0, op_fused_decode = 0, op_composed_encode = 0, op_composed_sgemv = 0,
+              op_composed_decode = 0;
+};
+
+void composed_encode(ProdMethod& p, const float* x, std::size_t n, bool sgemv_rows) {
+  const std::size_t d = static_cast<std::size_t>(p.mse->dim());
+  p.mse->encode(x, n, p.mse_rec.data());
+  p.mse->decode(p.mse_rec.data(), n, p.xhat.data());
+  for (std::size_t k = 0; k < n; ++k) {
+    float norm;
+    std::memcpy(&norm, p.mse_rec.data() + k * p.mse->bytes_per_vector(), 4);
+    const float inv = norm > 0 ? 1.0f / norm : 0.0f;
+    for (std::size_t i = 0; i < d; ++i) p.resid[k * d + i] = (x[k * d + i] - p.xhat[k * d + i]) * inv;
+  }
+  if (sgemv_rows)
+    sketch_sgemv_rows(*p.sketch, p.resid.data(), n, p.sk_rec.data(), p.proj.data());
+  else
+    p.sketch->encode(p.resid.data(), n, p.sk_rec.data());
+}
+
+void composed_decode(ProdMethod& p, std::size_t n, float* x) {
+  const std::size_t d = static_cast<std::size_t>(p.mse->dim());
+  p.mse->decode(p.mse_rec.data(), n, x);
+  p.sketch->reconstruct_strided(p.sk_rec.data(), n, p.sketch->bytes_per_vector(), p.resid.data());
+  for (std::size_t k = 0; k < n; ++k) {
+    float norm;
+    std::memcpy(&norm, p.mse_rec.data() + k * p.mse->bytes_per_vector(), 4);
+    for (std::size_t i = 0; i < d; ++i) x[k * d + i] += norm * p.resid[k * d + i];
+  }
+}
+
 }  // namespace
 
 int run_turbo_bench(int argc, char** argv) {
@@ -60,6 +102,30 @@ int run_turbo_bench(int argc, char** argv) {
     m.op_encode = t.add([&] { m.codec->encode(s.x.data(), n, m.rec.data()); });
     m.op_decode = t.add([&] { m.codec->decode(m.rec.data(), n, m.out.data()); });
   }
+  std::vector<ProdMethod> prods;
+  if ((d & (d - 1)) == 0)
+    for (int b : {2, 3, 4}) {
+      const fast::ScalarCodebook cb = app::sphere_codebook(d, b - 1);
+      ProdMethod p{b,
+                   std::make_unique<fast::TurboCodec>(d, b - 1, cb, fast::TurboOptions{17, fast::RotationKind::automatic, d}),
+                   std::make_unique<fast::TurboCodec>(d, b - 1, cb, fast::TurboOptions{17, fast::RotationKind::automatic, 0}),
+                   std::make_unique<fast::QjlSketch>(d, d, 23)};
+      p.rec.resize(n * p.fused->bytes_per_vector());
+      p.mse_rec.resize(n * p.mse->bytes_per_vector());
+      p.sk_rec.resize(n * p.sketch->bytes_per_vector());
+      p.out.resize(s.x.size());
+      p.xhat.resize(s.x.size());
+      p.resid.resize(s.x.size());
+      p.proj.resize(static_cast<std::size_t>(d));
+      prods.push_back(std::move(p));
+    }
+  for (ProdMethod& p : prods) {
+    p.op_fused_encode = t.add([&] { p.fused->encode(s.x.data(), n, p.rec.data()); });
+    p.op_fused_decode = t.add([&] { p.fused->decode(p.rec.data(), n, p.out.data()); });
+    p.op_composed_encode = t.add([&] { composed_encode(p, s.x.data(), n, false); });
+    p.op_composed_sgemv = t.add([&] { composed_encode(p, s.x.data(), n, true); });
+    p.op_composed_decode = t.add([&] { composed_decode(p, n, copy.data()); });
+  }
   t.run(reps);
   const double t_memcpy = t.median(op_memcpy), t_read = t.median(op_read), t_write = t.median(op_write);
   std::cout << "deltapq bench turbo: d = " << d << ", N = " << n << ", one thread, median of " << reps
@@ -100,6 +166,31 @@ int run_turbo_bench(int argc, char** argv) {
       report["ratios"]["hadamard_b" + std::to_string(b) + "_decode_share_of_write_bandwidth"] = t_write / td;
     }
     if (b == 4 && dense) report["ratios"]["dense_encode_vs_memcpy"] = t_memcpy / te;
+  }
+  if (!prods.empty())
+    std::cout << "  inner-product codec ((b-1)-bit Lloyd-Max + 1-bit QJL, m = d), vectors/s:\n"
+              << "  b  fused encode  composed (batched)  composed (sgemv rows)  fused decode  composed decode  "
+                 "encode share of read bw\n";
+  for (const ProdMethod& p : prods) {
+    const double nn = static_cast<double>(n), tf = t.median(p.op_fused_encode), tc = t.median(p.op_composed_encode),
+                 tg = t.median(p.op_composed_sgemv), tfd = t.median(p.op_fused_decode), tcd = t.median(p.op_composed_decode);
+    char line[256];
+    std::snprintf(line, sizeof line, "  %d  %12.4g %19.4g %22.4g %13.4g %16.4g %12.3f\n", p.budget, nn / tf, nn / tc, nn / tg,
+                  nn / tfd, nn / tcd, t_read / tf);
+    std::cout << line;
+    report["inner_product"].push_back(nlohmann::ordered_json{
+        {"bits", p.budget}, {"mse_bits", p.budget - 1}, {"qjl_rows", d},
+        {"fused_encode_vectors_per_s", nn / tf}, {"fused_decode_vectors_per_s", nn / tfd},
+        {"composed_encode_vectors_per_s", nn / tc}, {"composed_sgemv_rows_encode_vectors_per_s", nn / tg},
+        {"composed_decode_vectors_per_s", nn / tcd},
+        {"fused_encode_wall_s", t.median_wall(p.op_fused_encode)},
+        {"fused_encode_vs_composed", tc / tf}, {"fused_encode_vs_composed_sgemv_rows", tg / tf},
+        {"fused_decode_vs_composed", tcd / tfd},
+        {"fused_encode_share_of_read_bandwidth", t_read / tf}, {"fused_decode_share_of_write_bandwidth", t_write / tfd}});
+    const std::string key = "prod_b" + std::to_string(p.budget);
+    report["ratios"][key + "_fused_encode_vs_composed"] = tc / tf;
+    report["ratios"][key + "_fused_encode_vs_composed_sgemv_rows"] = tg / tf;
+    report["ratios"][key + "_fused_decode_vs_composed"] = tcd / tfd;
   }
   if (report.contains("ratios") && report["ratios"].contains("encode_vs_memcpy") && report["ratios"].contains("dense_encode_vs_memcpy"))
     report["ratios"]["hadamard_vs_dense_encode"] =

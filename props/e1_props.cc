@@ -243,10 +243,11 @@ TEST(E1, scalar_and_avx2_are_bit_identical) {
       const std::size_t code_bytes = codec.bytes_per_row() * c.n;
       std::vector<float> xin(c.x.size() + misalign);
       std::memcpy(xin.data() + misalign, c.x.data(), c.x.size() * sizeof(float));
-      std::vector<std::uint8_t> codes[2];
-      std::vector<float> dec[2];
-      const SimdLevel lv[2] = {SimdLevel::scalar, SimdLevel::avx2};
-      for (int k = 0; k < 2; ++k) {
+      const std::vector<SimdLevel> lv = testing::cpu_levels();  // scalar, avx2 and, where the CPU has it, avx512
+      const std::size_t nl = lv.size();
+      std::vector<std::vector<std::uint8_t>> codes(nl);
+      std::vector<std::vector<float>> dec(nl);
+      for (std::size_t k = 0; k < nl; ++k) {
         codes[k].assign(code_bytes + misalign + kGuard, kPattern);
         dec[k].assign(c.x.size() + misalign + kGuard, std::bit_cast<float>(0xa5a5a5a5u));
         codec.encode(xin.data() + misalign, c.n, codes[k].data() + misalign, lv[k]);
@@ -255,8 +256,10 @@ TEST(E1, scalar_and_avx2_are_bit_identical) {
         for (std::size_t g = 0; g < kGuard; ++g)
           RC_ASSERT(std::bit_cast<std::uint32_t>(dec[k][misalign + c.x.size() + g]) == 0xa5a5a5a5u);
       }
-      RC_ASSERT(codes[0] == codes[1]);
-      RC_ASSERT(std::memcmp(dec[0].data(), dec[1].data(), dec[0].size() * sizeof(float)) == 0);
+      for (std::size_t k = 1; k < nl; ++k) {
+        RC_ASSERT(codes[0] == codes[k]);
+        RC_ASSERT(std::memcmp(dec[0].data(), dec[k].data(), dec[0].size() * sizeof(float)) == 0);
+      }
   }));
 }
 

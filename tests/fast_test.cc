@@ -21,11 +21,18 @@ namespace {
 
 using dpq::testing::error_of;
 
-std::vector<SimdLevel> levels() {
-  std::vector<SimdLevel> l{SimdLevel::scalar};
-  if (testing::cpu_reports_avx2_fma()) l.push_back(SimdLevel::avx2);  // the CPU's word, not the detector's
-  return l;
+// A 16-dimensional eigenbasis design (a fixed orthogonal basis: a Householder reflection).
+FastDesign eigen_design_16() {
+  FastDesign ds;
+  ds.clip.assign(16, 2.0f);
+  ds.bits.assign(16, 4);
+  ds.basis.assign(16 * 16, 0.0f);
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) ds.basis[static_cast<std::size_t>(i) * 16 + j] = (i == j ? 1.0f : 0.0f) - 2.0f / 16.0f;
+  return ds;
 }
+
+std::vector<SimdLevel> levels() { return testing::cpu_levels(); }  // the CPU's word, not the detector's
 
 FastDesign identity(std::size_t d, int bits, float clip) {
   FastDesign ds;
@@ -110,38 +117,70 @@ TEST(FastDispatch, the_default_level_is_resolved_once_from_DPQ_SIMD) {
   EXPECT_EQ(select_simd(), level);
   EXPECT_EQ(select_simd(SimdLevel::scalar), SimdLevel::scalar);  // the API override wins
   // Resolved once: a later change of the environment does not move it.
-  ::setenv("DPQ_SIMD", level == SimdLevel::scalar && detected_simd() == SimdLevel::avx2 ? "avx2" : "scalar", 1);
+  ::setenv("DPQ_SIMD", level == SimdLevel::scalar && detected_simd() != SimdLevel::scalar ? "avx2" : "scalar", 1);
   EXPECT_EQ(default_simd(), level);
-  // The default path really runs that level's kernels.
-  const Codec codec(identity(16, 4, 1.0f));
+  // The default path really runs that level's kernels: an eigenbasis codec's rotation is a kernel every
+  // level has (the quantizer of the avx512 level is the AVX2 one).
+  const Codec codec(eigen_design_16());
   std::vector<float> x(16, 0.5f);
   std::vector<std::uint8_t> codes(codec.bytes_per_row());
   const auto before = kernel_calls(level);
   codec.encode(x.data(), 1, codes.data());
-  EXPECT_EQ(kernel_calls(level), before + 1);
+  EXPECT_GE(kernel_calls(level), before + 1);
 }
 
-// A second opinion on the CPU (avx2_skip.h): where the machine has AVX2 + FMA the detector must say so,
-// and the default path (no override: what the CLI and the pipeline run) must use it.
-TEST(FastDispatch, the_detector_finds_avx2_where_the_cpu_has_it) {
+// A second opinion on the CPU (avx2_skip.h): where the machine has AVX2 + FMA (and AVX-512) the
+// detector must say so, and the default path (no override: what the CLI and the pipeline run) must use
+// the best level.
+TEST(FastDispatch, the_detector_finds_the_best_level_the_cpu_has) {
   DPQ_SKIP_WITHOUT_AVX2();
-  EXPECT_EQ(detected_simd(), SimdLevel::avx2);
+  const SimdLevel best = testing::cpu_reports_avx512() ? SimdLevel::avx512 : SimdLevel::avx2;
+  EXPECT_EQ(detected_simd(), best);
   if (!std::getenv("DPQ_SIMD")) {
-    EXPECT_EQ(default_simd(), SimdLevel::avx2);
-    const Codec codec(identity(16, 4, 1.0f));
+    EXPECT_EQ(default_simd(), best);
+    const Codec plain(identity(16, 4, 1.0f));
     std::vector<float> x(16, 0.25f);
-    std::vector<std::uint8_t> codes(codec.bytes_per_row());
+    std::vector<std::uint8_t> codes(plain.bytes_per_row());
     const auto before = kernel_calls(SimdLevel::avx2);
-    codec.encode(x.data(), 1, codes.data());  // no override: what the CLI and the pipeline run
-    EXPECT_EQ(kernel_calls(SimdLevel::avx2), before + 1);
+    plain.encode(x.data(), 1, codes.data());  // no override: what the CLI and the pipeline run
+    EXPECT_EQ(kernel_calls(SimdLevel::avx2), before + 1);  // the quantizer: AVX2 at both levels
+    const Codec eigen(eigen_design_16());
+    const auto before_best = kernel_calls(best);
+    eigen.encode(x.data(), 1, codes.data());
+    EXPECT_GE(kernel_calls(best), before_best + 1);  // the rotation: the best level's own kernel
   }
+}
+
+// Forcing avx512 runs its own kernels where it has them (the matrix kernel: the eigenbasis rotation and
+// the QJL projections; PQ scoring) and never the scalar ones.
+TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
+  DPQ_SKIP_WITHOUT_AVX512();
+  const auto scalar_before = kernel_calls(SimdLevel::scalar);
+  const Codec eigen(eigen_design_16());
+  std::vector<float> x(16 * 5, 0.25f), back(x.size());
+  std::vector<std::uint8_t> codes(eigen.bytes_per_row() * 5);
+  auto before = kernel_calls(SimdLevel::avx512);
+  eigen.encode(x.data(), 5, codes.data(), SimdLevel::avx512);
+  eigen.decode(codes.data(), 5, back.data(), SimdLevel::avx512);
+  EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);
+  const QjlSketch sk(16, 24, 3);
+  std::vector<std::uint8_t> rec(sk.bytes_per_vector() * 5);
+  before = kernel_calls(SimdLevel::avx512);
+  sk.encode(x.data(), 5, rec.data(), SimdLevel::avx512);
+  sk.reconstruct_strided(rec.data(), 5, sk.bytes_per_vector(), back.data(), SimdLevel::avx512);
+  EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);
+  EXPECT_EQ(kernel_calls(SimdLevel::scalar), scalar_before);
 }
 
 TEST(FastDispatch, level_names_parse_and_unknown_ones_are_errors) {
   EXPECT_EQ(parse_simd_level("scalar"), SimdLevel::scalar);
   EXPECT_EQ(parse_simd_level("avx2"), SimdLevel::avx2);
-  EXPECT_NE(error_of([] { parse_simd_level("sse9"); }).find("'sse9' is not one of scalar, avx2"), std::string::npos);
-  if (detected_simd() != SimdLevel::avx2) {
+  EXPECT_EQ(parse_simd_level("avx512"), SimdLevel::avx512);
+  EXPECT_NE(error_of([] { parse_simd_level("sse9"); }).find("'sse9' is not one of scalar, avx2, avx512"), std::string::npos);
+  if (detected_simd() != SimdLevel::avx512) {
+    EXPECT_THROW(select_simd(SimdLevel::avx512), dpq::Error);
+  }
+  if (detected_simd() == SimdLevel::scalar) {
     EXPECT_THROW(select_simd(SimdLevel::avx2), dpq::Error);
   }
 }

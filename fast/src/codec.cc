@@ -142,7 +142,7 @@ void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::opti
                     " exceeds FLT_MAX / (2 d): the rotation y = U^T x may overflow float32");
       }
     }
-    k.rotate(x + r0 * d, rows, d, design_.basis.data(), block);
+    k.rotate(x + r0 * d, rows, d, design_.basis.data(), d, block);
     quantize_pack(kernel_, block, rows, d, codes + r0 * kernel_.bytes_per_row, simd);
   }
 }
@@ -164,7 +164,7 @@ void Codec::decode(const std::uint8_t* codes, std::size_t n, float* out, std::op
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
     unpack_dequantize(kernel_, codes + r0 * kernel_.bytes_per_row, rows, block, d, simd);
-    k.rotate(block, rows, d, basis_t_.data(), out + r0 * d);
+    k.rotate(block, rows, d, basis_t_.data(), d, out + r0 * d);
     if (!design_.mean.empty())
       for (std::size_t r = r0; r < r0 + rows; ++r)
         for (std::size_t i = 0; i < d; ++i) out[r * d + i] += design_.mean[i];

@@ -102,46 +102,51 @@ void unpack_dequantize_avx2(const KernelConstants& kd, const std::uint8_t* codes
 // R rows x C vectors of 8 columns starting at column i0: each element an fma chain over j in order,
 // so every blocking gives the same bits (and the scalar contract's).
 template <int R, int C>
-static inline void rotate_block(const float* x, std::size_t d, const float* m, float* out, std::size_t i0) {
+static inline void rotate_block(const float* x, std::size_t k, const float* m, std::size_t cols, float* out, std::size_t i0) {
   __m256 acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-  for (std::size_t j = 0; j < d; ++j) {
+  for (std::size_t j = 0; j < k; ++j) {
     __m256 w[C];
-    for (int c = 0; c < C; ++c) w[c] = _mm256_loadu_ps(m + j * d + i0 + 8 * static_cast<std::size_t>(c));
+    for (int c = 0; c < C; ++c) w[c] = _mm256_loadu_ps(m + j * cols + i0 + 8 * static_cast<std::size_t>(c));
     for (int r = 0; r < R; ++r) {
-      const __m256 b = _mm256_broadcast_ss(x + static_cast<std::size_t>(r) * d + j);
+      const __m256 b = _mm256_broadcast_ss(x + static_cast<std::size_t>(r) * k + j);
       for (int c = 0; c < C; ++c) acc[r][c] = _mm256_fmadd_ps(b, w[c], acc[r][c]);
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + static_cast<std::size_t>(r) * d + i0 + 8 * static_cast<std::size_t>(c), acc[r][c]);
+    for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + static_cast<std::size_t>(r) * cols + i0 + 8 * static_cast<std::size_t>(c), acc[r][c]);
 }
 
 template <int R>
-static inline void rotate_tail(const float* x, std::size_t d, const float* m, float* out, std::size_t i0) {
+static inline void rotate_tail(const float* x, std::size_t k, const float* m, std::size_t cols, float* out, std::size_t i0) {
   for (int r = 0; r < R; ++r)
-    for (std::size_t i = i0; i < d; ++i) {
+    for (std::size_t i = i0; i < cols; ++i) {
       float acc = 0.0f;
-      for (std::size_t j = 0; j < d; ++j) acc = std::fma(x[static_cast<std::size_t>(r) * d + j], m[j * d + i], acc);
-      out[static_cast<std::size_t>(r) * d + i] = acc;
+      for (std::size_t j = 0; j < k; ++j) acc = std::fma(x[static_cast<std::size_t>(r) * k + j], m[j * cols + i], acc);
+      out[static_cast<std::size_t>(r) * cols + i] = acc;
     }
 }
 
-void rotate_avx2(const float* x, std::size_t n, std::size_t d, const float* m, float* out) {
+void rotate_avx2(const float* x, std::size_t n, std::size_t k, const float* m, std::size_t cols, float* out) {
+  count_kernel(SimdLevel::avx2);
   std::size_t r = 0;
   for (; r + 4 <= n; r += 4) {  // 4 rows share each load of m
+    const float* xr = x + r * k;
+    float* o = out + r * cols;
     std::size_t i = 0;
-    for (; i + 16 <= d; i += 16) rotate_block<4, 2>(x + r * d, d, m, out + r * d, i);
-    for (; i + 8 <= d; i += 8) rotate_block<4, 1>(x + r * d, d, m, out + r * d, i);
-    rotate_tail<4>(x + r * d, d, m, out + r * d, i);
+    for (; i + 16 <= cols; i += 16) rotate_block<4, 2>(xr, k, m, cols, o, i);
+    for (; i + 8 <= cols; i += 8) rotate_block<4, 1>(xr, k, m, cols, o, i);
+    rotate_tail<4>(xr, k, m, cols, o, i);
   }
   for (; r < n; ++r) {  // one row (the closed loop's append): 8 independent fma chains hide the latency
+    const float* xr = x + r * k;
+    float* o = out + r * cols;
     std::size_t i = 0;
-    for (; i + 64 <= d; i += 64) rotate_block<1, 8>(x + r * d, d, m, out + r * d, i);
-    for (; i + 32 <= d; i += 32) rotate_block<1, 4>(x + r * d, d, m, out + r * d, i);
-    for (; i + 8 <= d; i += 8) rotate_block<1, 1>(x + r * d, d, m, out + r * d, i);
-    rotate_tail<1>(x + r * d, d, m, out + r * d, i);
+    for (; i + 64 <= cols; i += 64) rotate_block<1, 8>(xr, k, m, cols, o, i);
+    for (; i + 32 <= cols; i += 32) rotate_block<1, 4>(xr, k, m, cols, o, i);
+    for (; i + 8 <= cols; i += 8) rotate_block<1, 1>(xr, k, m, cols, o, i);
+    rotate_tail<1>(xr, k, m, cols, o, i);
   }
 }
 

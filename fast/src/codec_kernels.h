@@ -61,6 +61,8 @@ std::size_t quantize_pack_scalar(const KernelConstants& kd, const float* y, std:
                                  std::uint8_t* codes);
 std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                std::uint8_t* codes);
+void rotate_avx2(const float* x, std::size_t n, std::size_t k, const float* m, std::size_t cols, float* out);
+void rotate_avx512(const float* x, std::size_t n, std::size_t k, const float* m, std::size_t cols, float* out);
 void unpack_dequantize_scalar(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                               std::size_t stride);
 void unpack_dequantize_avx2(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,

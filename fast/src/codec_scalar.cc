@@ -37,15 +37,16 @@ void unpack_dequantize_scalar(const KernelConstants& kd, const std::uint8_t* cod
 
 // The contract of the rotation: per output element an fma chain over j = 0..d-1 (std::fma: one
 // rounding per step, as the AVX2 level's vfmadd).
-void rotate_scalar(const float* x, std::size_t n, std::size_t d, const float* m, float* out) {
+void rotate_scalar(const float* x, std::size_t n, std::size_t k, const float* m, std::size_t cols, float* out) {
+  count_kernel(SimdLevel::scalar);
   for (std::size_t r = 0; r < n; ++r) {
-    float* o = out + r * d;
-    const float* xr = x + r * d;
-    for (std::size_t i = 0; i < d; ++i) o[i] = 0.0f;
-    for (std::size_t j = 0; j < d; ++j) {
+    float* o = out + r * cols;
+    const float* xr = x + r * k;
+    for (std::size_t i = 0; i < cols; ++i) o[i] = 0.0f;
+    for (std::size_t j = 0; j < k; ++j) {
       const float xj = xr[j];
-      const float* mj = m + j * d;
-      for (std::size_t i = 0; i < d; ++i) o[i] = std::fma(xj, mj[i], o[i]);
+      const float* mj = m + j * cols;
+      for (std::size_t i = 0; i < cols; ++i) o[i] = std::fma(xj, mj[i], o[i]);
     }
   }
 }

@@ -1,5 +1,5 @@
 // Internal: one function table per kernel family and SIMD level. Each ISA file (FAMILY_scalar.cc,
-// FAMILY_avx2.cc) defines its family's table; entry points look a table up once per call with
+// FAMILY_avx2.cc, FAMILY_avx512.cc) defines its family's table; entry points look a table up once per call with
 // kernels_for(select_simd(level)) and call through it, so no entry point branches on the level.
 #pragma once
 
@@ -18,9 +18,10 @@ struct CodecKernels {
                                std::uint8_t* codes);
   void (*unpack_dequantize)(const KernelConstants&, const std::uint8_t* codes, std::size_t n, float* y,
                             std::size_t stride);
-  // out[r][i] = sum_j x[r][j] m[j][i] (m row-major d x d), accumulated as fma in j order from 0 -- the
-  // same rounding at every level and for every n, so a row's codes do not depend on its batch.
-  void (*rotate)(const float* x, std::size_t n, std::size_t d, const float* m, float* out);
+  // out[r][i] = sum_j x[r][j] m[j][i] for x n x k, m row-major k x cols, out n x cols, accumulated as
+  // fma in j order from 0 -- the same rounding at every level and for every n, so a row's result does
+  // not depend on its batch. The Part A rotation (k = cols = d) and the QJL projections (d -> m, m -> d).
+  void (*rotate)(const float* x, std::size_t n, std::size_t k, const float* m, std::size_t cols, float* out);
 };
 
 struct TurboKernelArgs;
@@ -38,9 +39,9 @@ struct PqKernels {
   void (*table)(const PqBlock&, const float* q, bool inner_product, float* table);
 };
 
-extern const CodecKernels kCodecScalar, kCodecAvx2;
+extern const CodecKernels kCodecScalar, kCodecAvx2, kCodecAvx512;
 extern const TurboKernels kTurboScalar, kTurboAvx2;
-extern const PqKernels kPqScalar, kPqAvx2;
+extern const PqKernels kPqScalar, kPqAvx2, kPqAvx512;
 
 // The table of a level (the level has been validated by select_simd).
 const CodecKernels& codec_kernels(SimdLevel level);

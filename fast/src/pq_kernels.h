@@ -24,9 +24,12 @@ std::ptrdiff_t pq_assign_scalar(const PqBlock& b, const float* x, std::size_t n,
                                 std::uint8_t* codes, std::size_t code_stride, float* best);
 std::ptrdiff_t pq_assign_avx2(const PqBlock& b, const float* x, std::size_t n, std::size_t stride,
                               std::uint8_t* codes, std::size_t code_stride, float* best);
+std::ptrdiff_t pq_assign_avx512(const PqBlock& b, const float* x, std::size_t n, std::size_t stride,
+                                std::uint8_t* codes, std::size_t code_stride, float* best);
 
 // table[k] (k < b.k): L2 = fma chain over j of (c_kj - q_j)^2 from 0; IP = fma chain of q_j c_kj from 0.
 void pq_table_scalar(const PqBlock& b, const float* q, bool inner_product, float* table);
 void pq_table_avx2(const PqBlock& b, const float* q, bool inner_product, float* table);
+void pq_table_avx512(const PqBlock& b, const float* q, bool inner_product, float* table);
 
 }  // namespace dpq::fast::detail

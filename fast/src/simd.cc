@@ -30,9 +30,23 @@ bool cpu_has_avx2_fma() {
   return ebx & (1u << 5);  // AVX2
 }
 
+// AVX-512 F, DQ, BW and VL (leaf 7 EBX bits 16, 17, 30, 31) with the OS saving opmask and ZMM state
+// (XCR0 bits 5, 6, 7 besides XMM and YMM).
+bool cpu_has_avx512() {
+  if (!cpu_has_avx2_fma()) return false;
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+  if ((ebx & need) != need) return false;
+  unsigned xcr0_lo, xcr0_hi;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  return (xcr0_lo & 0xe6u) == 0xe6u;
+}
+
 SimdLevel runnable(SimdLevel want) {
-  if (want == SimdLevel::avx2 && detected_simd() != SimdLevel::avx2)
-    throw Error("AVX2 kernels requested but this CPU/OS does not support AVX2 + FMA");
+  if (static_cast<int>(want) > static_cast<int>(detected_simd()))
+    throw Error(want == SimdLevel::avx512 ? "AVX-512 kernels requested but this CPU/OS does not support AVX-512 F/DQ/BW/VL"
+                                          : "AVX2 kernels requested but this CPU/OS does not support AVX2 + FMA");
   return want;
 }
 
@@ -48,16 +62,21 @@ SimdLevel resolve_default() {
 
 }  // namespace
 
-const char* to_string(SimdLevel level) { return level == SimdLevel::avx2 ? "avx2" : "scalar"; }
+const char* to_string(SimdLevel level) {
+  return level == SimdLevel::avx512 ? "avx512" : level == SimdLevel::avx2 ? "avx2" : "scalar";
+}
 
 SimdLevel parse_simd_level(const std::string& text) {
   if (text == "scalar") return SimdLevel::scalar;
   if (text == "avx2") return SimdLevel::avx2;
-  throw Error("'" + text + "' is not one of scalar, avx2");
+  if (text == "avx512") return SimdLevel::avx512;
+  throw Error("'" + text + "' is not one of scalar, avx2, avx512");
 }
 
 SimdLevel detected_simd() {
-  static const SimdLevel level = cpu_has_avx2_fma() ? SimdLevel::avx2 : SimdLevel::scalar;
+  static const SimdLevel level = cpu_has_avx512()     ? SimdLevel::avx512
+                                 : cpu_has_avx2_fma() ? SimdLevel::avx2
+                                                      : SimdLevel::scalar;
   return level;
 }
 
@@ -77,15 +96,15 @@ namespace detail {
 void count_kernel(SimdLevel level) { g_calls[static_cast<int>(level)].fetch_add(1, std::memory_order_relaxed); }
 
 const CodecKernels& codec_kernels(SimdLevel level) {
-  static const CodecKernels* const table[kSimdLevels] = {&kCodecScalar, &kCodecAvx2};
+  static const CodecKernels* const table[kSimdLevels] = {&kCodecScalar, &kCodecAvx2, &kCodecAvx512};
   return *table[static_cast<int>(level)];
 }
 const TurboKernels& turbo_kernels(SimdLevel level) {
-  static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2};
+  static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2, &kTurboAvx2};  // no AVX-512 turbo kernels yet
   return *table[static_cast<int>(level)];
 }
 const PqKernels& pq_kernels(SimdLevel level) {
-  static const PqKernels* const table[kSimdLevels] = {&kPqScalar, &kPqAvx2};
+  static const PqKernels* const table[kSimdLevels] = {&kPqScalar, &kPqAvx2, &kPqAvx512};
   return *table[static_cast<int>(level)];
 }
 

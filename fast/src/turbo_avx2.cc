@@ -107,12 +107,18 @@ std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::
     wht_large(u, d);
     const __m256 scale = _mm256_set1_ps(norm > 0 ? inv_sqrt_d / norm : 0.0f);
     std::uint8_t* codes = rec + 4;
+    float* res = a.residual ? a.residual + r * static_cast<std::size_t>(d) : nullptr;
     auto quantize8 = [&](int i) {
       const __m256 v = _mm256_mul_ps(_mm256_load_ps(u + i), scale);
-      if (b == 4 || b == 3) return search8(v, b, th, tables);
-      __m256i k = _mm256_setzero_si256();
-      for (int t = 0; t < L1; ++t)  // count of thresholds <= v: upper cell on a tie
-        k = _mm256_sub_epi32(k, _mm256_castps_si256(_mm256_cmp_ps(v, th[t], _CMP_GE_OQ)));
+      __m256i k;
+      if (b == 4 || b == 3) {
+        k = search8(v, b, th, tables);
+      } else {
+        k = _mm256_setzero_si256();
+        for (int t = 0; t < L1; ++t)  // count of thresholds <= v: upper cell on a tie
+          k = _mm256_sub_epi32(k, _mm256_castps_si256(_mm256_cmp_ps(v, th[t], _CMP_GE_OQ)));
+      }
+      if (res) _mm256_storeu_ps(res + i, _mm256_sub_ps(v, _mm256_i32gather_ps(a.centroids, k, 4)));
       return k;
     };
     int i = 0;
@@ -137,6 +143,10 @@ void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::si
     std::memcpy(&norm, rec, 4);
     for (int i = 0; i < d; i += 8)
       _mm256_store_ps(u + i, _mm256_i32gather_ps(a.centroids, unpack8(rec + 4 + i / 8 * b, b), 4));
+    if (a.addend) {
+      const float* add = a.addend + r * static_cast<std::size_t>(d);
+      for (int i = 0; i < d; i += 8) _mm256_store_ps(u + i, _mm256_add_ps(_mm256_load_ps(u + i), _mm256_loadu_ps(add + i)));
+    }
     wht_small_avx2(u, d);
     wht_large(u, d);
     const __m256 scale = _mm256_set1_ps(norm * inv_sqrt_d);

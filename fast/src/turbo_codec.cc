@@ -19,6 +19,7 @@ namespace {
 
 bool power_of_two(int d) { return d > 0 && (d & (d - 1)) == 0; }
 constexpr int kMaxTurboDim = 16384;
+constexpr std::size_t kQjlBlockRows = 64;  // rows per fused QJL block (residuals and projections stay in cache)
 constexpr std::uint64_t kSketchSeed = 0x5151515151ULL;  // the QJL sketch's seed is the rotation's xor this
 
 RotationKind resolve(RotationKind kind, int dim) {
@@ -122,18 +123,9 @@ TurboCodec::TurboCodec(int dim, int bits, ScalarCodebook codebook, const TurboOp
   code_bytes_ = (static_cast<std::size_t>(dim) * static_cast<std::size_t>(bits) + 7) / 8;
   record_bytes_ = 4 + code_bytes_;
   if (options.qjl_rows > 0) {
-    qjl_ = std::make_shared<QjlSketch>(dim, options.qjl_rows, options.seed ^ kSketchSeed);
+    qjl_ = std::make_shared<QjlSketch>(dim, options.qjl_rows, options.qjl_seed.value_or(options.seed ^ kSketchSeed));
     record_bytes_ += qjl_->bytes_per_vector();
   }
-}
-
-void TurboCodec::rotated_unit(const float* x, float norm, float* u) const {
-  // The Hadamard kernels' arithmetic (the scalar contract): u = (H (D x)) * (1/sqrt(d) / ||x||).
-  const int d = dim_;
-  for (int i = 0; i < d; ++i) u[i] = x[i] * rot_.signs()[static_cast<std::size_t>(i)];
-  detail::wht_strides(u, d, 1);
-  const float scale = norm > 0 ? (1.0f / std::sqrt(static_cast<float>(d))) / norm : 0.0f;
-  for (int i = 0; i < d; ++i) u[i] = u[i] * scale;
 }
 
 void TurboCodec::encode_generic(const float* x, std::size_t n, std::uint8_t* out, std::ptrdiff_t& bad) const {
@@ -182,21 +174,25 @@ void TurboCodec::encode(const float* x, std::size_t n, std::uint8_t* out, std::o
   if (!x || !out) throw Error("turbo encode: null buffer");
   std::ptrdiff_t bad = -1;
   if (rot_.hadamard() && dim_ >= 8) {
-    const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
-                                       codebook_.centroids.data(), code_bytes_, record_bytes_};
-    bad = detail::turbo_kernels(select_simd(level)).encode(args, x, n, out);
-    if (bad < 0 && qjl_) {
-      // The residual of the MSE stage, in the rotated domain, from the unit vector the kernel coded.
+    detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
+                                 codebook_.centroids.data(), code_bytes_, record_bytes_};
+    const detail::TurboKernels& k = detail::turbo_kernels(select_simd(level));
+    if (!qjl_) {
+      bad = k.encode(args, x, n, out);
+    } else {
+      // Fused inner-product stage: the kernel hands back the residual of the MSE stage in the rotated
+      // domain for a block of rows, whose sketches then take one projection call.
       const std::size_t d = static_cast<std::size_t>(dim_);
-      std::vector<float> u(d);
-      for (std::size_t k = 0; k < n; ++k) {
-        std::uint8_t* rec = out + k * record_bytes_;
-        float norm;
-        std::memcpy(&norm, rec, 4);
-        rotated_unit(x + k * d, norm, u.data());
-        for (std::size_t i = 0; i < d; ++i)
-          u[i] -= codebook_.centroids[detail::get_bits(rec + 4, i * static_cast<std::size_t>(bits_), bits_)];
-        qjl_->encode(u.data(), 1, rec + 4 + code_bytes_);
+      std::vector<float> res(std::min(n, kQjlBlockRows) * d);
+      args.residual = res.data();
+      for (std::size_t r0 = 0; r0 < n && bad < 0; r0 += kQjlBlockRows) {
+        const std::size_t rows = std::min(kQjlBlockRows, n - r0);
+        bad = k.encode(args, x + r0 * d, rows, out + r0 * record_bytes_);
+        if (bad >= 0) {
+          bad += static_cast<std::ptrdiff_t>(r0 * d);
+          break;
+        }
+        qjl_->encode_strided(res.data(), rows, out + r0 * record_bytes_ + 4 + code_bytes_, record_bytes_, level);
       }
     }
   } else {
@@ -219,18 +215,21 @@ void TurboCodec::decode(const std::uint8_t* in, std::size_t n, float* x, std::op
   const std::size_t d = static_cast<std::size_t>(dim_);
   std::vector<float> u(d), rq(qjl_ ? d : 0);
   if (rot_.hadamard() && dim_ >= 8) {
-    const detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
-                                       codebook_.centroids.data(), code_bytes_, record_bytes_};
-    detail::turbo_kernels(select_simd(level)).decode(args, in, n, x);
-    if (qjl_)
-      for (std::size_t k = 0; k < n; ++k) {  // + ||x|| R^T r^ (R^T is linear)
-        const std::uint8_t* rec = in + k * record_bytes_;
-        float norm;
-        std::memcpy(&norm, rec, 4);
-        qjl_->reconstruct(rec + 4 + code_bytes_, rq.data());
-        rot_.inverse(rq.data());
-        for (std::size_t i = 0; i < d; ++i) x[k * d + i] += rq[i] * norm;
-      }
+    detail::TurboKernelArgs args{dim_, bits_, rot_.signs().data(), codebook_.thresholds.data(),
+                                 codebook_.centroids.data(), code_bytes_, record_bytes_};
+    const detail::TurboKernels& k = detail::turbo_kernels(select_simd(level));
+    if (!qjl_) {
+      k.decode(args, in, n, x);
+      return;
+    }
+    // x = ||x|| R^T (c + r^): the QJL reconstruction joins the centroids before the one inverse rotation.
+    std::vector<float> add(std::min(n, kQjlBlockRows) * d);
+    args.addend = add.data();
+    for (std::size_t r0 = 0; r0 < n; r0 += kQjlBlockRows) {
+      const std::size_t rows = std::min(kQjlBlockRows, n - r0);
+      qjl_->reconstruct_strided(in + r0 * record_bytes_ + 4 + code_bytes_, rows, record_bytes_, add.data(), level);
+      k.decode(args, in + r0 * record_bytes_, rows, x + r0 * d);
+    }
     return;
   }
   for (std::size_t k = 0; k < n; ++k) {

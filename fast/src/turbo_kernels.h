@@ -15,6 +15,11 @@ struct TurboKernelArgs {
   const float* centroids;   // 2^bits
   std::size_t code_bytes;    // ceil(d bits / 8), after the 4-byte norm
   std::size_t record_bytes;  // stride between records (>= 4 + code_bytes; a QJL stage follows the codes)
+  // The fused QJL stage. encode: when set, row r's residual v_i - c(k_i) of the rotated unit vector v
+  // (as quantized) goes to residual[r d + i]. decode: when set, addend[r d + i] (the QJL reconstruction
+  // in the rotated unit domain) is added to the centroid before the inverse rotation.
+  float* residual = nullptr;
+  const float* addend = nullptr;
 };
 
 // Hadamard path only (d = 2^k >= 8). Returns the flat index of the first non-finite input or -1.

@@ -29,6 +29,7 @@ std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std
       const float v = u[i] * scale;
       std::uint32_t k = 0;
       for (int t = 0; t < L1; ++t) k += v >= a.thresholds[t];
+      if (a.residual) a.residual[r * static_cast<std::size_t>(d) + static_cast<std::size_t>(i)] = v - a.centroids[k];
       put_bits(codes, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), k, a.bits);
     }
   }
@@ -46,6 +47,8 @@ void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::
     std::memcpy(&norm, rec, 4);
     for (int i = 0; i < d; ++i)
       u[i] = a.centroids[get_bits(rec + 4, static_cast<std::size_t>(i) * static_cast<std::size_t>(a.bits), a.bits)];
+    if (a.addend)
+      for (int i = 0; i < d; ++i) u[i] = u[i] + a.addend[r * static_cast<std::size_t>(d) + static_cast<std::size_t>(i)];
     wht_strides(u, d, 1);
     const float scale = norm * inv_sqrt_d;
     float* xr = x + r * static_cast<std::size_t>(d);

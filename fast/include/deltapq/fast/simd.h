@@ -1,12 +1,16 @@
 // Runtime SIMD dispatch for the fast path (FAISS-style: one scalar contract, one file per ISA).
 //
 // The default level is resolved once per process, on first use: the environment variable
-// DPQ_SIMD=scalar|avx2 if set, else the best level the CPU and OS support (CPUID for AVX2/FMA,
-// XGETBV for the OS saving YMM state). Each kernel family has one function table per level
+// DPQ_SIMD=scalar|avx2|avx512 if set, else the best level the CPU and OS support (CPUID for AVX2/FMA
+// and AVX-512 F/DQ/BW/VL, XGETBV for the OS saving YMM and ZMM state). Each kernel family has one function table per level
 // (fast/src/dispatch.h); an entry point looks its table up once per call, outside the loops. An
 // explicit level passed to an entry point (the API override) wins over the default. Asking for a
 // level the machine cannot run is an error, never a silent fallback. Every kernel entry increments a
 // per-level counter, so a test can assert which code really ran.
+//
+// The avx512 level has kernels of its own where the work is compute-bound: the matrix kernel (the
+// eigenbasis rotation and the QJL projections) and PQ nearest-centroid scoring and ADC tables. Its
+// other entries (Part A quantize/unpack, the turbo codec) are the AVX2 kernels, which count as avx2.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +19,11 @@
 
 namespace dpq::fast {
 
-enum class SimdLevel { scalar, avx2 };
-inline constexpr int kSimdLevels = 2;
+enum class SimdLevel { scalar, avx2, avx512 };
+inline constexpr int kSimdLevels = 3;
 
 const char* to_string(SimdLevel level);
-// "scalar" or "avx2"; throws dpq::Error naming the text otherwise.
+// "scalar", "avx2" or "avx512"; throws dpq::Error naming the text otherwise.
 SimdLevel parse_simd_level(const std::string& text);
 // What this CPU + OS can run (CPUID + XGETBV), probed once.
 SimdLevel detected_simd();

@@ -10,6 +10,9 @@
 // ceil(m / 8) sign bytes). A zero vector stores norm 0 and decodes to zeros; NaN/Inf input is an
 // error naming row and column. Tie rule: a coordinate exactly on a threshold goes to the upper cell.
 // AVX2 kernels (Hadamard path, d = 2^k >= 8) and the scalar fallback give bit-identical records.
+// With QJL on the Hadamard path the stages are fused: the MSE kernel hands the rotated residual of a
+// block of rows to one projection call, and decoding adds the sketch's reconstruction to the centroids
+// before the single inverse rotation (x^ = ||x|| R^T (c + r^)).
 #pragma once
 
 #include <cstddef>
@@ -60,6 +63,7 @@ struct TurboOptions {
   std::uint64_t seed = 0;                            // the rotation's (and the sketch's, xor a constant)
   RotationKind rotation = RotationKind::automatic;
   int qjl_rows = 0;                                  // m of the residual sketch; 0: no QJL stage
+  std::optional<std::uint64_t> qjl_seed;             // the sketch's own seed (default: seed xor a constant)
 };
 
 class TurboCodec {
@@ -78,8 +82,6 @@ class TurboCodec {
 
  private:
   void encode_generic(const float* x, std::size_t n, std::uint8_t* out, std::ptrdiff_t& bad) const;
-  // The rotated unit vector u of x exactly as the encoder computed it (for the QJL residual).
-  void rotated_unit(const float* x, float norm, float* u) const;
 
   int dim_, bits_;
   std::size_t code_bytes_, record_bytes_;
