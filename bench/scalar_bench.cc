@@ -13,6 +13,7 @@
 #include "bench_data.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
+#include "deltapq/reference/clip_search.h"
 
 namespace dpq::bench {
 namespace {
@@ -82,6 +83,33 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
     mse_faiss = mse_per_vector(s.x.data(), fout.data(), n, dim);
   }
 
+  // --kappa auto on the same stream (issue 17): the clip multiple minimising the empirical distortion of
+  // the matched identity design, chosen by the reference (ref::mse_optimal_kappa), coded by the same
+  // kernel. Beside it, the MSE of kappa = 3 (today's default) and of FAISS's min-max training.
+  std::vector<double> y(n * dim), lambda(dim, 0.0);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t i = 0; i < dim; ++i) {
+      y[r * dim + i] = static_cast<double>(s.x[r * dim + i]) - s.identity.mean[i];
+      lambda[i] += y[r * dim + i] * y[r * dim + i];
+    }
+  for (double& l : lambda) l /= static_cast<double>(n);
+  const ref::KappaChoice kc = ref::mse_optimal_kappa(y, n, lambda, s.identity.bits);
+  fast::FastDesign auto_design = s.identity;
+  const double lambda_max = *std::max_element(lambda.begin(), lambda.end());
+  for (std::size_t i = 0; i < dim; ++i) auto_design.clip[i] = static_cast<float>(matched_clip(lambda[i], lambda_max, kc.kappa));
+  const fast::Codec ident_auto(auto_design);
+  std::vector<std::uint8_t> codes_auto(code_bytes);
+  ident_auto.encode(s.x.data(), n, codes_auto.data(), best);
+  ident_auto.decode(codes_auto.data(), n, out2.data(), best);
+  const double mse_auto = mse_per_vector(s.x.data(), out2.data(), n, dim);
+  // Per coordinate: each coordinate's own kappa_i (what a codec with per-coordinate clips can use).
+  const std::vector<ref::KappaChoice> kcs = ref::mse_optimal_kappas(y, n, lambda, s.identity.bits);
+  for (std::size_t i = 0; i < dim; ++i) auto_design.clip[i] = static_cast<float>(matched_clip(lambda[i], lambda_max, kcs[i].kappa));
+  const fast::Codec ident_auto_each(auto_design);
+  ident_auto_each.encode(s.x.data(), n, codes_auto.data(), best);
+  ident_auto_each.decode(codes_auto.data(), n, out2.data(), best);
+  const double mse_auto_each = mse_per_vector(s.x.data(), out2.data(), n, dim);
+
   const double io_q = static_cast<double>(in_bytes + code_bytes);
   std::vector<Row> rows = {
       {std::string("quantize+pack (") + fast::to_string(best) + ", identity)", t.median(q_fast), t.median_wall(q_fast), io_q, mse_ident},
@@ -118,7 +146,15 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
     if (r.mse >= 0) m["mse_per_vector"] = r.mse;
     j["methods"].push_back(m);
   }
+  j["kappa_auto"] = {{"kappa", kc.kappa}, {"evaluations", kc.evaluations}, {"mse_per_vector", mse_auto},
+                     {"mse_per_vector_per_coordinate_kappa", mse_auto_each},
+                     {"mse_per_vector_kappa_3", mse_ident}, {"search_distortion", kc.distortion},
+                     {"search_distortion_kappa_3", kc.distortion_at_3}};
   nlohmann::ordered_json ratios;
+  ratios["mse_kappa_auto_vs_kappa_3"] = mse_auto / mse_ident;
+  ratios["mse_kappa_auto_vs_faiss_sq"] = faiss ? nlohmann::ordered_json(mse_auto / mse_faiss) : nlohmann::ordered_json();
+  ratios["mse_kappa_auto_per_coordinate_vs_faiss_sq"] =
+      faiss ? nlohmann::ordered_json(mse_auto_each / mse_faiss) : nlohmann::ordered_json();
   ratios["avx2_vs_scalar"] = t.median(q_scal) / t.median(q_fast);
   ratios["dequantize_avx2_vs_scalar"] = t.median(d_scal) / t.median(d_fast);
   ratios["quantize_vs_faiss_sq"] = faiss ? nlohmann::ordered_json(t.median(f_enc) / t.median(q_fast)) : nlohmann::ordered_json();
@@ -149,7 +185,9 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
      << " GB/s, write " << j["write_bandwidth_gb_per_s"].get<double>() << " GB/s; quantize+pack at "
      << ratios["quantize_pack_share_of_read_bandwidth"].get<double>() << " of read, full encode "
      << ratios["full_encode_share_of_read_bandwidth"].get<double>() << ", dequantize at "
-     << ratios["unpack_dequantize_share_of_write_bandwidth"].get<double>() << " of write\n";
+     << ratios["unpack_dequantize_share_of_write_bandwidth"].get<double>() << " of write\n"
+     << "  --kappa auto: kappa " << kc.kappa << " (" << kc.evaluations << " evaluations), MSE/vector " << mse_auto
+     << " (per-coordinate kappa_i: " << mse_auto_each << ") vs " << mse_ident << " at kappa 3" << (faiss ? " and " + std::to_string(mse_faiss) + " for FAISS" : std::string()) << "\n";
   return j;
 }
 

@@ -29,7 +29,10 @@ int run_audit(int argc, char** argv) {
   opt.allow_small_sample = args.on("--small-sample");
   opt.bootstrap = parse_bootstrap(args);
   if (auto b = args.integer("--bits", 0, kMaxBits)) opt.bits = static_cast<int>(*b);
-  if (auto k = args.real("--kappa", true)) opt.kappa = ref::Real(*k);
+  if (args.text("--kappa") == std::optional<std::string>("auto"))
+    opt.kappa_auto = true;  // chosen on V's eigen-coordinates by the reference (ref::mse_optimal_kappa)
+  else if (auto k = args.real("--kappa", true))
+    opt.kappa = ref::Real(*k);
   const NpyMatrix m = read_stream_tensor(input, args.text("--tensor"));
   if (auto b = args.integer("--budget", 0, static_cast<long long>(kMaxBits * m.cols))) opt.budget = static_cast<int>(*b);
   if (m.rows < 2) throw Error(input + ": T = " + std::to_string(m.rows) + " rows; the delta stream needs T >= 2");

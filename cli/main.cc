@@ -39,7 +39,7 @@ int run_bench(int argc, char** argv);
 
 const Command kCommands[] = {
     {"audit",
-     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K] [--precision BITS] [--small-sample] [--jobs N] [--quiet]\n"
+     "audit FILE [--tensor NAME] [--bits B | --budget TOTAL] [--kappa K|auto] [--precision BITS] [--small-sample] [--jobs N] [--quiet]\n"
      "        [--json OUT] [--csv DIR]\n"
      "        [--pq MxBITS [--pq-transform soft-zca|eigenbasis|identity] [--zca-eps REL] [--seed N]]\n"
      "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (.npy of float16/32/64 either byte order, .npz,\n"

@@ -75,6 +75,24 @@ TEST(Cli, audit_writes_the_report_and_json) {
   EXPECT_EQ(got, want);
 }
 
+// --kappa auto: the reference's kappa is the one the report then uses everywhere, its certified
+// distortion of V beats kappa = 3 on the demo's kind of stream at 8 bits (3 sigma clips its t4 tails),
+// and a value that is neither a number nor "auto" is bad usage.
+TEST(Cli, audit_kappa_auto_reports_the_chosen_clip) {
+  CliRun r;
+  const auto j = audit_json(synth("cli_kappa_auto.npy", 512, 6) + " --bits 8 --kappa auto --no-bootstrap",
+                            testing::temp_path("cli_kappa_auto.json"), &r);
+  ASSERT_TRUE(j.contains("kappa_auto")) << r.out;
+  EXPECT_EQ(j["kappa"].get<double>(), j["kappa_auto"]["kappa"].get<double>());
+  EXPECT_GT(j["kappa"].get<double>(), 3.0);
+  EXPECT_EQ(j["kappa_auto"]["improves_on_kappa_3"], "holds");
+  EXPECT_LT(j["kappa_auto"]["distortion_v"].get<double>(), j["kappa_auto"]["distortion_v_at_kappa_3"].get<double>());
+  EXPECT_NE(r.out.find("kappa auto:"), std::string::npos) << r.out;
+  const CliRun bad = run("audit " + synth("cli_kappa_bad.npy") + " --kappa automatic");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--kappa"), std::string::npos) << bad.out;
+}
+
 TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
   // x = (-3, -1, -3, 2, 3, 2): the deltas' covariance equals the stream's exactly (both 1/n-normalized),
   // so alpha* = 1 within its certified error and Sigma_delta <= Sigma_V is undecided, not false.

@@ -6,10 +6,12 @@
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
 #include <iostream>
+#include <random>
 
 #include "deltapq/core/error.h"
 #include "deltapq/reference/attention.h"
 #include "deltapq/reference/bounds.h"
+#include "deltapq/reference/clip_search.h"
 
 namespace dpq::ref {
 namespace {
@@ -256,6 +258,78 @@ TEST(D6, set_metrics_per_vector_on_known_rows) {
   EXPECT_EQ(m.norm[2], 0.0);
   EXPECT_EQ(m.rel_se[2], 0.0);
   EXPECT_DOUBLE_EQ(m.rel_mse, 17.0 / 26.0);
+}
+
+// --kappa auto. At one bit the matched quantizer reconstructs +-c/2 on the two sides of 0 (the clip
+// never binds), so D(c) = mean z^2 - c mean|z| + c^2/4 for ANY sample: the optimum is c* = 2 mean|z|, in
+// closed form. The search must find kappa* = c*/sqrt(lambda) to its golden-section resolution (relative
+// width 1e-6 in log kappa, the objective being unimodal here) widened by where double rounding of D
+// (T d terms: relative error <= T d u) can no longer order two kappas: |c - c*| <= 2 sqrt(T d u D).
+TEST(KappaAuto, one_bit_optimum_is_twice_the_mean_absolute_value) {
+  std::mt19937_64 rng(11);
+  for (int dist = 0; dist < 3; ++dist) {
+    const std::size_t T = 5000, d = 3;
+    std::vector<double> y(T * d), lambda(d, 0.0), mean_abs(d, 0.0);
+    std::normal_distribution<double> normal;
+    std::student_t_distribution<double> heavy(3.0);
+    std::uniform_real_distribution<double> uniform(-1, 1);
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t i = 0; i < d; ++i) {
+        const double v = (i + 1) * (dist == 0 ? normal(rng) : dist == 1 ? heavy(rng) : uniform(rng));
+        y[t * d + i] = v;
+      }
+    for (std::size_t i = 0; i < d; ++i) {
+      double m = 0, s = 0;
+      for (std::size_t t = 0; t < T; ++t) m += y[t * d + i];
+      m /= T;
+      for (std::size_t t = 0; t < T; ++t) {
+        y[t * d + i] -= m;
+        s += y[t * d + i] * y[t * d + i];
+        mean_abs[i] += std::fabs(y[t * d + i]);
+      }
+      lambda[i] = s / T;
+      mean_abs[i] /= T;
+    }
+    // One coordinate only carries bits (the others b = 0: a constant D), so kappa* is that coordinate's.
+    const std::vector<int> bits = {0, 1, 0};
+    const KappaChoice c = mse_optimal_kappa(y, T, lambda, bits);
+    const double c_star = 2 * mean_abs[1], kappa_star = c_star / std::sqrt(lambda[1]);
+    const double tol = 1e-6 + 2 * std::sqrt(T * d * 0x1p-53 * c.distortion) / c_star;
+    EXPECT_LE(std::fabs(std::log(c.kappa / kappa_star)), tol) << "distribution " << dist << ": " << c.kappa << " vs " << kappa_star;
+    EXPECT_LE(c.distortion, c.distortion_at_3);
+    EXPECT_EQ(c.distortion, matched_distortion(y, T, lambda, bits, c.kappa));
+    // Per coordinate: every coordinate's own closed-form optimum.
+    const std::vector<KappaChoice> each = mse_optimal_kappas(y, T, lambda, {1, 1, 1});
+    ASSERT_EQ(each.size(), d);
+    for (std::size_t i = 0; i < d; ++i) {
+      const double ci = 2 * mean_abs[i], ki = ci / std::sqrt(lambda[i]);
+      const double tol_i = 1e-6 + 2 * std::sqrt(T * 0x1p-53 * each[i].distortion) / ci;
+      EXPECT_LE(std::fabs(std::log(each[i].kappa / ki)), tol_i) << "distribution " << dist << ", coordinate " << i;
+    }
+  }
+}
+
+// The search's contract at every width: the chosen kappa is no worse than kappa = 3 and than every
+// point of its coarse grid (the same double evaluation, compared exactly).
+TEST(KappaAuto, the_choice_beats_kappa_3_and_every_grid_point) {
+  std::mt19937_64 rng(12);
+  std::student_t_distribution<double> heavy(4.0);
+  const std::size_t T = 3000, d = 4;
+  std::vector<double> y(T * d), lambda(d, 0.0);
+  for (auto& v : y) v = heavy(rng);
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t i = 0; i < d; ++i) lambda[i] += y[t * d + i] * y[t * d + i] / T;
+  for (int b : {1, 2, 4, 8, 16}) {
+    const std::vector<int> bits(d, b);
+    const KappaChoice c = mse_optimal_kappa(y, T, lambda, bits);
+    EXPECT_LE(c.distortion, matched_distortion(y, T, lambda, bits, 3.0)) << b;
+    for (int j = 0; j <= 64; ++j)
+      EXPECT_LE(c.distortion, matched_distortion(y, T, lambda, bits, std::exp2(-2.0 + 10.0 * j / 64))) << b << " grid " << j;
+  }
+  // Heavy tails want a wider clip as the grid gets finer: the chosen kappa grows with b here.
+  EXPECT_LT(mse_optimal_kappa(y, T, lambda, std::vector<int>(d, 2)).kappa, mse_optimal_kappa(y, T, lambda, std::vector<int>(d, 8)).kappa);
+  EXPECT_THROW(mse_optimal_kappa({1.0, std::nan("")}, 1, {1.0, 1.0}, {4, 4}), dpq::Error);
+  EXPECT_THROW(mse_optimal_kappa({1.0, 2.0}, 1, {1.0}, {4}), dpq::Error);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ SourceSummary summarize(const std::string& name, const RMatrix& x, const SampleM
   SourceSummary s;
   s.name = name;
   s.count = static_cast<std::size_t>(x.rows());
-  coords = eigen_coordinates(x, m.mean, eig.vectors);
+  if (coords.size() == 0) coords = eigen_coordinates(x, m.mean, eig.vectors);  // else: computed by the caller
   s.trace = m.covariance.trace();
   s.eigenvalues = eig.values;
   s.eigen_radius = eig.radius(0);
@@ -216,18 +216,34 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   // Bits: uniform, or greedy on Sigma_V shared by both sources (A4 needs the same bit vector).
   const std::vector<int> bits = options.budget ? greedy_bits(eig_v.values, *options.budget)
                                                : uniform_bits(dim, options.bits);
+  // --kappa auto: V's eigen-coordinates first (the search needs them; summarize reuses them), then the
+  // chosen kappa is the one both sources and every later bound use.
+  const AuditOptions& opt = r.options;
+  RMatrix coords_v;
+  if (options.kappa_auto) {
+    coords_v = eigen_coordinates(x, mv.mean, eig_v.vectors);
+    std::vector<double> y(static_cast<std::size_t>(coords_v.size())), lambda(dim);
+    for (Eigen::Index t = 0; t < coords_v.rows(); ++t)
+      for (Eigen::Index i = 0; i < coords_v.cols(); ++i)
+        y[static_cast<std::size_t>(t) * dim + static_cast<std::size_t>(i)] = to_double(coords_v(t, i));
+    for (std::size_t i = 0; i < dim; ++i) lambda[i] = std::max(0.0, to_double(eig_v.values(static_cast<Eigen::Index>(i))));
+    AuditReport::KappaAuto ka;
+    ka.search = mse_optimal_kappa(y, tokens, lambda, bits);
+    r.options.kappa = Real(ka.search.kappa);
+    ka.distortion_at_3 = empirical_distortion(coords_v, matched_design(eig_v.values, Real(3), bits)).certified();
+    r.kappa_auto = ka;
+  }
   std::vector<TheoremEntry> entries_v, entries_d;
   detail::run_both(
-      options.jobs,
+      opt.jobs,
       [&] {
-        RMatrix coords;
-        r.v = summarize("V", x, mv, eig_v, bits, options, coords);
-        add_source_entries(entries_v, options, r.v, eig_v, coords);
+        r.v = summarize("V", x, mv, eig_v, bits, opt, coords_v);
+        add_source_entries(entries_v, opt, r.v, eig_v, coords_v);
       },
       [&] {
         RMatrix coords;
-        r.delta = summarize("delta", dx, md, eig_d, bits, options, coords);
-        add_source_entries(entries_d, options, r.delta, eig_d, coords);
+        r.delta = summarize("delta", dx, md, eig_d, bits, opt, coords);
+        add_source_entries(entries_d, opt, r.delta, eig_d, coords);
       });
   r.theorems.insert(r.theorems.end(), entries_v.begin(), entries_v.end());
   r.theorems.insert(r.theorems.end(), entries_d.begin(), entries_d.end());
@@ -242,7 +258,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
     r.trace_ratio = {ratio, rounding_slack(ratio, 4.0 * static_cast<double>(dim))};
   }
 
-  const ComparativeBound cb = comparative_bounded_support(eig_d, eig_v, r.alpha, options.kappa, bits);
+  const ComparativeBound cb = comparative_bounded_support(eig_d, eig_v, r.alpha, opt.kappa, bits);
   {
     TheoremEntry e{"A4", "delta vs V", "bound_ordering", "B_bs^delta <= alpha* B_bs^V (matched designs)",
                    cb.alpha_bound_v, cb.bound_delta};
@@ -262,7 +278,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   {
     TheoremEntry e{"A6", "delta vs V", "clipped_comparative",
                    "B'^delta <= B'^V, B' = sum_i lambda_i [kappa^2 4^-b_i + tau_i] (empirical tau)",
-                   a6_bound(eig_v, options.kappa, bits, r.v.tau), a6_bound(eig_d, options.kappa, bits, r.delta.tau)};
+                   a6_bound(eig_v, opt.kappa, bits, r.v.tau), a6_bound(eig_d, opt.kappa, bits, r.delta.tau)};
     const auto violation = first_tail_domination_violation(r.delta.tau, r.v.tau);
     e.premises = {{"Sigma_delta <= Sigma_V", r.loewner},
                   {"tail domination tau_i^delta <= tau_i^V for all i", violation ? Verdict::fails : Verdict::holds}};
@@ -274,7 +290,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   }
   if (options.pq) add_pq_entries(r, rows, tokens, dim, eig_v, *options.pq);
   step(work_pq);
-  detail::add_source_layer(r, rows, bits, eig_v, options);
+  detail::add_source_layer(r, rows, bits, eig_v, opt);
   step(15);
   for (auto& t : r.theorems)
     if (t.claim_fails() && !t.condition)

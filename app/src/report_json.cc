@@ -111,6 +111,16 @@ std::string to_json(const AuditReport& r) {
   j["dim"] = r.dim;
   j["precision_bits"] = r.precision_bits;
   j["kappa"] = ref::to_double(r.options.kappa);
+  if (r.kappa_auto) {
+    const auto& k = *r.kappa_auto;
+    j["kappa_auto"] = {{"kappa", k.search.kappa},
+                       {"evaluations", k.search.evaluations},
+                       {"distortion_v", number(r.v.distortion_matched.value)},
+                       {"distortion_v_error", number(r.v.distortion_matched.error)},
+                       {"distortion_v_at_kappa_3", number(k.distortion_at_3.value)},
+                       {"distortion_v_at_kappa_3_error", number(k.distortion_at_3.error)},
+                       {"improves_on_kappa_3", to_string(verdict_lt(r.v.distortion_matched, k.distortion_at_3))}};
+  }
   if (r.options.budget) j["budget"] = *r.options.budget; else j["bits"] = r.options.bits;
   j["bit_allocation"] = r.v.bits;
   j["theorems"] = json::array();

@@ -64,7 +64,12 @@ void print_text(const AuditReport& r, std::ostream& os) {
      << " bits, kappa = " << fmt(r.options.kappa, 4) << ", "
      << (r.options.budget ? "greedy budget " + std::to_string(*r.options.budget) + " bits"
                           : std::to_string(r.options.bits) + " bits/coordinate")
-     << "\n\n";
+     << "\n";
+  if (r.kappa_auto)
+    os << "  kappa auto: the matched design's distortion of V is least at kappa = " << r.kappa_auto->search.kappa << " ("
+       << r.kappa_auto->search.evaluations << " evaluations): D = " << fmt(r.v.distortion_matched.value, 6) << " against "
+       << fmt(r.kappa_auto->distortion_at_3.value, 6) << " at kappa = 3\n";
+  os << "\n";
   os << "  source   tr Sigma       lambda_max     lambda_min     D (support)    D (matched)\n";
   for (const auto* s : {&r.v, &r.delta}) {
     std::snprintf(line, sizeof line, "  %-7s  %-13s  %-13s  %-13s  %-13s  %-13s\n", s->name.c_str(),

@@ -44,7 +44,7 @@ void set_monitor(Options& o, double half_life, double theta, const py::object& e
   }
 }
 
-py::object audit(const py::handle& array, int bits, double kappa, std::optional<int> budget, std::optional<std::string> pq,
+py::object audit(const py::handle& array, int bits, const py::object& kappa, std::optional<int> budget, std::optional<std::string> pq,
                  std::string pq_transform, std::optional<double> zca_eps, std::optional<std::uint64_t> seed, bool small_sample,
                  bool bootstrap, std::optional<int> replicates, std::optional<double> confidence,
                  std::optional<std::uint64_t> bootstrap_seed, std::optional<int> precision, std::optional<int> jobs) {
@@ -52,7 +52,18 @@ py::object audit(const py::handle& array, int bits, double kappa, std::optional<
   app::AuditOptions o;
   o.jobs = jobs.value_or(app::default_jobs());
   o.bits = bits;
-  o.kappa = ref::Real(kappa);
+  if (py::isinstance<py::str>(kappa)) {
+    if (kappa.cast<std::string>() != "auto") throw Error("kappa = '" + kappa.cast<std::string>() + "' must be 'auto' or a positive number");
+    o.kappa_auto = true;
+  } else {
+    double k = 0;
+    try {
+      k = kappa.cast<double>();
+    } catch (const py::cast_error&) {
+      throw Error("kappa must be 'auto' or a positive number");
+    }
+    o.kappa = ref::Real(k);
+  }
   o.budget = budget;
   o.allow_small_sample = small_sample;
   o.bootstrap = bootstrap_options(bootstrap, replicates, confidence, bootstrap_seed);

@@ -30,6 +30,21 @@ def test_audit_matches_the_cli_json(cli, stream, tmp_path):
     assert from_py["input"] == "<array>"
 
 
+def test_audit_kappa_auto_matches_the_cli_and_refuses_other_words(cli, stream, tmp_path):
+    np.save(tmp_path / "k.npy", stream)
+    r = subprocess.run([cli, "audit", str(tmp_path / "k.npy"), "--bits", "6", "--kappa", "auto", "--no-bootstrap",
+                        "--json", str(tmp_path / "a.json")], capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    from_cli = json.load(open(tmp_path / "a.json"))
+    from_py = deltapq.audit(stream, bits=6, kappa="auto", bootstrap=False)
+    assert without_input(from_py) == without_input(from_cli)
+    assert from_py["kappa"] == from_py["kappa_auto"]["kappa"]
+    with pytest.raises(ValueError, match="kappa"):
+        deltapq.audit(stream, kappa="optimal")
+    with pytest.raises(ValueError, match="kappa"):
+        deltapq.audit(stream, kappa=[3])
+
+
 def test_audit_stream_matches_the_cli_json_on_a_5d_cache(cli, cache, tmp_path):
     np.save(tmp_path / "cache.npy", cache)
     run_cli(cli, "audit-stream", tmp_path / "cache.npy", "--layout", "L,S,B,H,T,D", "--json", tmp_path / "s.json")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deltapq/app/uncertainty.h"
+#include "deltapq/reference/clip_search.h"
 #include "deltapq/reference/bounds.h"
 #include "deltapq/reference/pq.h"
 
@@ -23,6 +24,9 @@ struct AuditOptions {
   int bits = 4;                  // uniform bits per eigen-rank (0..16)
   std::optional<int> budget;     // total bits: greedy allocation on Sigma_V, shared by both sources
   Real kappa = Real(3);          // clipping multiple of the matched design c_i = kappa sqrt(lambda_i)
+  // --kappa auto: kappa is the one minimising V's empirical distortion under the matched design
+  // (ref::mse_optimal_kappa, on V's eigen-coordinates with these bits), then used for both sources.
+  bool kappa_auto = false;
   std::optional<ref::PqOptions> pq;  // Part B: add B2 / B4 entries for this PQ architecture
   // T < d + 2 leaves Sigma_delta (T - 1 rows) rank-deficient: the audit then describes the sample only
   // and costs as much as a full one; it is refused unless asked for.
@@ -98,6 +102,13 @@ struct AuditReport {
   Certified trace_ratio;
   std::vector<TheoremEntry> theorems;
   std::optional<ref::PqReport> pq;
+  // With kappa_auto: the search (options.kappa then holds the chosen kappa) and V's certified distortion
+  // of the matched design at kappa = 3, beside v.distortion_matched at the chosen one.
+  struct KappaAuto {
+    ref::KappaChoice search;
+    Certified distortion_at_3;
+  };
+  std::optional<KappaAuto> kappa_auto;
   bool any_fails() const;    // some claim fails on this sample
   bool claim_fails() const;  // some claim whose premises hold fails: exit code 1
 
