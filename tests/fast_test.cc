@@ -169,6 +169,14 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   sk.encode(x.data(), 5, rec.data(), SimdLevel::avx512);
   sk.reconstruct_strided(rec.data(), 5, sk.bytes_per_vector(), back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);
+  const TurboCodec turbo(16, 3, ScalarCodebook::from_centroids({-0.6f, -0.4f, -0.2f, -0.05f, 0.05f, 0.2f, 0.4f, 0.6f}), {4});
+  std::vector<std::uint8_t> trec(turbo.bytes_per_vector() * 5);
+  before = kernel_calls(SimdLevel::avx512);
+  const auto avx2_before = kernel_calls(SimdLevel::avx2);
+  turbo.encode(x.data(), 5, trec.data(), SimdLevel::avx512);
+  turbo.decode(trec.data(), 5, back.data(), SimdLevel::avx512);
+  EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 1);  // the encoder is avx512's own
+  EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + 1);  // the decoder is the AVX2 one
   EXPECT_EQ(kernel_calls(SimdLevel::scalar), scalar_before);
 }
 

@@ -40,7 +40,7 @@ struct PqKernels {
 };
 
 extern const CodecKernels kCodecScalar, kCodecAvx2, kCodecAvx512;
-extern const TurboKernels kTurboScalar, kTurboAvx2;
+extern const TurboKernels kTurboScalar, kTurboAvx2, kTurboAvx512;
 extern const PqKernels kPqScalar, kPqAvx2, kPqAvx512;
 
 // The table of a level (the level has been validated by select_simd).

@@ -100,7 +100,7 @@ const CodecKernels& codec_kernels(SimdLevel level) {
   return *table[static_cast<int>(level)];
 }
 const TurboKernels& turbo_kernels(SimdLevel level) {
-  static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2, &kTurboAvx2};  // no AVX-512 turbo kernels yet
+  static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2, &kTurboAvx512};
   return *table[static_cast<int>(level)];
 }
 const PqKernels& pq_kernels(SimdLevel level) {

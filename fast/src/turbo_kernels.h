@@ -25,6 +25,7 @@ struct TurboKernelArgs {
 // Hadamard path only (d = 2^k >= 8). Returns the flat index of the first non-finite input or -1.
 std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
 std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
+std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
 void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 
