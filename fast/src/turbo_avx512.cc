@@ -57,7 +57,7 @@ struct Search {
       if (bits <= 4) t = _mm512_permutexvar_ps(probe, t16);
       else if (bits == 5) t = _mm512_permutex2var_ps(t16, probe, t32hi);
       else t = _mm512_i32gather_ps(probe, thresholds, 4);
-      idx = _mm512_mask_add_epi32(idx, _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ), idx, _mm512_set1_epi32((1 << s) - 1));
+      idx = _mm512_mask_add_epi32(idx, _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ), idx, _mm512_set1_epi32(1 << s));
     }
     return idx;
   }
