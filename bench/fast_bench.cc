@@ -26,7 +26,14 @@ void quantize(benchmark::State& state, fast::SimdLevel level) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kN));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kN * d * sizeof(float)));
 }
-void BM_QuantizeAvx2(benchmark::State& s) { quantize(s, fast::detected_simd()); }
+// Each SIMD level by name (skipped where the CPU cannot run it), so the levels are compared in one run.
+bool runnable(benchmark::State& s, fast::SimdLevel level) {
+  if (static_cast<int>(level) <= static_cast<int>(fast::detected_simd())) return true;
+  s.SkipWithError("this CPU cannot run the level");
+  return false;
+}
+void BM_QuantizeAvx2(benchmark::State& s) { if (runnable(s, fast::SimdLevel::avx2)) quantize(s, fast::SimdLevel::avx2); }
+void BM_QuantizeAvx512(benchmark::State& s) { if (runnable(s, fast::SimdLevel::avx512)) quantize(s, fast::SimdLevel::avx512); }
 void BM_QuantizeScalar(benchmark::State& s) { quantize(s, fast::SimdLevel::scalar); }
 
 void BM_FaissEncode(benchmark::State& state) {
@@ -129,7 +136,8 @@ void pq_encode(benchmark::State& state, fast::SimdLevel level) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kPqN));
 }
-void BM_PqEncodeAvx2(benchmark::State& s) { pq_encode(s, fast::detected_simd()); }
+void BM_PqEncodeAvx2(benchmark::State& s) { if (runnable(s, fast::SimdLevel::avx2)) pq_encode(s, fast::SimdLevel::avx2); }
+void BM_PqEncodeAvx512(benchmark::State& s) { if (runnable(s, fast::SimdLevel::avx512)) pq_encode(s, fast::SimdLevel::avx512); }
 void BM_PqEncodeScalar(benchmark::State& s) { pq_encode(s, fast::SimdLevel::scalar); }
 void BM_FaissPqEncode(benchmark::State& state) {
   const int m = static_cast<int>(state.range(0));
@@ -155,6 +163,7 @@ void BM_PqAdcTableL2(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_PqEncodeAvx2)->Arg(8)->Arg(16)->Arg(32);
+BENCHMARK(BM_PqEncodeAvx512)->Arg(8)->Arg(16)->Arg(32);
 BENCHMARK(BM_PqEncodeScalar)->Arg(16);
 BENCHMARK(BM_FaissPqEncode)->Arg(8)->Arg(16)->Arg(32);
 BENCHMARK(BM_PqAdcTableL2)->Arg(16);
@@ -164,6 +173,7 @@ const auto kArgs = [](benchmark::internal::Benchmark* b) {
     for (int bits : {2, 4, 8}) b->Args({d, bits});
 };
 BENCHMARK(BM_QuantizeAvx2)->Apply(kArgs);
+BENCHMARK(BM_QuantizeAvx512)->Apply(kArgs);
 BENCHMARK(BM_QuantizeScalar)->Apply(kArgs);
 BENCHMARK(BM_FaissEncode)->Args({64, 4})->Args({128, 4})->Args({256, 4})->Args({64, 8})->Args({128, 8})->Args({256, 8});
 BENCHMARK(BM_Memcpy)->Arg(64)->Arg(128)->Arg(256);
