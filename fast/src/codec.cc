@@ -16,6 +16,11 @@ namespace {
 
 std::string at(const char* what, std::size_t i) { return std::string(what) + "[" + std::to_string(i) + "]"; }
 
+// A literal message is only turned into a std::string when it is thrown: the checks run on every call,
+// and the closed loop calls with one row per token (a std::string per check was a heap allocation each).
+void require(bool ok, const char* message) {
+  if (!ok) throw Error(message);
+}
 void require(bool ok, const std::string& message) {
   if (!ok) throw Error(message);
 }
@@ -64,7 +69,7 @@ void quantize_pack(const KernelConstants& kd, const float* y, std::size_t n, std
                    std::optional<SimdLevel> level) {
   if (n == 0) return;
   require(y && codes, "quantize_pack: null buffer");
-  require(y_stride >= kd.dim, "quantize_pack: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
+  if (y_stride < kd.dim) throw Error("quantize_pack: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
   const std::size_t bad = detail::codec_kernels(select_simd(level)).quantize_pack(kd, y, n, y_stride, codes);
   if (bad != detail::kNoBadValue) {
     const std::size_t r = bad / kd.dim, c = bad % kd.dim;
@@ -77,7 +82,7 @@ void unpack_dequantize(const KernelConstants& kd, const std::uint8_t* codes, std
                        std::optional<SimdLevel> level) {
   if (n == 0) return;
   require(y && codes, "unpack_dequantize: null buffer");
-  require(y_stride >= kd.dim, "unpack_dequantize: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
+  if (y_stride < kd.dim) throw Error("unpack_dequantize: row stride " + std::to_string(y_stride) + " < d = " + std::to_string(kd.dim));
   detail::codec_kernels(select_simd(level)).unpack_dequantize(kd, codes, n, y, y_stride);
 }
 
@@ -132,7 +137,11 @@ void Codec::encode(const float* x, std::size_t n, std::uint8_t* codes, std::opti
     // so large that y = U^T x may overflow float32 (|x| > FLT_MAX / (2 d); the GEMM's partial sums
     // are bounded by d max|x| max|U|) is refused too: its codes would be those of Inf or NaN.
     const float limit = FLT_MAX / (2.0f * static_cast<float>(d));
-    for (std::size_t i = 0; i < rows * d; ++i) {
+    // One branch-free pass (it vectorizes) says whether the block is clean: NaN, Inf and |x| > limit all
+    // fail |x| <= limit. Only a dirty block is scanned again to name the first offending value.
+    unsigned dirty = 0;
+    for (std::size_t i = 0; i < rows * d; ++i) dirty |= !(std::fabs(x[r0 * d + i]) <= limit);
+    for (std::size_t i = 0; dirty && i < rows * d; ++i) {
       const float v = x[r0 * d + i];
       if (!std::isfinite(v)) report_bad_value(r0 * d + i, d, x);
       if (std::fabs(v) > limit) {
