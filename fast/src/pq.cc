@@ -79,6 +79,86 @@ void ProductQuantizer::check_trained() const {
   if (!trained_) throw Error("pq: the quantizer has no centroids yet (train or set_centroids first)");
 }
 
+namespace {
+// dd[i] = sum_j (xt[j n + i] - c_j)^2 for i in [i0, i1), accumulated from 0 in j order (the generic
+// loop's order, so the same bits), with D columns unrolled so the sums stay in registers.
+template <int D>
+void distances_chunk(const float* xt, std::size_t n, const float* c, std::size_t i0, std::size_t i1, float* dd) {
+  float cj[D];
+  for (int j = 0; j < D; ++j) cj[j] = c[j];
+  for (std::size_t i = i0; i < i1; ++i) {
+    float acc = 0.0f;
+    for (int j = 0; j < D; ++j) {
+      const float diff = xt[static_cast<std::size_t>(j) * n + i] - cj[j];
+      acc += diff * diff;
+    }
+    dd[i] = acc;
+  }
+}
+
+constexpr std::size_t kSeedChunk = 2048;
+
+// One k-means++ step for the centre c (dsub floats): d2[i] = min(d2[i], ||x_i - c||^2), each distance
+// accumulated from 0 in column order (the same bits at any vector width), in chunks of kSeedChunk rows
+// that stay in L1; each chunk's sum of d2 in 8 interleaved double sums; then the draw of the next
+// centre with probability d2[i] / total: u = U(0,1) total, the first chunk whose running sum exceeds
+// u, and inside it the first row whose running sum does (rows in order). The fast trainer's own
+// sampler: the reference's (core/kmeans.h) scans one running sum over all rows.
+std::size_t seed_step(const float* xt, std::size_t n, int dsub, const float* c, float* dd, float* d2, double* chunk_total,
+                      std::mt19937_64& rng) {
+  const std::size_t chunks = (n + kSeedChunk - 1) / kSeedChunk;
+  double total = 0;
+  for (std::size_t ci = 0; ci < chunks; ++ci) {
+    const std::size_t i0 = ci * kSeedChunk, i1 = std::min(n, i0 + kSeedChunk);
+    if (dsub == 4) distances_chunk<4>(xt, n, c, i0, i1, dd);
+    else if (dsub == 8) distances_chunk<8>(xt, n, c, i0, i1, dd);
+    else if (dsub == 16) distances_chunk<16>(xt, n, c, i0, i1, dd);
+    else {
+      for (std::size_t i = i0; i < i1; ++i) dd[i] = 0.0f;
+      for (int j = 0; j < dsub; ++j) {
+        const float cj = c[j];
+        const float* col = xt + static_cast<std::size_t>(j) * n;
+        for (std::size_t i = i0; i < i1; ++i) {
+          const float diff = col[i] - cj;
+          dd[i] += diff * diff;
+        }
+      }
+    }
+    for (std::size_t i = i0; i < i1; ++i) d2[i] = dd[i] < d2[i] ? dd[i] : d2[i];
+    double p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0;
+    std::size_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+      p0 += d2[i];
+      p1 += d2[i + 1];
+      p2 += d2[i + 2];
+      p3 += d2[i + 3];
+      p4 += d2[i + 4];
+      p5 += d2[i + 5];
+      p6 += d2[i + 6];
+      p7 += d2[i + 7];
+    }
+    for (; i < i1; ++i) p0 += d2[i];
+    chunk_total[ci] = ((p0 + p4) + (p1 + p5)) + ((p2 + p6) + (p3 + p7));
+    total += chunk_total[ci];
+  }
+  if (!(total > 0)) return rng() % n;
+  const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53 * total;
+  double cumulative = 0;
+  for (std::size_t ci = 0; ci < chunks; ++ci) {
+    if (cumulative + chunk_total[ci] > u) {
+      const std::size_t i0 = ci * kSeedChunk, i1 = std::min(n, i0 + kSeedChunk);
+      for (std::size_t i = i0; i < i1; ++i) {
+        cumulative += d2[i];
+        if (cumulative > u) return i;
+      }
+      continue;  // the rows summed in order fell short of the interleaved total: on to the next chunk
+    }
+    cumulative += chunk_total[ci];
+  }
+  return n - 1;
+}
+}  // namespace
+
 PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTrainOptions& options,
                                       std::optional<SimdLevel> level) {
   if (n < static_cast<std::size_t>(k_))
@@ -89,6 +169,7 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
   const auto assign = detail::pq_kernels(select_simd(level)).assign;
   PqTrainReport report;
   std::vector<float> xs(n * dsub_), xt(n * dsub_), d2(n), dist(n);
+  std::vector<double> chunk_total((n + kSeedChunk - 1) / kSeedChunk);
   std::vector<std::uint8_t> codes(n), previous(n);
   std::vector<float> ct(static_cast<std::size_t>(dsub_) * kpad_), norms(kpad_);
   for (int b = 0; b < m_; ++b) {
@@ -105,23 +186,8 @@ PqTrainReport ProductQuantizer::train(const float* x, std::size_t n, const PqTra
     for (int kk = 0; kk < k_; ++kk) {
       std::memcpy(c + kk * dsub_, &xs[pick * dsub_], dsub_ * sizeof(float));
       if (kk + 1 == k_) break;
-      // Squared distances to the new centre, column by column over the transposed block (plain
-      // multiply and add: vectorizes, and rounds the same at any vector width).
-      std::fill(dist.begin(), dist.end(), 0.0f);
-      for (int j = 0; j < dsub_; ++j) {
-        const float cj = c[kk * dsub_ + j];
-        const float* col = &xt[static_cast<std::size_t>(j) * n];
-        for (std::size_t i = 0; i < n; ++i) {
-          const float diff = col[i] - cj;
-          dist[i] += diff * diff;
-        }
-      }
-      double total = 0.0;
-      for (std::size_t i = 0; i < n; ++i) {
-        d2[i] = dist[i] < d2[i] ? dist[i] : d2[i];
-        total += d2[i];
-      }
-      pick = kmeanspp_draw(rng, d2.data(), n, total);
+      // Squared distances to the new centre in chunks of rows that stay in L1, then the draw.
+      pick = seed_step(xt.data(), n, dsub_, c + kk * dsub_, dist.data(), d2.data(), chunk_total.data(), rng);
     }
     // Lloyd iterations.
     const detail::PqBlock view{dsub_, k_, kpad_, ct.data(), norms.data()};

@@ -1,7 +1,7 @@
 // The product quantizer's AVX-512 kernels: the scalar contract's fma chains, 16 centroids per register
-// and 4 rows per pass (each centroid group is loaded once for the 4 rows); an 8-centroid remainder
-// group uses the 256-bit form. Same scores, same lowest-index tie rule, so the same codes as the
-// scalar and AVX2 kernels.
+// and 4 rows per pass (each centroid group is loaded once for the 4 rows); an 8-centroid remainder group
+// is a masked 16-lane one. Same scores, same lowest-index tie rule, so the same codes as the scalar and
+// AVX2 kernels; the running minimum and its index stay in registers (no score buffer, no second scan).
 #include <immintrin.h>
 
 #include <cmath>
@@ -13,25 +13,30 @@
 namespace dpq::fast::detail {
 namespace {
 
-// The first index holding `value` (the minimal score): the lowest index attaining the minimum, as the
-// scalar contract's strict-less scan finds it.
-inline int first_index_of(const float* scores, int kpad, float value) {
-  const __m256 v = _mm256_set1_ps(value);
-  for (int g = 0; g < kpad; g += 8) {
-    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(scores + g), v, _CMP_EQ_OQ));
-    if (mask != 0) return g + __builtin_ctz(static_cast<unsigned>(mask));
-  }
-  return 0;  // value not attained: only when it is NaN, which the caller reports as non-finite
-}
-
+// R rows against every centroid, the minimum tracked in registers: per lane the best score and its
+// centroid index, replaced only on a strictly smaller score (groups run in increasing index, so each lane
+// keeps its lowest index attaining its minimum); then the minimum over the lanes and, among the lanes
+// holding it, the lowest index -- the lowest index attaining the minimum, as the scalar contract's
+// strict-less scan finds it. Padding centroids score +inf (norm +inf) and are never taken.
 template <int R>
 std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride, std::uint8_t* codes,
-                           std::size_t code_stride, float* best, float* scores) {
+                           std::size_t code_stride, float* best_out) {
   alignas(64) float t[R][256];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < b.dsub; ++j) t[r][j] = -2.0f * x[r * stride + j];
-  __m512 bv[R];
-  for (int r = 0; r < R; ++r) bv[r] = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512 best[R];
+  __m512i bidx[R];
+  for (int r = 0; r < R; ++r) {
+    best[r] = inf;
+    bidx[r] = _mm512_setzero_si512();
+  }
+  auto take = [&](int r, __m512 score, int g) {
+    const __mmask16 m = _mm512_cmp_ps_mask(score, best[r], _CMP_LT_OQ);
+    best[r] = _mm512_mask_mov_ps(best[r], m, score);
+    bidx[r] = _mm512_mask_mov_epi32(bidx[r], m, _mm512_add_epi32(lane, _mm512_set1_epi32(g)));
+  };
   int g = 0;
   // Two groups of 16 centroids per pass: 2 centroid loads and R broadcasts feed 2R fmas.
   for (; g + 32 <= b.kpad; g += 32) {
@@ -51,45 +56,28 @@ std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride,
       }
     }
     for (int r = 0; r < R; ++r) {
-      bv[r] = _mm512_min_ps(bv[r], _mm512_min_ps(a0[r], a1[r]));
-      _mm512_storeu_ps(scores + r * b.kpad + g, a0[r]);
-      _mm512_storeu_ps(scores + r * b.kpad + g + 16, a1[r]);
+      take(r, a0[r], g);
+      take(r, a1[r], g + 16);
     }
   }
-  for (; g + 16 <= b.kpad; g += 16) {
-    const __m512 nrm = _mm512_loadu_ps(b.norms + g);
+  for (; g < b.kpad; g += 16) {  // 16 or (kpad a multiple of 8) 8 centroids left
+    const __mmask16 valid = b.kpad - g >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>(0x00ff);
+    const __m512 nrm = _mm512_mask_loadu_ps(inf, valid, b.norms + g);
     __m512 acc[R];
     for (int r = 0; r < R; ++r) acc[r] = nrm;
     const float* col = b.ct + g;
     for (int j = 0; j < b.dsub; ++j, col += b.kpad) {
-      const __m512 c = _mm512_loadu_ps(col);
+      const __m512 c = _mm512_maskz_loadu_ps(valid, col);
       for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(t[r][j]), c, acc[r]);
     }
-    for (int r = 0; r < R; ++r) {
-      bv[r] = _mm512_min_ps(bv[r], acc[r]);
-      _mm512_storeu_ps(scores + r * b.kpad + g, acc[r]);
-    }
-  }
-  if (g < b.kpad) {  // kpad is a multiple of 8: one 8-centroid group left
-    const __m256 nrm = _mm256_loadu_ps(b.norms + g);
-    __m256 acc[R];
-    for (int r = 0; r < R; ++r) acc[r] = nrm;
-    const float* col = b.ct + g;
-    for (int j = 0; j < b.dsub; ++j, col += b.kpad) {
-      const __m256 c = _mm256_loadu_ps(col);
-      for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(t[r][j]), c, acc[r]);
-    }
-    const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
-    for (int r = 0; r < R; ++r) {
-      bv[r] = _mm512_min_ps(bv[r], _mm512_insertf32x8(inf, acc[r], 0));
-      _mm256_storeu_ps(scores + r * b.kpad + g, acc[r]);
-    }
+    for (int r = 0; r < R; ++r) take(r, acc[r], g);
   }
   std::ptrdiff_t bad = -1;
   for (int r = 0; r < R; ++r) {
-    const float value = _mm512_reduce_min_ps(bv[r]);  // min is exact: any order
-    codes[r * code_stride] = static_cast<std::uint8_t>(first_index_of(scores + r * b.kpad, b.kpad, value));
-    if (best) best[r] = value;
+    const float value = _mm512_reduce_min_ps(best[r]);
+    const __mmask16 at = _mm512_cmp_ps_mask(best[r], _mm512_set1_ps(value), _CMP_EQ_OQ);
+    codes[r * code_stride] = static_cast<std::uint8_t>(at ? _mm512_mask_reduce_min_epi32(at, bidx[r]) : 0);
+    if (best_out) best_out[r] = value;
     if (!std::isfinite(value) && bad < 0) bad = r;
   }
   return bad;
@@ -100,17 +88,16 @@ std::ptrdiff_t assign_rows(const PqBlock& b, const float* x, std::size_t stride,
 std::ptrdiff_t pq_assign_avx512(const PqBlock& b, const float* x, std::size_t n, std::size_t stride,
                                 std::uint8_t* codes, std::size_t code_stride, float* best) {
   count_kernel(SimdLevel::avx512);
-  alignas(64) float scores[4 * 256];  // kpad <= 256
   std::ptrdiff_t bad = -1;
   std::size_t i = 0;
   for (; i + 4 <= n; i += 4) {
     const std::ptrdiff_t r = assign_rows<4>(b, x + i * stride, stride, codes + i * code_stride, code_stride,
-                                            best ? best + i : nullptr, scores);
+                                            best ? best + i : nullptr);
     if (r >= 0 && bad < 0) bad = static_cast<std::ptrdiff_t>(i) + r;
   }
   for (; i < n; ++i) {
     const std::ptrdiff_t r = assign_rows<1>(b, x + i * stride, stride, codes + i * code_stride, code_stride,
-                                            best ? best + i : nullptr, scores);
+                                            best ? best + i : nullptr);
     if (r >= 0 && bad < 0) bad = static_cast<std::ptrdiff_t>(i);
   }
   return bad;
