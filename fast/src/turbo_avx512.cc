@@ -17,22 +17,6 @@
 namespace dpq::fast::detail {
 namespace {
 
-// Strides 1, 2, 4 and 8 inside each 16-lane register.
-inline void wht_small_avx512(float* u, int d) {
-  const __m512 s1 = _mm512_setr_ps(1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1);
-  const __m512 s2 = _mm512_setr_ps(1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1, -1);
-  const __m512 s4 = _mm512_setr_ps(1, 1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, -1, -1, -1, -1);
-  const __m512 s8 = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
-  for (int i = 0; i < d; i += 16) {
-    __m512 v = _mm512_load_ps(u + i);
-    v = _mm512_add_ps(_mm512_permute_ps(v, _MM_SHUFFLE(2, 2, 0, 0)), _mm512_mul_ps(_mm512_permute_ps(v, _MM_SHUFFLE(3, 3, 1, 1)), s1));
-    v = _mm512_add_ps(_mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_mul_ps(_mm512_permute_ps(v, _MM_SHUFFLE(3, 2, 3, 2)), s2));
-    v = _mm512_add_ps(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 2, 0, 0)), _mm512_mul_ps(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 3, 1, 1)), s4));
-    v = _mm512_add_ps(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_mul_ps(_mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(3, 2, 3, 2)), s8));
-    _mm512_store_ps(u + i, v);
-  }
-}
-
 inline void wht_large_avx512(float* u, int d) {
   for (int h = 16; h < d; h *= 2)
     for (int i = 0; i < d; i += 2 * h)
@@ -49,19 +33,140 @@ struct Search {
   int bits;
   __m512 t16, t32hi;   // thresholds 0..15 and 16..31 (b <= 5), padded with the last one
   const float* thresholds;
+  // Step s of the search for one register; offset = 2^s - 1 and inc = 2^s broadcast (once per step).
+  __m512i step(__m512 v, __m512i idx, __m512i offset, __m512i inc) const {
+    const __m512i probe = _mm512_add_epi32(idx, offset);
+    __m512 t;
+    if (bits <= 4) t = _mm512_permutexvar_ps(probe, t16);
+    else if (bits == 5) t = _mm512_permutex2var_ps(t16, probe, t32hi);
+    else t = _mm512_i32gather_ps(probe, thresholds, 4);
+    return _mm512_mask_add_epi32(idx, _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ), idx, inc);
+  }
   __m512i index(__m512 v) const {
     __m512i idx = _mm512_setzero_si512();
-    for (int s = bits - 1; s >= 0; --s) {
-      const __m512i probe = _mm512_add_epi32(idx, _mm512_set1_epi32((1 << s) - 1));
-      __m512 t;
-      if (bits <= 4) t = _mm512_permutexvar_ps(probe, t16);
-      else if (bits == 5) t = _mm512_permutex2var_ps(t16, probe, t32hi);
-      else t = _mm512_i32gather_ps(probe, thresholds, 4);
-      idx = _mm512_mask_add_epi32(idx, _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ), idx, _mm512_set1_epi32(1 << s));
-    }
+    for (int s = bits - 1; s >= 0; --s) idx = step(v, idx, _mm512_set1_epi32((1 << s) - 1), _mm512_set1_epi32(1 << s));
     return idx;
   }
 };
+
+// The in-register butterflies of one 16-lane register (strides 1, 2, 4, 8): per stage one shuffle w
+// (each lane's partner), then a + b in the lower lane of each pair and a - b in the upper one, with
+// a the lower lane's value and b the upper's -- the scalar contract's two operations.
+inline __m512 wht16(__m512 v) {
+  __m512 w = _mm512_permute_ps(v, _MM_SHUFFLE(2, 3, 0, 1));  // stride 1: swap neighbours
+  v = _mm512_mask_sub_ps(_mm512_add_ps(v, w), 0xaaaa, w, v);
+  w = _mm512_permute_ps(v, _MM_SHUFFLE(1, 0, 3, 2));         // stride 2
+  v = _mm512_mask_sub_ps(_mm512_add_ps(v, w), 0xcccc, w, v);
+  w = _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(2, 3, 0, 1));   // stride 4: swap 128-bit lanes in pairs
+  v = _mm512_mask_sub_ps(_mm512_add_ps(v, w), 0xf0f0, w, v);
+  w = _mm512_shuffle_f32x4(v, v, _MM_SHUFFLE(1, 0, 3, 2));   // stride 8: swap 256-bit halves
+  return _mm512_mask_sub_ps(_mm512_add_ps(v, w), 0xff00, w, v);
+}
+
+// 16 codes of b bits -> 2b bytes at out (b = 1..8), LSB first: the two 8-code groups of pack8.
+inline void store16(__m512i k, int b, std::uint8_t* out) {
+  if (b == 4 || b == 8 || b == 2) {
+    const __m128i v = _mm512_cvtepi32_epi8(k);  // every code < 256
+    if (b == 8) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
+    } else if (b == 4) {
+      const __m128i m = _mm_maddubs_epi16(v, _mm_set1_epi16(0x1001));  // v[2j] + 16 v[2j+1]
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm_packus_epi16(m, m));
+    } else {  // v[4j] + 4 v[4j+1] + 16 v[4j+2] + 64 v[4j+3]
+      const __m128i m = _mm_madd_epi16(_mm_maddubs_epi16(v, _mm_set1_epi16(0x0401)), _mm_set1_epi32(0x00100001));
+      const int w = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packus_epi32(m, m), _mm_setzero_si128()));
+      std::memcpy(out, &w, 4);
+    }
+    return;
+  }
+  const std::uint64_t g0 = pack8(_mm512_castsi512_si256(k), b), g1 = pack8(_mm512_extracti64x4_epi64(k, 1), b);
+  std::memcpy(out, &g0, static_cast<std::size_t>(b));
+  std::memcpy(out + b, &g1, static_cast<std::size_t>(b));
+}
+
+// d = D in {32, 64, 128, 256}: Q rows at a time, each whole row in D/16 registers (no buffer), the
+// same operations in the same order as the general kernel below. The Q rows' dependency chains (the
+// norm's partial sums, the sqrt and division, the search's steps) are independent, so they overlap.
+// Returns the flat index of the first non-finite input (rows in order) or -1.
+template <int D, int Q>
+std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t r0, std::uint8_t* out, const Search& search,
+                           __m512 cent16) {
+  constexpr int R = D / 16;
+  const int b = a.bits;
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  alignas(32) float part[Q][8];
+  __m512 v[Q][R];
+  __m512 bad[Q];
+  for (int q = 0; q < Q; ++q) {
+    const float* xr = x + (r0 + q) * static_cast<std::size_t>(D);
+    __m256 acc = _mm256_setzero_ps();
+    bad[q] = _mm512_setzero_ps();
+    for (int k = 0; k < R; ++k) {
+      const __m512 xv = _mm512_loadu_ps(xr + 16 * k);
+      bad[q] = _mm512_add_ps(bad[q], _mm512_sub_ps(xv, xv));
+      const __m512 sq = _mm512_mul_ps(xv, xv);
+      acc = _mm256_add_ps(acc, _mm512_castps512_ps256(sq));
+      acc = _mm256_add_ps(acc, _mm512_extractf32x8_ps(sq, 1));
+      v[q][k] = wht16(_mm512_mul_ps(xv, _mm512_loadu_ps(a.signs + 16 * k)));
+    }
+    _mm256_store_ps(part[q], acc);
+  }
+  for (int q = 0; q < Q; ++q)
+    if (_mm512_cmp_ps_mask(bad[q], bad[q], _CMP_UNORD_Q)) {
+      const float* xr = x + (r0 + q) * static_cast<std::size_t>(D);
+      for (int i = 0; i < D; ++i)
+        if (!std::isfinite(xr[i])) return static_cast<std::ptrdiff_t>((r0 + q) * static_cast<std::size_t>(D) + static_cast<std::size_t>(i));
+    }
+  __m512 y[Q][R];
+  __m512i code[Q][R];
+  for (int q = 0; q < Q; ++q) {
+    for (int h = 1; h < R; h *= 2)  // strides 16, 32, ...: butterflies between registers
+      for (int i = 0; i < R; i += 2 * h)
+        for (int j = i; j < i + h; ++j) {
+          const __m512 p = v[q][j], w = v[q][j + h];
+          v[q][j] = _mm512_add_ps(p, w);
+          v[q][j + h] = _mm512_sub_ps(p, w);
+        }
+    const float norm = std::sqrt(((part[q][0] + part[q][4]) + (part[q][1] + part[q][5])) +
+                                 ((part[q][2] + part[q][6]) + (part[q][3] + part[q][7])));
+    std::memcpy(out + (r0 + q) * a.record_bytes, &norm, 4);
+    const __m512 scale = _mm512_set1_ps(norm > 0 ? inv_sqrt_d / norm : 0.0f);
+    for (int k = 0; k < R; ++k) {
+      y[q][k] = _mm512_mul_ps(v[q][k], scale);
+      code[q][k] = _mm512_setzero_si512();
+    }
+  }
+  // The search's steps interleaved over rows and registers: Q R independent chains per step.
+  for (int st = b - 1; st >= 0; --st) {
+    const __m512i offset = _mm512_set1_epi32((1 << st) - 1), inc = _mm512_set1_epi32(1 << st);
+    for (int q = 0; q < Q; ++q)
+      for (int k = 0; k < R; ++k) code[q][k] = search.step(y[q][k], code[q][k], offset, inc);
+  }
+  for (int q = 0; q < Q; ++q) {
+    std::uint8_t* rec = out + (r0 + q) * a.record_bytes;
+    float* res = a.residual ? a.residual + (r0 + q) * static_cast<std::size_t>(D) : nullptr;
+    for (int k = 0; k < R; ++k) {
+      if (res) {
+        const __m512 c = b <= 4 ? _mm512_permutexvar_ps(code[q][k], cent16) : _mm512_i32gather_ps(code[q][k], a.centroids, 4);
+        _mm512_storeu_ps(res + 16 * k, _mm512_sub_ps(y[q][k], c));
+      }
+      store16(code[q][k], b, rec + 4 + 2 * b * k);
+    }
+  }
+  return -1;
+}
+
+template <int D>
+std::ptrdiff_t encode_fixed(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out, const Search& search,
+                            __m512 cent16) {
+  constexpr int Q = D <= 128 ? 2 : 1;
+  std::size_t r = 0;
+  for (; r + Q <= n; r += Q)
+    if (const std::ptrdiff_t bad = encode_rows<D, Q>(a, x, r, out, search, cent16); bad >= 0) return bad;
+  for (; r < n; ++r)
+    if (const std::ptrdiff_t bad = encode_rows<D, 1>(a, x, r, out, search, cent16); bad >= 0) return bad;
+  return -1;
+}
 
 }  // namespace
 
@@ -79,6 +184,13 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
   alignas(64) float c16[16];
   for (int k = 0; k < 16; ++k) c16[k] = a.centroids[k <= L1 ? k : L1];
   const __m512 cent16 = _mm512_load_ps(c16);
+  switch (d) {
+    case 32: return encode_fixed<32>(a, x, n, out, search, cent16);
+    case 64: return encode_fixed<64>(a, x, n, out, search, cent16);
+    case 128: return encode_fixed<128>(a, x, n, out, search, cent16);
+    case 256: return encode_fixed<256>(a, x, n, out, search, cent16);
+    default: break;
+  }
   for (std::size_t r = 0; r < n; ++r) {
     const float* xr = x + r * static_cast<std::size_t>(d);
     __m256 acc = _mm256_setzero_ps();
@@ -98,7 +210,7 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
     const float norm = std::sqrt(((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7])));
     std::uint8_t* rec = out + r * a.record_bytes;
     std::memcpy(rec, &norm, 4);
-    wht_small_avx512(u, d);
+    for (int i = 0; i < d; i += 16) _mm512_store_ps(u + i, wht16(_mm512_load_ps(u + i)));
     wht_large_avx512(u, d);
     const __m512 scale = _mm512_set1_ps(norm > 0 ? inv_sqrt_d / norm : 0.0f);
     std::uint8_t* codes = rec + 4;
