@@ -8,16 +8,52 @@
 #include "deltapq/app/gate.h"
 #include "deltapq/app/paper_check.h"
 
+#include "deltapq/core/design.h"
 #include "deltapq/core/error.h"
+#include "deltapq/reference/clip_search.h"
 #include "module_support.h"
 
 namespace dpq::py_module {
 namespace {
 
-PyScalarCodec scalar_fit(const py::handle& x, int bits, double kappa, const std::string& basis) {
+// kappa = "auto": every coordinate's own MSE-optimal clip multiple on x itself (ref::mse_optimal_kappas
+// on the design's coordinates y = (x - mu) U in double), the design's clip c_i = kappa_i sqrt(lambda_i).
+void auto_clips(const pipeline::Stream& s, fast::FastDesign& d) {
+  const std::size_t n = s.rows, dim = s.dim;
+  std::vector<double> y(n * dim), lambda(dim, 0.0);
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t i = 0; i < dim; ++i) {
+      double v = 0;
+      if (d.basis.empty()) {
+        v = static_cast<double>(s.row(t)[i]) - d.mean[i];
+      } else {
+        for (std::size_t j = 0; j < dim; ++j) v += (static_cast<double>(s.row(t)[j]) - d.mean[j]) * d.basis[j * dim + i];
+      }
+      y[t * dim + i] = v;
+      lambda[i] += v * v / static_cast<double>(n);
+    }
+  const std::vector<ref::KappaChoice> k = ref::mse_optimal_kappas(y, n, lambda, d.bits);
+  const double top = *std::max_element(lambda.begin(), lambda.end());
+  for (std::size_t i = 0; i < dim; ++i) d.clip[i] = static_cast<float>(matched_clip(lambda[i], top, k[i].kappa));
+}
+
+PyScalarCodec scalar_fit(const py::handle& x, int bits, const py::object& kappa_arg, const std::string& basis) {
   const NpyArray a = float_matrix(x, "ScalarCodec.fit: x");
   if (bits < 1 || bits > 8) throw Error("ScalarCodec.fit: bits = " + std::to_string(bits) + " is outside 1..8");
-  if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("ScalarCodec.fit: kappa must be positive and finite");
+  bool kappa_auto = false;
+  double kappa = 3;
+  if (py::isinstance<py::str>(kappa_arg)) {
+    if (kappa_arg.cast<std::string>() != "auto")
+      throw Error("ScalarCodec.fit: kappa = '" + kappa_arg.cast<std::string>() + "' must be 'auto' or a positive number");
+    kappa_auto = true;
+  } else {
+    try {
+      kappa = kappa_arg.cast<double>();
+    } catch (const py::cast_error&) {
+      throw Error("ScalarCodec.fit: kappa must be 'auto' or a positive number");
+    }
+    if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("ScalarCodec.fit: kappa must be positive and finite");
+  }
   if (a.shape[0] < 2) throw Error("ScalarCodec.fit: x has " + std::to_string(a.shape[0]) + " rows; fitting needs at least 2");
   const pipeline::Stream s = stream_of(a);
   py::gil_scoped_release release;
@@ -38,6 +74,7 @@ PyScalarCodec scalar_fit(const py::handle& x, int bits, double kappa, const std:
   } else {
     throw Error("ScalarCodec.fit: basis = '" + basis + "' (expected 'eigen' or 'identity')");
   }
+  if (kappa_auto) auto_clips(s, d);
   return {std::make_shared<fast::Codec>(d)};
 }
 
@@ -86,7 +123,9 @@ PyTurboCodec turbo_make(int dim, int bits, int qjl_rows, std::uint64_t seed, con
 void bind_codecs(py::module_& m) {
   py::class_<PyScalarCodec>(m, "ScalarCodec", "The Part A codec (float32, AVX2/scalar), bit-packed codes")
       .def_static("fit", &scalar_fit, py::arg("x"), py::kw_only(), py::arg("bits") = 4, py::arg("kappa") = 3.0,
-                  py::arg("basis") = "eigen", "Matched design on x: clip kappa*sqrt(lambda) in the eigenbasis or per channel")
+                  py::arg("basis") = "eigen",
+                  "Matched design on x: clip kappa*sqrt(lambda) in the eigenbasis or per channel; kappa='auto': each "
+                  "coordinate's MSE-optimal clip on x (chosen by the reference)")
       .def_property_readonly("dim", [](const PyScalarCodec& c) { return c.codec->dim(); })
       .def_property_readonly("bytes_per_row", [](const PyScalarCodec& c) { return c.codec->bytes_per_row(); })
       .def("encode", [](const PyScalarCodec& c, const py::handle& x) { return encode_rows(*c.codec, c.codec->dim(), c.codec->bytes_per_row(), x); })
