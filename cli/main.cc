@@ -65,7 +65,7 @@ const Command kCommands[] = {
      "      tokens (BOS included) of a text longer than the model's context instead of refusing it",
      dpq::cli::run_kvdump},
     {"audit-stream",
-     "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K]\n"
+     "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K|auto]\n"
      "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--jobs N] [--quiet] [--json OUT] [--csv DIR]\n"
      "      Part C on every stream of a kvdump or a tensor file: calibration, alpha*, certificate, zones, direct vs\n"
      "      delta MSE. For a tensor file --layout names its axes (L layer, H head, T token, D dim, S k/v, B batch;\n"

@@ -47,7 +47,10 @@ int run_audit_stream(int argc, char** argv) {
   app::StreamAuditOptions opt;
   opt.eta = parse_eta(args);
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
-  opt.kappa = args.real("--kappa", true).value_or(3.0);
+  if (args.text("--kappa") == std::optional<std::string>("auto"))
+    opt.kappa_auto = true;  // per stream, chosen by the reference (ref::mse_optimal_kappa)
+  else
+    opt.kappa = args.real("--kappa", true).value_or(3.0);
   opt.monitor = parse_monitor(args);
   opt.bootstrap = parse_bootstrap(args);
   if (auto pq = args.text("--pq")) {

@@ -93,6 +93,27 @@ TEST(Cli, audit_kappa_auto_reports_the_chosen_clip) {
   EXPECT_NE(bad.out.find("--kappa"), std::string::npos) << bad.out;
 }
 
+// audit-stream --kappa auto: each stream's own kappa, reported per head, and the direct coder's MSE
+// through the fast codec below kappa = 3's (kappa = 3 is one of the search's candidates: a dead search
+// ties it). The demo's kind of stream at 8 bits, where 3 sigma clips its t4 tails.
+TEST(Cli, audit_stream_kappa_auto_chooses_per_stream) {
+  const std::string in = synth("cli_stream_kappa.npy", 1024, 16);
+  nlohmann::json j[2];
+  const char* kappa[2] = {"auto", "3"};
+  for (int k = 0; k < 2; ++k) {
+    const std::string out = testing::temp_path(std::string("cli_stream_kappa_") + kappa[k] + ".json");
+    std::filesystem::remove(out);
+    const CliRun r = run("audit-stream " + in + " --kind v --bits 8 --no-bootstrap --quiet --kappa " + kappa[k] + " --json " + out);
+    ASSERT_TRUE(r.code == 0 || r.code == 1) << r.out;
+    j[k] = read_json(out);
+  }
+  EXPECT_EQ(j[0]["kappa"], "auto");
+  EXPECT_NE(j[0]["heads"][0]["kappa"].get<double>(), 3.0);
+  EXPECT_EQ(j[1]["heads"][0]["kappa"].get<double>(), 3.0);
+  EXPECT_LT(j[0]["heads"][0]["mse_direct"].get<double>(), j[1]["heads"][0]["mse_direct"].get<double>());
+  EXPECT_EQ(run("audit-stream " + in + " --kind v --kappa best").code, 2);
+}
+
 TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
   // x = (-3, -1, -3, 2, 3, 2): the deltas' covariance equals the stream's exactly (both 1/n-normalized),
   // so alpha* = 1 within its certified error and Sigma_delta <= Sigma_V is undecided, not false.

@@ -214,7 +214,7 @@ std::string to_json(const StreamAuditReport& r) {
   json report;
   report["input"] = r.input;
   report["bits"] = r.options.bits;
-  report["kappa"] = r.options.kappa;
+  report["kappa"] = r.options.kappa_auto ? json("auto") : json(r.options.kappa);
   report["heads"] = json::array();
   auto alpha = [](const ref::DominationFactor& a) { return a.finite ? json(ref::to_double(a.alpha.value)) : json(); };
   auto num = [](const Real& x) { return isfinite(x) ? json(ref::to_double(x)) : json(); };
@@ -224,7 +224,7 @@ std::string to_json(const StreamAuditReport& r) {
     json eta_tiers;
     if (s.eta_tiers) eta_tiers = {{"eta_ggd", s.eta_tiers->ggd}, {"eta_knn", s.eta_tiers->knn ? json(*s.eta_tiers->knn) : json()}};
     json h{{"layer", s.file.layer}, {"head", s.file.head}, {"kind", s.file.kind},
-           {"tokens", s.tokens}, {"trace_v", s.trace_v}, {"trace_delta_open", cal.open_loop.trace()},
+           {"tokens", s.tokens}, {"kappa", s.kappa}, {"trace_v", s.trace_v}, {"trace_delta_open", cal.open_loop.trace()},
            {"trace_delta_closed", cal.steady_state.trace()}, {"alpha_open", alpha(s.alpha_open)},
            {"alpha_closed", alpha(s.alpha_closed)},
            {"calibration", {{"rounds", cal.rounds}, {"converged", cal.converged}, {"settled", cal.settled},

@@ -1,4 +1,5 @@
 // Every report as text for a terminal.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -118,8 +119,15 @@ void print_text(const StreamAuditReport& r, std::ostream& os) {
   char line[400];
   const bool src = r.options.bootstrap.enabled;
   const std::string pct = std::to_string(static_cast<int>(std::lround(r.options.bootstrap.confidence * 100))) + "%";
-  os << "deltapq audit-stream: " << r.input << "  (b = " << r.options.bits << ", kappa = " << r.options.kappa
-     << ", closed loop calibrated to its fixed point)\n";
+  os << "deltapq audit-stream: " << r.input << "  (b = " << r.options.bits << ", kappa = ";
+  if (r.options.kappa_auto && !r.streams.empty()) {
+    double lo = r.streams[0].kappa, hi = lo;
+    for (const StreamReport& s : r.streams) lo = std::min(lo, s.kappa), hi = std::max(hi, s.kappa);
+    os << "auto per stream, " << lo << " .. " << hi;
+  } else {
+    os << r.options.kappa;
+  }
+  os << ", closed loop calibrated to its fixed point)\n";
   os << "  a*open / a*closed: the Loewner domination factor alpha* of the open-loop and steady-state deltas (A3);\n"
         "  a_det: (det Sigma_delta / det Sigma_V)^(1/d) at the steady state, the alpha the C4 monitor and B2 use;\n"
         "  src: alpha*_closed < 1 for the source (" + pct + ", block bootstrap)\n";

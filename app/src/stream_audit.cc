@@ -1,5 +1,7 @@
 #include "deltapq/app/stream_audit.h"
 
+#include "deltapq/reference/clip_search.h"
+
 #include <Eigen/Cholesky>
 #include <algorithm>
 #include <cmath>
@@ -124,6 +126,22 @@ StreamAuditReport audit_streams(const KvManifest& manifest, const StreamAuditOpt
 
 namespace {
 
+// --kappa auto for one stream: the kappa minimising the empirical distortion of the stream's coordinates
+// y = (x - mu) U in its key design's basis (computed in double from the float design), b bits each.
+double auto_kappa(const pipeline::Stream& s, const pipeline::Moments& mv, int bits) {
+  const fast::FastDesign d = pipeline::matched_design(mv, 3.0, bits, true);
+  const std::size_t n = s.rows, dim = s.dim;
+  std::vector<double> y(n * dim), lambda(dim, 0.0);
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t i = 0; i < dim; ++i) {
+      double v = 0;
+      for (std::size_t j = 0; j < dim; ++j) v += (static_cast<double>(s.row(t)[j]) - d.mean[j]) * d.basis[j * dim + i];
+      y[t * dim + i] = v;
+      lambda[i] += v * v / static_cast<double>(n);
+    }
+  return ref::mse_optimal_kappa(y, n, lambda, d.bits).kappa;
+}
+
 // One stream's report (independent of every other stream: the parallel loop below relies on it).
 StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAuditOptions& options, std::string& warning) {
   const std::string& path = f.path;
@@ -135,8 +153,10 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   r.dim = s.dim;
   const pipeline::Moments mv = pipeline::moments(s);
   r.trace_v = mv.trace();
-  const fast::Codec key(pipeline::matched_design(mv, options.kappa, options.bits, true));
-  r.calibration = pipeline::calibrate(s, key, options.kappa, options.bits);
+  r.kappa = options.kappa_auto ? auto_kappa(s, mv, options.bits) : options.kappa;
+  const double kappa = r.kappa;
+  const fast::Codec key(pipeline::matched_design(mv, kappa, options.bits, true));
+  r.calibration = pipeline::calibrate(s, key, kappa, options.bits);
   const fast::Codec delta(r.calibration.delta_design);
   const ref::RMatrix sigma_v = covariance_of(s);
   // Sigma_V's eigendecomposition once for both factors.
@@ -148,7 +168,7 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   r.alpha_closed = alpha(covariance_of(r.calibration.steady_state_deltas));
   r.calibration.steady_state_deltas = {};
   r.dominated = r.alpha_closed.finite ? ref::verdict_lt(r.alpha_closed.alpha, {ref::Real(1), ref::Real(0)}) : Verdict::fails;
-  r.certificate = pipeline::certificate(options.kappa, options.bits, r.calibration.open_loop.trace(),
+  r.certificate = pipeline::certificate(kappa, options.bits, r.calibration.open_loop.trace(),
                                         r.calibration.steady_state.trace());
   pipeline::MonitorOptions monitor = options.monitor;
   EtaTiers tiers;

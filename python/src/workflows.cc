@@ -142,15 +142,26 @@ app::KvLayout layout_of(std::optional<std::string> layout, std::optional<std::st
 }
 
 py::object audit_stream(const py::handle& cache, std::optional<std::string> layout, std::optional<std::string> kind,
-                        std::optional<std::size_t> batch, std::string keys, int bits, double kappa, double half_life, double theta,
+                        std::optional<std::size_t> batch, std::string keys, int bits, const py::object& kappa, double half_life, double theta,
                         py::object eta, std::optional<std::string> pq, bool bootstrap, std::optional<int> replicates,
                         std::optional<double> confidence, std::optional<std::uint64_t> bootstrap_seed, std::optional<int> jobs) {
   app::StreamAuditOptions o;
   o.jobs = jobs.value_or(app::default_jobs());
   if (bits < 1 || bits > 8) throw Error("bits = " + std::to_string(bits) + " is outside 1..8");
   o.bits = bits;
-  if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("kappa must be positive and finite");
-  o.kappa = kappa;
+  if (py::isinstance<py::str>(kappa)) {
+    if (kappa.cast<std::string>() != "auto") throw Error("kappa = '" + kappa.cast<std::string>() + "' must be 'auto' or a positive number");
+    o.kappa_auto = true;
+  } else {
+    double k = 0;
+    try {
+      k = kappa.cast<double>();
+    } catch (const py::cast_error&) {
+      throw Error("kappa must be 'auto' or a positive number");
+    }
+    if (!(k > 0) || !std::isfinite(k)) throw Error("kappa must be positive and finite");
+    o.kappa = k;
+  }
   set_monitor(o, half_life, theta, eta);
   if (pq) {
     const auto [m, b] = ref::parse_pq_text(*pq, "pq =");

@@ -43,6 +43,16 @@ def test_audit_kappa_auto_matches_the_cli_and_refuses_other_words(cli, stream, t
         deltapq.audit(stream, kappa="optimal")
     with pytest.raises(ValueError, match="kappa"):
         deltapq.audit(stream, kappa=[3])
+    # audit_stream: the CLI's JSON, each stream's kappa in its head
+    r = subprocess.run([cli, "audit-stream", str(tmp_path / "k.npy"), "--kind", "v", "--bits", "6", "--kappa", "auto",
+                        "--no-bootstrap", "--json", str(tmp_path / "s.json")], capture_output=True, text=True)
+    assert r.returncode in (0, 1), r.stderr
+    from_cli = json.load(open(tmp_path / "s.json"))
+    from_py = deltapq.audit_stream(stream, kind="v", bits=6, kappa="auto", bootstrap=False)
+    assert without_input(from_py) == without_input(from_cli)
+    assert from_py["kappa"] == "auto" and from_py["heads"][0]["kappa"] != 3.0
+    with pytest.raises(ValueError, match="kappa"):
+        deltapq.audit_stream(stream, kind="v", kappa="best")
 
 
 def test_audit_stream_matches_the_cli_json_on_a_5d_cache(cli, cache, tmp_path):

@@ -37,6 +37,9 @@ double stream_eta(const EtaChoice& choice, const pipeline::Stream& s, EtaTiers* 
 struct StreamAuditOptions {
   int bits = 4;
   double kappa = 3;
+  // --kappa auto: each stream's kappa minimises the empirical distortion of its own key design's
+  // coordinates (ref::mse_optimal_kappa); the stream's report says which (StreamReport::kappa).
+  bool kappa_auto = false;
   pipeline::MonitorOptions monitor;
   EtaChoice eta;
   std::optional<ref::PqShape> pq;  // dim is taken from each stream (block count and bits from here)
@@ -70,6 +73,7 @@ struct StreamUncertainty {
 struct StreamReport {
   KvFile file;
   std::size_t tokens = 0, dim = 0;
+  double kappa = 3;  // the clipping multiple this stream's designs and certificate used
   double trace_v = 0;
   pipeline::Calibration calibration;
   ref::DominationFactor alpha_open, alpha_closed;
