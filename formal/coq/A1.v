@@ -87,3 +87,30 @@ Proof.
 Qed.
 
 End A1.
+
+(* The tie rule as the C++ defines it (core/include/deltapq/core/design.h: floor, then clamp): a value
+   exactly on the boundary -c + k step between cells k - 1 and k goes to the upper cell k. *)
+Theorem A1_tie_rule (c step : R) (L k : Z) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (0 <= k <= L - 1)%Z ->
+  index c step L (- c + IZR k * step) = k.
+Proof.
+  intros Hc HL Hs Hk.
+  pose proof (step_pos c step L Hc HL Hs) as Hp.
+  unfold index.
+  replace ((- c + IZR k * step + c) / step) with (IZR k) by (field; lra).
+  rewrite Zfloor_IZR. lia.
+Qed.
+
+(* A2 composed with A1: the quantizer above, coordinate by coordinate (clip c_i, L_i cells, step_i),
+   on a vector whose coordinates lie within their clips: the summed squared error is at most
+   sum_i (step_i / 2)^2 = sum_i c_i^2 4^-b_i. *)
+Theorem A2_from_A1 (c step : nat -> R) (L : nat -> Z) (y : nat -> R) (N : nat) :
+  (forall i, (i <= N)%nat -> 0 < c i /\ (1 <= L i)%Z /\ step i * IZR (L i) = 2 * c i /\ Rabs (y i) <= c i) ->
+  sum_f_R0 (fun i => (y i - q (c i) (step i) (L i) (y i)) ^ 2) N <= sum_f_R0 (fun i => (step i / 2) ^ 2) N.
+Proof.
+  intros H. apply sum_Rle. intros i Hi.
+  destruct (H i Hi) as (Hc & HL & Hs & Hy).
+  pose proof (A1_inside (c i) (step i) (L i) Hc HL Hs (y i) Hy) as Hb.
+  rewrite <- (pow2_abs (y i - q (c i) (step i) (L i) (y i))).
+  apply pow_incr. split; [apply Rabs_pos | exact Hb].
+Qed.

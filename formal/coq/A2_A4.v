@@ -60,3 +60,46 @@ Proof.
       { apply IH; intros; try apply Hab; try apply Hw; lia. }
       pose proof (Hab (S N) (le_n _)). pose proof (Hw (S N) (le_n _)). nra.
 Qed.
+
+(* The trace step of A3/A4: Sigma_delta <= Sigma_V in the Loewner order (x^T (B - A) x >= 0 for every x)
+   implies tr Sigma_delta <= tr Sigma_V. Matrices are functions nat -> nat -> R on indices 0..N. *)
+Definition quad (M : nat -> nat -> R) (x : nat -> R) (N : nat) : R :=
+  sum_f_R0 (fun i => sum_f_R0 (fun j => x i * M i j * x j) N) N.
+Definition trace (M : nat -> nat -> R) (N : nat) : R := sum_f_R0 (fun i => M i i) N.
+Definition unit_vec (k : nat) : nat -> R := fun i => if Nat.eq_dec i k then 1 else 0.
+
+Lemma sum_zero (f : nat -> R) (N : nat) : (forall i, (i <= N)%nat -> f i = 0) -> sum_f_R0 f N = 0.
+Proof.
+  induction N as [|N IH]; intros H; simpl.
+  - apply H. lia.
+  - rewrite IH by (intros; apply H; lia). rewrite (H (S N)) by lia. ring.
+Qed.
+
+(* Only the k-th term of a sum weighted by the k-th unit vector survives. *)
+Lemma sum_unit (f : nat -> R) (k N : nat) : (k <= N)%nat -> sum_f_R0 (fun i => unit_vec k i * f i) N = f k.
+Proof.
+  induction N as [|N IH]; intros Hk.
+  - assert (k = 0)%nat by lia. subst k. simpl. unfold unit_vec. destruct (Nat.eq_dec 0 0); [ring | lia].
+  - simpl. destruct (Nat.eq_dec k (S N)) as [->|Hne].
+    + rewrite sum_zero.
+      * unfold unit_vec. destruct (Nat.eq_dec (S N) (S N)); [ring | lia].
+      * intros i Hi. unfold unit_vec. destruct (Nat.eq_dec i (S N)); [lia | ring].
+    + rewrite IH by lia. unfold unit_vec. destruct (Nat.eq_dec (S N) k); [lia | ring].
+Qed.
+
+Lemma quad_unit (M : nat -> nat -> R) (k N : nat) : (k <= N)%nat -> quad M (unit_vec k) N = M k k.
+Proof.
+  intros Hk. unfold quad.
+  transitivity (sum_f_R0 (fun i => unit_vec k i * (M i k)) N).
+  - apply sum_eq. intros i Hi.
+    pose proof (sum_unit (fun j => unit_vec k i * M i j) k N Hk) as E. cbv beta in E.
+    rewrite <- E. apply sum_eq. intros j Hj. ring.
+  - pose proof (sum_unit (fun i => M i k) k N Hk) as E. cbv beta in E. exact E.
+Qed.
+
+Theorem A3_trace_step (A B : nat -> nat -> R) (N : nat) :
+  (forall x, 0 <= quad (fun i j => B i j - A i j) x N) -> trace A N <= trace B N.
+Proof.
+  intros H. unfold trace. apply sum_Rle. intros i Hi.
+  pose proof (H (unit_vec i)) as Hq. rewrite quad_unit in Hq by exact Hi. lra.
+Qed.

@@ -1,0 +1,105 @@
+(* A test of the test: the tie rule to the LOWER cell (a boundary value in cell k - 1), with the real
+   proof script. It must not compile (ctest formal.rejects.coq_tie_to_lower_cell).
+   A1 — scalar cell lemma for the mid-rise quantizer with its tie rule (proofs-notes/A1.md).
+   Clip c > 0, L = 2^b >= 1 cells, step = 2c / L, index k(y) = clamp(floor((y + c) / step), 0, L - 1),
+   reconstruction q(y) = -c + (k + 1/2) step. A value on a boundary goes to the upper cell (floor). *)
+From Coq Require Import Reals Lra Lia ZArith.
+From Flocq Require Import Core.Raux.
+Open Scope R_scope.
+
+Section A1.
+
+Variables (c step : R) (L : Z).
+Hypothesis Hc : 0 < c.
+Hypothesis HL : (1 <= L)%Z.
+Hypothesis Hstep : step * IZR L = 2 * c.
+
+Lemma step_pos : 0 < step.
+Proof.
+  assert (HLpos : 1 <= IZR L) by (apply IZR_le; lia).
+  destruct (Rle_or_lt step 0) as [H|H]; [|exact H].
+  assert (step * IZR L <= 0) by nra. lra.
+Qed.
+
+Definition index (y : R) : Z := Z.max 0 (Z.min (Zfloor ((y + c) / step)) (L - 1)).
+Definition q (y : R) : R := - c + (IZR (index y) + / 2) * step.
+
+(* floor bounds, multiplied out by step > 0 *)
+Lemma floor_scaled (y : R) :
+  IZR (Zfloor ((y + c) / step)) * step <= y + c < (IZR (Zfloor ((y + c) / step)) + 1) * step.
+Proof.
+  pose proof step_pos as Hs.
+  pose proof (Zfloor_lb ((y + c) / step)) as Hlb.
+  pose proof (Zfloor_ub ((y + c) / step)) as Hub.
+  set (k := IZR (Zfloor ((y + c) / step))) in *.
+  assert (Heq : (y + c) / step * step = y + c) by (field; lra).
+  split; nra.
+Qed.
+
+Theorem A1_inside (y : R) : Rabs y <= c -> Rabs (y - q y) <= step / 2.
+Proof.
+  intros Hy.
+  assert (Hlo : - c <= y) by (pose proof (Rle_abs (- y)) as H; rewrite Rabs_Ropp in H; lra).
+  assert (Hhi : y <= c) by (pose proof (Rle_abs y); lra).
+  pose proof step_pos as Hs. pose proof (floor_scaled y) as [Hf1 Hf2].
+  assert (HLr : IZR L * step = 2 * c) by lra.
+  unfold q, index.
+  set (k := Zfloor ((y + c) / step)) in *.
+  (* k >= 0 because y + c >= 0 *)
+  assert (Hk0 : (0 <= k)%Z).
+  { apply le_IZR. destruct (Rle_or_lt 0 (IZR k)) as [H|H]; [exact H|].
+    assert (IZR k <= -1) by (apply IZR_le; apply lt_IZR in H; lia). nra. }
+  (* k <= L, because y + c <= 2c *)
+  assert (HkL : (k <= L)%Z).
+  { apply le_IZR. destruct (Rle_or_lt (IZR k) (IZR L)) as [H|H]; [exact H|].
+    assert (IZR L + 1 <= IZR k) by (rewrite <- plus_IZR; apply IZR_le; apply lt_IZR in H; lia). nra. }
+  destruct (Z.eq_dec k L) as [HkeqL|HkneL].
+  - (* y = c: clamped into the top cell *)
+    rewrite HkeqL in *.
+    replace (Z.max 0 (Z.min L (L - 1))) with (L - 1)%Z by lia.
+    rewrite minus_IZR.
+    assert (y = c) by nra. subst y.
+    apply Rabs_le. split; nra.
+  - replace (Z.max 0 (Z.min k (L - 1))) with k by lia.
+    apply Rabs_le. split; nra.
+Qed.
+
+Theorem A1_outside (y : R) : c < Rabs y -> Rabs (y - q y) = Rabs y - c + step / 2.
+Proof.
+  intros Hy. pose proof step_pos as Hs. pose proof (floor_scaled y) as [Hf1 Hf2].
+  assert (HLr : IZR L * step = 2 * c) by lra.
+  unfold q, index.
+  set (k := Zfloor ((y + c) / step)) in *.
+  destruct (Rle_or_lt 0 y) as [Hpos|Hneg].
+  - rewrite Rabs_right in Hy by lra.
+    (* y > c: k >= L, clamped to L - 1 *)
+    assert (HkL : (L <= k)%Z).
+    { apply le_IZR. destruct (Rle_or_lt (IZR L) (IZR k)) as [H|H]; [exact H|].
+      assert (IZR k + 1 <= IZR L) by (rewrite <- plus_IZR; apply IZR_le; apply lt_IZR in H; lia). nra. }
+    replace (Z.max 0 (Z.min k (L - 1))) with (L - 1)%Z by lia.
+    rewrite minus_IZR, Rabs_right by lra.
+    rewrite Rabs_right; nra.
+  - rewrite Rabs_left in Hy by lra.
+    (* y < -c: k < 0, clamped to 0 *)
+    assert (Hk : (k < 0)%Z).
+    { apply lt_IZR. destruct (Rlt_or_le (IZR k) 0) as [H|H]; [exact H|]. nra. }
+    replace (Z.max 0 (Z.min k (L - 1))) with 0%Z by lia.
+    rewrite (Rabs_left y) by lra.
+    rewrite Rabs_left; nra.
+Qed.
+
+End A1.
+
+(* The tie rule as the C++ defines it (core/include/deltapq/core/design.h: floor, then clamp): a value
+   exactly on the boundary -c + k step between cells k - 1 and k goes to the upper cell k. *)
+Theorem A1_tie_rule (c step : R) (L k : Z) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (1 <= k <= L - 1)%Z ->
+  index c step L (- c + IZR k * step) = (k - 1)%Z.
+Proof.
+  intros Hc HL Hs Hk.
+  pose proof (step_pos c step L Hc HL Hs) as Hp.
+  unfold index.
+  replace ((- c + IZR k * step + c) / step) with (IZR k) by (field; lra).
+  rewrite Zfloor_IZR. lia.
+Qed.
+
