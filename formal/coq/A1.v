@@ -114,3 +114,29 @@ Proof.
   rewrite <- (pow2_abs (y i - q (c i) (step i) (L i) (y i))).
   apply pow_incr. split; [apply Rabs_pos | exact Hb].
 Qed.
+
+(* A5's decomposition, sample-wise (the empirical distribution of T + 1 values y_0..y_T of one
+   coordinate): each squared error is at most (step/2)^2 = c^2 4^-b inside the clip and exactly
+   (|y| - c + step/2)^2 outside it, so the sum splits into the covariance-scale term over the values
+   inside and the overload term over those outside (B_clip with P and O_i as empirical averages). *)
+Definition a5_term (c step y : R) : R :=
+  if Rle_dec (Rabs y) c then (step / 2) ^ 2 else (Rabs y - c + step / 2) ^ 2.
+
+Theorem A5_pointwise (c step : R) (L : Z) (y : R) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (y - q c step L y) ^ 2 <= a5_term c step y.
+Proof.
+  intros Hc HL Hs. unfold a5_term.
+  destruct (Rle_dec (Rabs y) c) as [Hin|Hout].
+  - pose proof (A1_inside c step L Hc HL Hs y Hin) as Hb.
+    rewrite <- (pow2_abs (y - q c step L y)). apply pow_incr. split; [apply Rabs_pos | exact Hb].
+  - apply Rnot_le_lt in Hout.
+    pose proof (A1_outside c step L Hc HL Hs y Hout) as He.
+    rewrite <- (pow2_abs (y - q c step L y)), He. lra.
+Qed.
+
+Theorem A5_sample (c step : R) (L : Z) (y : nat -> R) (T : nat) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c ->
+  sum_f_R0 (fun t => (y t - q c step L (y t)) ^ 2) T <= sum_f_R0 (fun t => a5_term c step (y t)) T.
+Proof.
+  intros Hc HL Hs. apply sum_Rle. intros t Ht. apply A5_pointwise; assumption.
+Qed.
