@@ -23,6 +23,11 @@ using fast::FastDesign;
 using fast::SimdLevel;
 
 constexpr double kU = std::numeric_limits<float>::epsilon() / 2;  // float unit roundoff 2^-24
+// The relative errors the Gappa certificates prove (formal/gappa/*.g, read by CMake): the index
+// t = fl(s fl(1/step)) against s / step, fl(k step) against k step, one float add.
+constexpr double kIndexRel = DPQ_GAPPA_E1_INDEX, kDequantRel = DPQ_GAPPA_E1_DEQUANT, kAddRel = DPQ_GAPPA_E1_ADD;
+static_assert(kIndexRel >= 2 * kU + kU * kU && kDequantRel >= kU && kAddRel >= kU,
+              "a Gappa certificate cannot be tighter than one rounding (the .g file was misread)");
 
 // The layout contract, read independently of the kernels: code i at bits [o_i, o_i + b_i), LSB first.
 std::uint32_t code_at(const std::uint8_t* row, const std::vector<int>& bits, std::size_t i) {
@@ -104,8 +109,9 @@ std::string e1_violation(const FastDesign& ds, const float* x, std::size_t n, co
       const double shift_err = kU * (std::fabs(shift) + 2 * gamma_d * s_mu) + 2 * gamma_d * s_mu;
       const double sum_err = gamma_f * s_x + shift_err + kU * ((1 + gamma_f) * s_x + std::fabs(shift) + shift_err);
       const Real t_exact = (y + Real(c)) / step;
-      // t = fl(s * fl(1/step)): |t - t*| <= (A / step)(1+u)^2 + |t*| (2u + u^2).
-      const Real delta_t = Real(sum_err) / step * Real((1 + kU) * (1 + kU)) + abs(t_exact) * Real(2 * kU + kU * kU);
+      // t = fl(s * fl(1/step)) = (s / step)(1 + e) with |e| <= kIndexRel (e1_index.g): |t - t*| <=
+      // (A / step)(1 + kIndexRel) + |t*| kIndexRel.
+      const Real delta_t = Real(sum_err) / step * Real(1 + kIndexRel) + abs(t_exact) * Real(kIndexRel);
       const std::int64_t cells = std::int64_t{1} << b;
       const std::int64_t k_ref = cell_index(y, Real(c), b);
       const std::int64_t k_fast = code_at(codes + r * bytes_per_row, ds.bits, i);
@@ -124,11 +130,12 @@ std::string e1_violation(const FastDesign& ds, const float* x, std::size_t n, co
         const float got = decoded[r * d + i] - (ds.mean.empty() ? 0.0f : ds.mean[i]);
         const Real exact = ref::reconstruct(k_fast, Real(c), b);
         const double offset = ref::to_double(step) / 2 - c;
-        const double mean_add = ds.mean.empty() ? 0.0 : kU * (std::fabs(decoded[r * d + i]) + 2 * std::fabs(ds.mean[i]));
-        // Gappa (formal/gappa/e1_dequant.g, e1_add.g): each rounding is relative <= u, and the final
-        // add's error u |p + offset| <= u / (1 - u) |y^|.
-        const double bound = kU * (static_cast<double>(k_fast) * ref::to_double(step) + std::fabs(offset)) +
-                             kU / (1 - kU) * std::fabs(got) + 2 * mean_add;
+        const double mean_add = ds.mean.empty() ? 0.0 : kAddRel * (std::fabs(decoded[r * d + i]) + 2 * std::fabs(ds.mean[i]));
+        // Gappa (formal/gappa/e1_dequant.g, e1_add.g): fl(k step) is relative <= kDequantRel, the
+        // offset's one rounding to float relative <= u, and the final add's error kAddRel |p + offset|
+        // <= kAddRel / (1 - kAddRel) |y^|.
+        const double bound = kDequantRel * static_cast<double>(k_fast) * ref::to_double(step) + kU * std::fabs(offset) +
+                             kAddRel / (1 - kAddRel) * std::fabs(got) + 2 * mean_add;
         if (abs(Real(got) - exact) > Real(bound))
           return "row " + std::to_string(r) + ", coordinate " + std::to_string(i) + ": decoded " + std::to_string(got) +
                  " vs " + ref::to_string(exact, 10) + " beyond " + std::to_string(bound);
@@ -152,8 +159,8 @@ std::string e1_violation(const FastDesign& ds, const float* x, std::size_t n, co
           const Real q = ref::reconstruct(k, Real(ds.clip[i]), b);
           exact += Real(u_at(j, i)) * q;
           const double step = std::ldexp(static_cast<double>(ds.clip[i]), 1 - b);
-          const double dec = kU * (static_cast<double>(k) * step + std::fabs(step / 2 - ds.clip[i])) +
-                             kU / (1 - kU) * std::fabs(yhat[i]);
+          const double dec = kDequantRel * static_cast<double>(k) * step + kU * std::fabs(step / 2 - ds.clip[i]) +
+                             kAddRel / (1 - kAddRel) * std::fabs(yhat[i]);
           s_abs += std::fabs(u_at(j, i) * yhat[i]);
           propagated += std::fabs(u_at(j, i)) * dec;
         }
