@@ -34,13 +34,15 @@ int run_qjl_bench(int argc, char** argv) {
     std::vector<std::uint8_t> rec, rec_blas;
     std::vector<float> query, out, proj;
     double sink = 0;
-    std::size_t op_encode = 0, op_blas = 0, op_estimate = 0, op_reconstruct = 0;
+    std::vector<float> scores;
+    std::size_t op_encode = 0, op_blas = 0, op_estimate = 0, op_scores = 0, op_reconstruct = 0;
   };
   std::vector<Method> methods;
   for (int m : {d / 2, d, 2 * d}) {
     Method me{m, std::make_unique<fast::QjlSketch>(d, m, 7), {}, {}, {}, {}, {}};
     me.rec.resize(n * me.sk->bytes_per_vector());
     me.rec_blas.resize(me.rec.size());
+    me.scores.resize(n);
     me.out.resize(s.x.size());
     me.proj.resize(static_cast<std::size_t>(m));
     me.query = me.sk->project(s.x.data());  // the first row as the query
@@ -54,6 +56,7 @@ int run_qjl_bench(int argc, char** argv) {
       for (std::size_t k = 0; k < n; ++k) acc += me.sk->estimate(me.rec.data() + k * me.sk->bytes_per_vector(), me.query);
       me.sink = acc;
     });
+    me.op_scores = t.add([&] { me.sk->scores(me.rec.data(), n, me.sk->bytes_per_vector(), me.query, me.scores.data()); });
     me.op_reconstruct = t.add([&] { me.sk->reconstruct_strided(me.rec.data(), n, me.sk->bytes_per_vector(), me.out.data()); });
   }
   t.run(reps);
@@ -67,17 +70,17 @@ int run_qjl_bench(int argc, char** argv) {
             << " kernels, median of " << reps << " interleaved runs (per-thread CPU time)\n"
             << "  streaming read " << report["read_bandwidth_gb_per_s"].get<double>() << " GB/s, write "
             << report["write_bandwidth_gb_per_s"].get<double>() << " GB/s\n"
-            << "     m   sketch vec/s  (per-row sgemv)   estimates/s   reconstruct vec/s   sketch share of read bw\n";
+            << "     m   sketch vec/s  (per-row sgemv)   estimates/s (scores kernel)   reconstruct vec/s   sketch share of read bw\n";
   for (const Method& me : methods) {
     const double te = t.median(me.op_encode), tb = t.median(me.op_blas), ts = t.median(me.op_estimate),
-                 tr = t.median(me.op_reconstruct);
+                 tk = t.median(me.op_scores), tr = t.median(me.op_reconstruct);
     // The two sketches must agree except where a projection lies within rounding of 0.
     std::size_t differ = 0;
     for (std::size_t k = 0; k < me.rec.size(); ++k) differ += me.rec[k] != me.rec_blas[k];
     const double nn = static_cast<double>(n);
     char line[200];
-    std::snprintf(line, sizeof line, "  %4d %14.4g %16.4g %13.4g %19.4g %12.3f\n", me.m, nn / te, nn / tb, nn / ts, nn / tr,
-                  t_read / te);
+    std::snprintf(line, sizeof line, "  %4d %14.4g %16.4g %13.4g %15.4g %19.4g %12.3f\n", me.m, nn / te, nn / tb, nn / ts, nn / tk,
+                  nn / tr, t_read / te);
     std::cout << line;
     report["methods"].push_back(nlohmann::ordered_json{
         {"m", me.m},
@@ -85,6 +88,8 @@ int run_qjl_bench(int argc, char** argv) {
         {"sketch_wall_s", t.median_wall(me.op_encode)},
         {"sgemv_rows_vectors_per_s", nn / tb},
         {"estimates_per_s", nn / ts},
+        {"scores_per_s", nn / tk},
+        {"scores_vs_estimate", ts / tk},
         {"reconstruct_vectors_per_s", nn / tr},
         {"sketch_vs_sgemv_rows", tb / te},
         {"sketch_share_of_read_bandwidth", t_read / te},
@@ -92,6 +97,7 @@ int run_qjl_bench(int argc, char** argv) {
         {"record_bytes_differing_from_sgemv", differ}});
     if (me.m == d) {
       report["ratios"]["sketch_vs_sgemv_rows"] = tb / te;
+      report["ratios"]["scores_vs_estimate"] = ts / tk;
       report["ratios"]["sketch_share_of_read_bandwidth"] = t_read / te;
       report["ratios"]["reconstruct_share_of_write_bandwidth"] = t_write / tr;
     }

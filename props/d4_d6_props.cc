@@ -11,6 +11,7 @@
 #include "deltapq/fast/sphere_codebooks.h"
 #include "deltapq/fast/turbo_codec.h"
 #include "deltapq/reference/attention.h"
+#include "avx2_skip.h"
 #include "support.h"
 
 namespace dpq::props {
@@ -203,6 +204,58 @@ RC_GTEST_PROP(D4, fast_sketch_signs_and_estimates, ()) {
   const double v = ref::to_double(ref::qjl_variance(Real(q2), Real(r2), Real(qr), c.m));
   RC_ASSERT(std::fabs(res.mean_sign - qr) <= 5 * std::sqrt(v / n));
   RC_ASSERT(std::fabs(res.var_sign / v - 1) <= 5 * std::sqrt((2 + 6.0 / c.m) / (n - 1)));
+}
+
+// The QJL score kernel (QjlSketch::scores, the attention inner loop): every level the CPU reports
+// equals the scalar contract bit for bit, and each score is the estimator within the float rounding of
+// its sum: K = ceil(m / 16) terms per partial sum and 4 tree levels, then the float scale, the product
+// with the norm and the product with the sum -- gamma_{K+8} of sqrt(pi/2)/m ||r|| sum_j |(S q)_j|
+// (estimate() in double errs by far less). `flip` flips the sign bit of the largest |(S q)_j| in the
+// records first (the test of the test: that moves a score by 2 sqrt(pi/2)/m ||r|| max_j |(S q)_j|).
+void check_scores(bool flip) {
+  const int d = *rc::gen::inRange(1, 65), m = *rc::gen::inRange(1, 301);
+  const std::size_t n = static_cast<std::size_t>(*rc::gen::inRange(1, 41));
+  boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
+  boost::random::normal_distribution<float> normal;
+  const fast::QjlSketch sk(d, m, rng());
+  const std::size_t stride = sk.bytes_per_vector() + static_cast<std::size_t>(*rc::gen::inRange(0, 6));
+  std::vector<float> r(n * static_cast<std::size_t>(d)), q(static_cast<std::size_t>(d));
+  for (auto& v : r) v = normal(rng);
+  for (auto& v : q) v = normal(rng);
+  std::vector<std::uint8_t> rec(n * stride, 0xa5);
+  sk.encode_strided(r.data(), n, rec.data(), stride);
+  const std::vector<float> pq = sk.project(q.data());
+  std::size_t jmax = 0;
+  double sum_abs = 0;
+  for (std::size_t j = 0; j < pq.size(); ++j) {
+    sum_abs += std::fabs(pq[j]);
+    if (std::fabs(pq[j]) > std::fabs(pq[jmax])) jmax = j;
+  }
+  if (flip)
+    for (std::size_t k = 0; k < n; ++k) rec[k * stride + 4 + jmax / 8] ^= static_cast<std::uint8_t>(1u << (jmax % 8));
+  std::vector<float> want(n), got(n);
+  sk.scores(rec.data(), n, stride, pq, want.data(), fast::SimdLevel::scalar);
+  for (fast::SimdLevel level : testing::cpu_levels()) {
+    sk.scores(rec.data(), n, stride, pq, got.data(), level);
+    RC_ASSERT(std::memcmp(want.data(), got.data(), n * sizeof(float)) == 0);
+  }
+  const double u = 0x1p-24, K = std::ceil(m / 16.0) + 8;
+  for (std::size_t k = 0; k < n; ++k) {
+    float norm;
+    std::memcpy(&norm, rec.data() + k * stride, 4);
+    // The estimator of the records as encoded (before any flip), in double.
+    std::vector<std::uint8_t> orig(rec.begin() + static_cast<std::ptrdiff_t>(k * stride), rec.begin() + static_cast<std::ptrdiff_t>(k * stride + stride));
+    if (flip) orig[4 + jmax / 8] ^= static_cast<std::uint8_t>(1u << (jmax % 8));
+    const double est = sk.estimate(orig.data(), pq);
+    const double bound = K * u / (1 - K * u) * std::sqrt(M_PI / 2) / m * norm * sum_abs;
+    RC_ASSERT(std::fabs(static_cast<double>(want[k]) - est) <= bound);
+  }
+}
+
+RC_GTEST_PROP(D4, qjl_scores_equal_the_contract_at_every_level_and_the_estimator_within_rounding, ()) { check_scores(false); }
+
+TEST(D4, qjl_scores_comparator_rejects_a_flipped_sign_bit) {
+  EXPECT_TRUE(falsified("the largest projection's bit flipped", [] { check_scores(true); }));
 }
 
 // TurboQuant's inner-product codec, fused (TurboCodec with its QJL stage, Hadamard path): for a fixed

@@ -169,6 +169,10 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   sk.encode(x.data(), 5, rec.data(), SimdLevel::avx512);
   sk.reconstruct_strided(rec.data(), 5, sk.bytes_per_vector(), back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);
+  std::vector<float> scores(5);
+  before = kernel_calls(SimdLevel::avx512);
+  sk.scores(rec.data(), 5, sk.bytes_per_vector(), sk.project(x.data(), SimdLevel::avx512), scores.data(), SimdLevel::avx512);
+  EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);  // the query's projection and the scores
   const TurboCodec turbo(16, 3, ScalarCodebook::from_centroids({-0.6f, -0.4f, -0.2f, -0.05f, 0.05f, 0.2f, 0.4f, 0.6f}), {4});
   std::vector<std::uint8_t> trec(turbo.bytes_per_vector() * 5);
   before = kernel_calls(SimdLevel::avx512);

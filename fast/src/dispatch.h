@@ -39,7 +39,17 @@ struct PqKernels {
   void (*table)(const PqBlock&, const float* q, bool inner_product, float* table);
 };
 
+// QJL attention scores: out[r] = (scale * ||r||) * sum_j s_j q_j for n records `stride` bytes apart
+// (fp32 norm, then m sign bits LSB first) against one projected query q (m floats). The sum is the
+// contract's: 16 interleaved float partial sums (lane j mod 16, j increasing), reduced 16 -> 8 -> 4 -> 2
+// -> 1 by adding lane l + half to lane l; every level computes exactly that.
+struct QjlKernels {
+  void (*scores)(const std::uint8_t* records, std::size_t n, std::size_t stride, std::size_t m, const float* q, float scale,
+                 float* out);
+};
+
 extern const CodecKernels kCodecScalar, kCodecAvx2, kCodecAvx512;
+extern const QjlKernels kQjlScalar, kQjlAvx2, kQjlAvx512;
 extern const TurboKernels kTurboScalar, kTurboAvx2, kTurboAvx512;
 extern const PqKernels kPqScalar, kPqAvx2, kPqAvx512;
 
@@ -47,6 +57,7 @@ extern const PqKernels kPqScalar, kPqAvx2, kPqAvx512;
 const CodecKernels& codec_kernels(SimdLevel level);
 const TurboKernels& turbo_kernels(SimdLevel level);
 const PqKernels& pq_kernels(SimdLevel level);
+const QjlKernels& qjl_kernels(SimdLevel level);
 
 // Every kernel entry counts itself (tests assert which level ran).
 void count_kernel(SimdLevel level);

@@ -80,6 +80,17 @@ double QjlSketch::estimate(const std::uint8_t* record, const std::vector<float>&
   return std::sqrt(M_PI / 2) / m_ * norm * s;
 }
 
+void QjlSketch::scores(const std::uint8_t* records, std::size_t n, std::size_t stride, const std::vector<float>& pq, float* out,
+                       std::optional<SimdLevel> level) const {
+  if (n == 0) return;
+  if (!records || !out) throw Error("QJL scores: null buffer");
+  if (pq.size() != static_cast<std::size_t>(m_))
+    throw Error("QJL scores: the projected query has " + std::to_string(pq.size()) + " entries, the sketch m = " + std::to_string(m_));
+  if (stride < bytes_per_vector()) throw Error("QJL scores: record stride " + std::to_string(stride) + " < " + std::to_string(bytes_per_vector()));
+  detail::qjl_kernels(select_simd(level)).scores(records, n, stride, static_cast<std::size_t>(m_), pq.data(),
+                                                 static_cast<float>(std::sqrt(M_PI / 2) / m_), out);
+}
+
 void QjlSketch::reconstruct(const std::uint8_t* record, float* out, std::optional<SimdLevel> level) const {
   reconstruct_strided(record, 1, bytes_per_vector(), out, level);
 }

@@ -103,6 +103,10 @@ const TurboKernels& turbo_kernels(SimdLevel level) {
   static const TurboKernels* const table[kSimdLevels] = {&kTurboScalar, &kTurboAvx2, &kTurboAvx512};
   return *table[static_cast<int>(level)];
 }
+const QjlKernels& qjl_kernels(SimdLevel level) {
+  static const QjlKernels* const table[kSimdLevels] = {&kQjlScalar, &kQjlAvx2, &kQjlAvx512};
+  return *table[static_cast<int>(level)];
+}
 const PqKernels& pq_kernels(SimdLevel level) {
   static const PqKernels* const table[kSimdLevels] = {&kPqScalar, &kPqAvx2, &kPqAvx512};
   return *table[static_cast<int>(level)];

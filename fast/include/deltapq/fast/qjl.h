@@ -33,8 +33,14 @@ class QjlSketch {
                       std::optional<SimdLevel> level = std::nullopt) const;
   // S q for one query (m floats), computed once and reused for every stored residual.
   std::vector<float> project(const float* q, std::optional<SimdLevel> level = std::nullopt) const;
-  // The QJL estimate of <q, r> from a record and the projected query.
+  // The QJL estimate of <q, r> from a record and the projected query (in double, j in order).
   double estimate(const std::uint8_t* record, const std::vector<float>& projected_query) const;
+  // The same estimate for n records `stride` bytes apart, in float, by the score kernel (the attention
+  // inner loop: one query against every stored key): sqrt(pi/2)/m ||r|| sum_j s_j (S q)_j with the sum
+  // in 16 interleaved partial sums reduced by a fixed tree (fast/src/dispatch.h), bit-identical at
+  // every level.
+  void scores(const std::uint8_t* records, std::size_t n, std::size_t stride, const std::vector<float>& projected_query,
+              float* out, std::optional<SimdLevel> level = std::nullopt) const;
   // The unbiased vector reconstruction r^ = sqrt(pi/2)/m ||r|| S^T s (so <q, r^> is the estimate).
   void reconstruct(const std::uint8_t* record, float* out, std::optional<SimdLevel> level = std::nullopt) const;
   // n records `in_stride` bytes apart into n x d reconstructions.
