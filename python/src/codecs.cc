@@ -37,23 +37,12 @@ void auto_clips(const pipeline::Stream& s, fast::FastDesign& d) {
   for (std::size_t i = 0; i < dim; ++i) d.clip[i] = static_cast<float>(matched_clip(lambda[i], top, k[i].kappa));
 }
 
-PyScalarCodec scalar_fit(const py::handle& x, int bits, const py::object& kappa_arg, const std::string& basis) {
+PyScalarCodec scalar_fit(const py::handle& x, int bits, const py::object& kappa_value, const std::string& basis) {
   const NpyArray a = float_matrix(x, "ScalarCodec.fit: x");
   if (bits < 1 || bits > 8) throw Error("ScalarCodec.fit: bits = " + std::to_string(bits) + " is outside 1..8");
-  bool kappa_auto = false;
-  double kappa = 3;
-  if (py::isinstance<py::str>(kappa_arg)) {
-    if (kappa_arg.cast<std::string>() != "auto")
-      throw Error("ScalarCodec.fit: kappa = '" + kappa_arg.cast<std::string>() + "' must be 'auto' or a positive number");
-    kappa_auto = true;
-  } else {
-    try {
-      kappa = kappa_arg.cast<double>();
-    } catch (const py::cast_error&) {
-      throw Error("ScalarCodec.fit: kappa must be 'auto' or a positive number");
-    }
-    if (!(kappa > 0) || !std::isfinite(kappa)) throw Error("ScalarCodec.fit: kappa must be positive and finite");
-  }
+  const std::optional<double> fixed = kappa_arg(kappa_value, "ScalarCodec.fit: ");
+  const bool kappa_auto = !fixed;
+  const double kappa = fixed.value_or(3.0);
   if (a.shape[0] < 2) throw Error("ScalarCodec.fit: x has " + std::to_string(a.shape[0]) + " rows; fitting needs at least 2");
   const pipeline::Stream s = stream_of(a);
   py::gil_scoped_release release;

@@ -81,4 +81,20 @@ pipeline::Stream stream_of(const NpyArray& a) {
   return s;
 }
 
+std::optional<double> kappa_arg(const py::object& kappa, const std::string& what) {
+  if (py::isinstance<py::str>(kappa)) {
+    if (kappa.cast<std::string>() != "auto")
+      throw Error(what + "kappa = '" + kappa.cast<std::string>() + "' must be 'auto' or a positive number");
+    return std::nullopt;
+  }
+  double k = 0;
+  try {
+    k = kappa.cast<double>();
+  } catch (const py::cast_error&) {
+    throw Error(what + "kappa must be 'auto' or a positive number");
+  }
+  if (!(k > 0) || !std::isfinite(k)) throw Error(what + "kappa must be positive and finite");
+  return k;
+}
+
 }  // namespace dpq::py_module

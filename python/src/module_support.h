@@ -30,6 +30,9 @@ std::string shape_text(const std::vector<std::size_t>& s);
 // error names the index). `what` names the argument in messages. float_matrix: rank 2.
 NpyArray float_array(const py::handle& obj, const std::string& what);
 NpyArray float_matrix(const py::handle& obj, const std::string& what);
+// A `kappa=` argument: nullopt for "auto", else a positive finite number; anything else is dpq::Error
+// (ValueError) naming `what`.
+std::optional<double> kappa_arg(const py::object& kappa, const std::string& what);
 
 // float32 rows for the codecs: no copy when the array is float32 and C-contiguous. Non-finite values
 // are passed on (the codecs refuse them naming the row).

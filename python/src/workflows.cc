@@ -52,18 +52,10 @@ py::object audit(const py::handle& array, int bits, const py::object& kappa, std
   app::AuditOptions o;
   o.jobs = jobs.value_or(app::default_jobs());
   o.bits = bits;
-  if (py::isinstance<py::str>(kappa)) {
-    if (kappa.cast<std::string>() != "auto") throw Error("kappa = '" + kappa.cast<std::string>() + "' must be 'auto' or a positive number");
+  if (const std::optional<double> k = kappa_arg(kappa, ""))
+    o.kappa = ref::Real(*k);
+  else
     o.kappa_auto = true;
-  } else {
-    double k = 0;
-    try {
-      k = kappa.cast<double>();
-    } catch (const py::cast_error&) {
-      throw Error("kappa must be 'auto' or a positive number");
-    }
-    o.kappa = ref::Real(k);
-  }
   o.budget = budget;
   o.allow_small_sample = small_sample;
   o.bootstrap = bootstrap_options(bootstrap, replicates, confidence, bootstrap_seed);
@@ -149,19 +141,10 @@ py::object audit_stream(const py::handle& cache, std::optional<std::string> layo
   o.jobs = jobs.value_or(app::default_jobs());
   if (bits < 1 || bits > 8) throw Error("bits = " + std::to_string(bits) + " is outside 1..8");
   o.bits = bits;
-  if (py::isinstance<py::str>(kappa)) {
-    if (kappa.cast<std::string>() != "auto") throw Error("kappa = '" + kappa.cast<std::string>() + "' must be 'auto' or a positive number");
+  if (const std::optional<double> k = kappa_arg(kappa, ""))
+    o.kappa = *k;
+  else
     o.kappa_auto = true;
-  } else {
-    double k = 0;
-    try {
-      k = kappa.cast<double>();
-    } catch (const py::cast_error&) {
-      throw Error("kappa must be 'auto' or a positive number");
-    }
-    if (!(k > 0) || !std::isfinite(k)) throw Error("kappa must be positive and finite");
-    o.kappa = k;
-  }
   set_monitor(o, half_life, theta, eta);
   if (pq) {
     const auto [m, b] = ref::parse_pq_text(*pq, "pq =");
