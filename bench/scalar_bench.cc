@@ -34,7 +34,7 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
   const std::size_t code_bytes = n * ident.bytes_per_row();
   std::vector<std::uint8_t> codes(code_bytes), codes_scalar(code_bytes), codes_eig(n * eig.bytes_per_row());
   std::vector<float> out(n * dim), out2(n * dim), copy(n * dim), gemm_out(256 * dim);
-  const bool avx2 = fast::detected_simd() == fast::SimdLevel::avx2;
+  const bool simd = fast::detected_simd() != fast::SimdLevel::scalar;
   const auto best = fast::detected_simd();
 
   Timer t;
@@ -130,7 +130,7 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
 
   char line[256];
   os << "\nd = " << dim << ", b = " << bits << ", N = " << n << " vectors, one thread, median of " << reps
-     << " interleaved runs, per-thread CPU time (" << (avx2 ? "AVX2 available" : "no AVX2: scalar only") << ")\n";
+     << " interleaved runs, per-thread CPU time (" << (simd ? std::string(fast::to_string(best)) + " available" : std::string("no AVX2: scalar only")) << ")\n";
   os << "  method                                          vectors/s      GB/s    MSE/vector\n";
   nlohmann::ordered_json j;
   j["dim"] = dim;
