@@ -13,6 +13,7 @@
 #include "bench_data.h"
 #include "deltapq/core/atomic_file.h"
 #include "deltapq/core/error.h"
+#include "deltapq/pipeline/pipeline.h"
 #include "deltapq/reference/clip_search.h"
 
 namespace dpq::bench {
@@ -86,13 +87,9 @@ nlohmann::ordered_json bench_config(std::size_t dim, int bits, std::size_t n, in
   // --kappa auto on the same stream (issue 17): the clip multiple minimising the empirical distortion of
   // the matched identity design, chosen by the reference (ref::mse_optimal_kappa), coded by the same
   // kernel. Beside it, the MSE of kappa = 3 (today's default) and of FAISS's min-max training.
-  std::vector<double> y(n * dim), lambda(dim, 0.0);
-  for (std::size_t r = 0; r < n; ++r)
-    for (std::size_t i = 0; i < dim; ++i) {
-      y[r * dim + i] = static_cast<double>(s.x[r * dim + i]) - s.identity.mean[i];
-      lambda[i] += y[r * dim + i] * y[r * dim + i];
-    }
-  for (double& l : lambda) l /= static_cast<double>(n);
+  const pipeline::DesignCoordinates coords = pipeline::design_coordinates({n, dim, s.x}, s.identity);
+  const std::vector<double>& y = coords.y;
+  const std::vector<double>& lambda = coords.variance;
   const ref::KappaChoice kc = ref::mse_optimal_kappa(y, n, lambda, s.identity.bits);
   fast::FastDesign auto_design = s.identity;
   const double lambda_max = *std::max_element(lambda.begin(), lambda.end());

@@ -130,16 +130,8 @@ namespace {
 // y = (x - mu) U in its key design's basis (computed in double from the float design), b bits each.
 double auto_kappa(const pipeline::Stream& s, const pipeline::Moments& mv, int bits) {
   const fast::FastDesign d = pipeline::matched_design(mv, 3.0, bits, true);
-  const std::size_t n = s.rows, dim = s.dim;
-  std::vector<double> y(n * dim), lambda(dim, 0.0);
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t i = 0; i < dim; ++i) {
-      double v = 0;
-      for (std::size_t j = 0; j < dim; ++j) v += (static_cast<double>(s.row(t)[j]) - d.mean[j]) * d.basis[j * dim + i];
-      y[t * dim + i] = v;
-      lambda[i] += v * v / static_cast<double>(n);
-    }
-  return ref::mse_optimal_kappa(y, n, lambda, d.bits).kappa;
+  const pipeline::DesignCoordinates c = pipeline::design_coordinates(s, d);
+  return ref::mse_optimal_kappa(c.y, s.rows, c.variance, d.bits).kappa;
 }
 
 // One stream's report (independent of every other stream: the parallel loop below relies on it).

@@ -68,6 +68,25 @@ Stream deltas(const Stream& s) {
   return u;
 }
 
+DesignCoordinates design_coordinates(const Stream& s, const fast::FastDesign& d) {
+  const std::size_t n = s.rows, dim = s.dim;
+  DesignCoordinates c{std::vector<double>(n * dim), std::vector<double>(dim, 0.0)};
+  for (std::size_t t = 0; t < n; ++t)
+    for (std::size_t i = 0; i < dim; ++i) {
+      double v = 0;
+      const double mu_i = d.mean.empty() ? 0.0 : d.mean[i];
+      if (d.basis.empty()) {
+        v = static_cast<double>(s.row(t)[i]) - mu_i;
+      } else {
+        for (std::size_t j = 0; j < dim; ++j)
+          v += (static_cast<double>(s.row(t)[j]) - (d.mean.empty() ? 0.0 : d.mean[j])) * d.basis[j * dim + i];
+      }
+      c.y[t * dim + i] = v;
+      c.variance[i] += v * v / static_cast<double>(n);
+    }
+  return c;
+}
+
 fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool centered) {
   const std::size_t d = m.mean.size();
   const Eigen::Map<const MatD> cov(m.covariance.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));

@@ -19,22 +19,10 @@ namespace {
 // kappa = "auto": every coordinate's own MSE-optimal clip multiple on x itself (ref::mse_optimal_kappas
 // on the design's coordinates y = (x - mu) U in double), the design's clip c_i = kappa_i sqrt(lambda_i).
 void auto_clips(const pipeline::Stream& s, fast::FastDesign& d) {
-  const std::size_t n = s.rows, dim = s.dim;
-  std::vector<double> y(n * dim), lambda(dim, 0.0);
-  for (std::size_t t = 0; t < n; ++t)
-    for (std::size_t i = 0; i < dim; ++i) {
-      double v = 0;
-      if (d.basis.empty()) {
-        v = static_cast<double>(s.row(t)[i]) - d.mean[i];
-      } else {
-        for (std::size_t j = 0; j < dim; ++j) v += (static_cast<double>(s.row(t)[j]) - d.mean[j]) * d.basis[j * dim + i];
-      }
-      y[t * dim + i] = v;
-      lambda[i] += v * v / static_cast<double>(n);
-    }
-  const std::vector<ref::KappaChoice> k = ref::mse_optimal_kappas(y, n, lambda, d.bits);
-  const double top = *std::max_element(lambda.begin(), lambda.end());
-  for (std::size_t i = 0; i < dim; ++i) d.clip[i] = static_cast<float>(matched_clip(lambda[i], top, k[i].kappa));
+  const pipeline::DesignCoordinates c = pipeline::design_coordinates(s, d);
+  const std::vector<ref::KappaChoice> k = ref::mse_optimal_kappas(c.y, s.rows, c.variance, d.bits);
+  const double top = *std::max_element(c.variance.begin(), c.variance.end());
+  for (std::size_t i = 0; i < s.dim; ++i) d.clip[i] = static_cast<float>(matched_clip(c.variance[i], top, k[i].kappa));
 }
 
 PyScalarCodec scalar_fit(const py::handle& x, int bits, const py::object& kappa_value, const std::string& basis) {

@@ -32,6 +32,15 @@ Moments moments(const Stream& s);
 // Open-loop deltas u_t = x_t - x_{t-1} (rows - 1 rows).
 Stream deltas(const Stream& s);
 
+// A design's coordinates of every row, y_ti = sum_j (x_tj - mu_j) U_ji in double (mean and basis as the
+// float design stores them; an empty basis is the identity), and each coordinate's variance (1/T): what
+// --kappa auto searches over (ref::mse_optimal_kappa / mse_optimal_kappas).
+struct DesignCoordinates {
+  std::vector<double> y;         // rows x d, row-major
+  std::vector<double> variance;  // d
+};
+DesignCoordinates design_coordinates(const Stream& s, const fast::FastDesign& d);
+
 // Matched design in the eigenbasis of `m` (core's matched_clip: c_i = kappa sqrt(lambda_i), null
 // directions floored), `bits` per coordinate; `centered` = false gives a zero mean (deltas).
 fast::FastDesign matched_design(const Moments& m, double kappa, int bits, bool centered);
