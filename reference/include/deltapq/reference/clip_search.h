@@ -1,4 +1,4 @@
-// The MSE-optimal clipping multiple (`--kappa auto`): the kappa whose matched design
+// A2/A5 design choice: the MSE-optimal clipping multiple (`--kappa auto`), the kappa whose matched design
 // c_i = kappa sqrt(lambda_i) (core's matched_clip) minimises the empirical distortion of the given
 // coordinates, D(kappa) = sum_i (1/T) sum_t (y_ti - q_i(y_ti))^2, with the bits b_i of each coordinate.
 //
@@ -33,7 +33,8 @@ KappaChoice mse_optimal_kappa(const std::vector<double>& y, std::size_t tokens, 
 std::vector<KappaChoice> mse_optimal_kappas(const std::vector<double>& y, std::size_t tokens, const std::vector<double>& lambda,
                                             const std::vector<int>& bits);
 
-// D(kappa) as above (exposed for tests).
+// D(kappa) as above (exposed for tests): A1's quantizer (core's cell_index / cell_center) in double, the
+// same sum that empirical_distortion(coords, matched_design(lambda, kappa, bits)) certifies in Real.
 double matched_distortion(const std::vector<double>& y, std::size_t tokens, const std::vector<double>& lambda,
                           const std::vector<int>& bits, double kappa);
 
