@@ -140,3 +140,60 @@ Theorem A5_sample (c step : R) (L : Z) (y : nat -> R) (T : nat) :
 Proof.
   intros Hc HL Hs. apply sum_Rle. intros t Ht. apply A5_pointwise; assumption.
 Qed.
+
+(* A5's population form for every finitely supported distribution: atoms y_0..y_T with weights
+   p_t >= 0 (the sample is p_t = 1/(T+1)). For a general distribution the same pointwise inequality
+   integrates by monotonicity of the integral; that step is on paper (proofs-notes/A5.md). *)
+Theorem A5_weighted (c step : R) (L : Z) (p y : nat -> R) (T : nat) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (forall t, (t <= T)%nat -> 0 <= p t) ->
+  sum_f_R0 (fun t => p t * (y t - q c step L (y t)) ^ 2) T <= sum_f_R0 (fun t => p t * a5_term c step (y t)) T.
+Proof.
+  intros Hc HL Hs Hp. apply sum_Rle. intros t Ht.
+  apply Rmult_le_compat_l; [exact (Hp t Ht) | apply A5_pointwise; assumption].
+Qed.
+
+(* A5's moment form: outside the clip the overload (|y| - c + step/2)^2 is at most y^4 / c^2
+   (step/2 = c/L <= c, so |y| - c + step/2 <= |y|, and y^2 <= y^4 / c^2 when |y| > c): the bound
+   sum_i [c_i^2 4^-b_i P(|Y_i| <= c_i) + E Y_i^4 / c_i^2] of clipped_bound_moment. *)
+Definition a5_moment_term (c step y : R) : R :=
+  if Rle_dec (Rabs y) c then (step / 2) ^ 2 else y ^ 4 / c ^ 2.
+
+Lemma A5_overload_le_moment (c step : R) (L : Z) (y : R) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> c < Rabs y -> (Rabs y - c + step / 2) ^ 2 <= y ^ 4 / c ^ 2.
+Proof.
+  intros Hc HL Hs Hy.
+  pose proof (step_pos c step L Hc HL Hs) as Hp.
+  assert (HLr : 1 <= IZR L) by (apply IZR_le; lia).
+  assert (Hh : step / 2 <= c) by nra.
+  assert (Ha : 0 <= Rabs y - c + step / 2 <= Rabs y) by lra.
+  assert (Hy2 : y ^ 2 = Rabs y ^ 2) by (rewrite pow2_abs; reflexivity).
+  assert (Hsq : (Rabs y - c + step / 2) ^ 2 <= Rabs y ^ 2) by (apply pow_incr; exact Ha).
+  assert (Hc2 : 0 < c ^ 2) by (apply pow_lt; exact Hc).
+  assert (Hyc : c ^ 2 <= Rabs y ^ 2) by (apply pow_incr; lra).
+  assert (Hq : Rabs y ^ 2 <= y ^ 4 / c ^ 2).
+  { apply (Rmult_le_reg_r (c ^ 2)); [exact Hc2|].
+    replace (y ^ 4 / c ^ 2 * c ^ 2) with (Rabs y ^ 2 * Rabs y ^ 2)
+      by (rewrite <- Hy2; field; lra).
+    apply Rmult_le_compat_l; [apply pow2_ge_0 | exact Hyc]. }
+  lra.
+Qed.
+
+Theorem A5_moment_pointwise (c step : R) (L : Z) (y : R) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (y - q c step L y) ^ 2 <= a5_moment_term c step y.
+Proof.
+  intros Hc HL Hs.
+  pose proof (A5_pointwise c step L y Hc HL Hs) as H.
+  unfold a5_term, a5_moment_term in *.
+  destruct (Rle_dec (Rabs y) c) as [Hin|Hout]; [exact H|].
+  apply Rnot_le_lt in Hout.
+  pose proof (A5_overload_le_moment c step L y Hc HL Hs Hout). lra.
+Qed.
+
+Theorem A5_moment_weighted (c step : R) (L : Z) (p y : nat -> R) (T : nat) :
+  0 < c -> (1 <= L)%Z -> step * IZR L = 2 * c -> (forall t, (t <= T)%nat -> 0 <= p t) ->
+  sum_f_R0 (fun t => p t * (y t - q c step L (y t)) ^ 2) T <=
+  sum_f_R0 (fun t => p t * a5_moment_term c step (y t)) T.
+Proof.
+  intros Hc HL Hs Hp. apply sum_Rle. intros t Ht.
+  apply Rmult_le_compat_l; [exact (Hp t Ht) | apply A5_moment_pointwise; assumption].
+Qed.
