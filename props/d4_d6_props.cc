@@ -206,8 +206,8 @@ RC_GTEST_PROP(D4, fast_sketch_signs_and_estimates, ()) {
   RC_ASSERT(std::fabs(res.var_sign / v - 1) <= 5 * std::sqrt((2 + 6.0 / c.m) / (n - 1)));
 }
 
-// The QJL score kernel (QjlSketch::scores, the attention inner loop): every level the CPU reports
-// equals the scalar contract bit for bit, and each score is the estimator within the float rounding of
+// The QJL kernels: records, reconstructions and scores (QjlSketch::scores, the attention inner loop)
+// at every level the CPU reports equal the scalar contract bit for bit, and each score is the estimator within the float rounding of
 // its sum: K = ceil(m / 16) terms per partial sum and 4 tree levels, then the float scale, the product
 // with the norm and the product with the sum -- gamma_{K+8} of sqrt(pi/2)/m ||r|| sum_j |(S q)_j|
 // (estimate() in double errs by far less). `flip` flips the sign bit of the largest |(S q)_j| in the
@@ -223,7 +223,18 @@ void check_scores(bool flip) {
   for (auto& v : r) v = normal(rng);
   for (auto& v : q) v = normal(rng);
   std::vector<std::uint8_t> rec(n * stride, 0xa5);
-  sk.encode_strided(r.data(), n, rec.data(), stride);
+  sk.encode_strided(r.data(), n, rec.data(), stride, fast::SimdLevel::scalar);
+  // The records (signs packed by each level's kernel; the bytes between records untouched) and the
+  // reconstructions (signs unpacked by it) are the scalar contract's, bit for bit.
+  std::vector<float> back(n * static_cast<std::size_t>(d)), back_level(back.size());
+  sk.reconstruct_strided(rec.data(), n, stride, back.data(), fast::SimdLevel::scalar);
+  for (fast::SimdLevel level : testing::cpu_levels()) {
+    std::vector<std::uint8_t> rec_level(n * stride, 0xa5);
+    sk.encode_strided(r.data(), n, rec_level.data(), stride, level);
+    RC_ASSERT(rec_level == rec);
+    sk.reconstruct_strided(rec.data(), n, stride, back_level.data(), level);
+    RC_ASSERT(std::memcmp(back.data(), back_level.data(), back.size() * sizeof(float)) == 0);
+  }
   const std::vector<float> pq = sk.project(q.data());
   std::size_t jmax = 0;
   double sum_abs = 0;
@@ -252,7 +263,7 @@ void check_scores(bool flip) {
   }
 }
 
-RC_GTEST_PROP(D4, qjl_scores_equal_the_contract_at_every_level_and_the_estimator_within_rounding, ()) { check_scores(false); }
+RC_GTEST_PROP(D4, qjl_kernels_equal_the_contract_at_every_level_and_scores_the_estimator_within_rounding, ()) { check_scores(false); }
 
 TEST(D4, qjl_scores_comparator_rejects_a_flipped_sign_bit) {
   EXPECT_TRUE(falsified("the largest projection's bit flipped", [] { check_scores(true); }));

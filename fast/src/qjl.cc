@@ -39,7 +39,9 @@ void QjlSketch::encode_strided(const float* r, std::size_t n, std::uint8_t* out,
   if (n == 0) return;
   if (!r || !out) throw Error("QJL encode: null buffer");
   const std::size_t d = static_cast<std::size_t>(dim_), m = static_cast<std::size_t>(m_);
-  const detail::CodecKernels& k = detail::codec_kernels(select_simd(level));
+  const SimdLevel lv = select_simd(level);
+  const detail::CodecKernels& k = detail::codec_kernels(lv);
+  const detail::QjlKernels& q = detail::qjl_kernels(lv);
   std::vector<float> proj(std::min(n, kBlockRows) * m);
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
@@ -54,15 +56,7 @@ void QjlSketch::encode_strided(const float* r, std::size_t n, std::uint8_t* out,
       std::memcpy(out + row * out_stride, &norm, 4);
     }
     k.rotate(r + r0 * d, rows, d, st_.data(), m, proj.data());  // S r: an fma chain in i order per j
-    for (std::size_t row = 0; row < rows; ++row) {
-      std::uint8_t* bits = out + (r0 + row) * out_stride + 4;
-      const float* p = proj.data() + row * m;
-      for (std::size_t j0 = 0; j0 < m; j0 += 8) {
-        unsigned byte = 0;
-        for (std::size_t j = j0; j < std::min(j0 + 8, m); ++j) byte |= static_cast<unsigned>(p[j] >= 0) << (j - j0);
-        bits[j0 / 8] = static_cast<std::uint8_t>(byte);
-      }
-    }
+    q.pack_signs(proj.data(), rows, m, out + r0 * out_stride + 4, out_stride);
   }
 }
 
@@ -100,15 +94,14 @@ void QjlSketch::reconstruct_strided(const std::uint8_t* records, std::size_t n, 
   if (n == 0) return;
   if (!records || !out) throw Error("QJL reconstruct: null buffer");
   const std::size_t d = static_cast<std::size_t>(dim_), m = static_cast<std::size_t>(m_);
-  const detail::CodecKernels& k = detail::codec_kernels(select_simd(level));
+  const SimdLevel lv = select_simd(level);
+  const detail::CodecKernels& k = detail::codec_kernels(lv);
+  const detail::QjlKernels& q = detail::qjl_kernels(lv);
   std::vector<float> signs(std::min(n, kBlockRows) * m);
   const float unit = static_cast<float>(std::sqrt(M_PI / 2) / m_);
   for (std::size_t r0 = 0; r0 < n; r0 += kBlockRows) {
     const std::size_t rows = std::min(kBlockRows, n - r0);
-    for (std::size_t row = 0; row < rows; ++row) {
-      const std::uint8_t* bits = records + (r0 + row) * in_stride + 4;
-      for (std::size_t j = 0; j < m; ++j) signs[row * m + j] = ((bits[j / 8] >> (j % 8)) & 1u) ? 1.0f : -1.0f;
-    }
+    q.unpack_signs(records + r0 * in_stride + 4, rows, in_stride, m, signs.data());
     float* o = out + r0 * d;
     k.rotate(signs.data(), rows, m, s_.data(), d, o);  // S^T s: sum_j s_j S[j][i], an fma chain in j order
     for (std::size_t row = 0; row < rows; ++row) {

@@ -54,6 +54,36 @@ void qjl_scores_avx2(const std::uint8_t* records, std::size_t n, std::size_t str
   }
 }
 
-const QjlKernels kQjlAvx2 = {qjl_scores_avx2};
+// Eight signs per compare + movemask; the last m % 8 by the scalar rule.
+void qjl_pack_signs_avx2(const float* p, std::size_t rows, std::size_t m, std::uint8_t* out, std::size_t out_stride) {
+  count_kernel(SimdLevel::avx2);
+  const std::size_t full = m / 8 * 8;
+  const __m256 zero = _mm256_setzero_ps();
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* pr = p + r * m;
+    std::uint8_t* o = out + r * out_stride;
+    for (std::size_t j = 0; j < full; j += 8)
+      o[j / 8] = static_cast<std::uint8_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(pr + j), zero, _CMP_GE_OQ)));
+    if (full < m) {
+      unsigned byte = 0;
+      for (std::size_t j = full; j < m; ++j) byte |= static_cast<unsigned>(pr[j] >= 0) << (j - full);
+      o[full / 8] = static_cast<std::uint8_t>(byte);
+    }
+  }
+}
+
+void qjl_unpack_signs_avx2(const std::uint8_t* in, std::size_t rows, std::size_t in_stride, std::size_t m, float* signs) {
+  count_kernel(SimdLevel::avx2);
+  const std::size_t full = m / 8 * 8;
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::uint8_t* b = in + r * in_stride;
+    float* s = signs + r * m;
+    for (std::size_t j = 0; j < full; j += 8) _mm256_storeu_ps(s + j, signed8(b[j / 8], one));  // -1.0f where the bit is 0
+    for (std::size_t j = full; j < m; ++j) s[j] = ((b[j / 8] >> (j % 8)) & 1u) ? 1.0f : -1.0f;
+  }
+}
+
+const QjlKernels kQjlAvx2 = {qjl_scores_avx2, qjl_pack_signs_avx2, qjl_unpack_signs_avx2};
 
 }  // namespace dpq::fast::detail
