@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include "deltapq/core/error.h"
 #include "deltapq/fast/codec.h"
@@ -165,6 +167,17 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   eigen.encode(x.data(), 5, codes.data(), SimdLevel::avx512);
   eigen.decode(codes.data(), 5, back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);  // the two rotations (quantize and unpack: AVX2)
+  {  // The quantizer's own AVX-512 kernel: d = 64, 128 at 4 and 8 bits; any other design is AVX2's.
+    for (const auto& [d, b, own] : std::vector<std::tuple<int, int, bool>>{{128, 4, true}, {64, 8, true}, {128, 3, false}, {96, 4, false}}) {
+      const Codec plain(identity(d, b, 1.0f));
+      std::vector<float> row(static_cast<std::size_t>(d), 0.25f);
+      std::vector<std::uint8_t> c(plain.bytes_per_row());
+      const auto own_before = kernel_calls(SimdLevel::avx512), avx2_before = kernel_calls(SimdLevel::avx2);
+      plain.encode(row.data(), 1, c.data(), SimdLevel::avx512);
+      EXPECT_EQ(kernel_calls(SimdLevel::avx512), own_before + (own ? 1 : 0)) << "d = " << d << ", b = " << b;
+      EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + (own ? 0 : 1)) << "d = " << d << ", b = " << b;
+    }
+  }
   const QjlSketch sk(16, 24, 3);
   std::vector<std::uint8_t> rec(sk.bytes_per_vector() * 5);
   before = kernel_calls(SimdLevel::avx512);
@@ -319,6 +332,22 @@ TEST(E2, fast_bad_input_is_an_error) {
       EXPECT_NE(error_of([&] { codec.decode(codes.data(), 5, nullptr, level); }).find("null"), std::string::npos);
     }
   }
+}
+
+// Two non-finite values in one row: every level names the row's first, also when the later one sits in
+// the scalar tail (d % 8) that a kernel reaches after its vector lanes. d = 64 and 128 at 4 and 8 bits are AVX-512's own kernel.
+TEST(E2, fast_encode_names_the_first_non_finite_value_of_a_row_at_every_level) {
+  for (SimdLevel level : levels())
+    for (const auto& [d, b] : std::vector<std::pair<int, int>>{{20, 4}, {64, 4}, {64, 8}, {128, 4}, {128, 8}, {130, 4}, {130, 3}}) {
+      const Codec codec(identity(d, b, 1.0f));
+      std::vector<float> x(static_cast<std::size_t>(d) * 5, 0.25f);
+      x[3 * static_cast<std::size_t>(d) + 5] = std::numeric_limits<float>::quiet_NaN();
+      x[3 * static_cast<std::size_t>(d) + static_cast<std::size_t>(d) - 1] = std::numeric_limits<float>::infinity();
+      x[4 * static_cast<std::size_t>(d)] = std::numeric_limits<float>::infinity();
+      std::vector<std::uint8_t> codes(codec.bytes_per_row() * 5);
+      const std::string e = error_of([&] { codec.encode(x.data(), 5, codes.data(), level); });
+      EXPECT_NE(e.find("row 3, column 5"), std::string::npos) << to_string(level) << " d = " << d << " b = " << b << ": " << e;
+    }
 }
 
 TEST(E2, fast_rows_whose_float_arithmetic_overflows_are_refused_not_coded) {

@@ -9,14 +9,19 @@ namespace dpq::fast::detail {
 namespace {
 
 // Indices of 8 consecutive coordinates starting at i, as int32 lanes. Turns `bad` lanes into NaN
-// for non-finite inputs.
-inline __m256i quantize8(const KernelConstants& kd, const float* row, std::size_t i, __m256& bad) {
+// for non-finite inputs: 0 * y is +-0 for finite y and NaN for NaN and +-Inf, and OR keeps a NaN a
+// NaN. The accumulation is the row's only dependency chain: OR's one-cycle latency, not an add's.
+// The contract is floor, then clamp to [0, max_index], then convert; here the clamp comes first and the
+// convert truncates, which is the same integer: max_index is an integer, floor is monotone, and on
+// [0, max_index] truncation is floor (t < 0, -0 and NaN all become +0: max_ps returns its second
+// operand for NaN and for equal zeros). One instruction fewer per 8 codes.
+inline __m256i quantize8(const float* shift, const float* inv_step, const float* max_index, const float* row, std::size_t i,
+                         __m256& bad) {
   const __m256 y = _mm256_loadu_ps(row + i);
-  bad = _mm256_add_ps(bad, _mm256_sub_ps(y, y));  // y - y: 0 when finite, NaN for NaN and +-Inf
-  __m256 t = _mm256_mul_ps(_mm256_add_ps(y, _mm256_loadu_ps(kd.shift.data() + i)), _mm256_loadu_ps(kd.inv_step.data() + i));
-  t = _mm256_floor_ps(t);
+  bad = _mm256_or_ps(bad, _mm256_mul_ps(y, _mm256_setzero_ps()));
+  __m256 t = _mm256_mul_ps(_mm256_add_ps(y, _mm256_loadu_ps(shift + i)), _mm256_loadu_ps(inv_step + i));
   t = _mm256_max_ps(t, _mm256_setzero_ps());
-  t = _mm256_min_ps(t, _mm256_loadu_ps(kd.max_index.data() + i));
+  t = _mm256_min_ps(t, _mm256_loadu_ps(max_index + i));
   return _mm256_cvttps_epi32(t);
 }
 
@@ -31,41 +36,48 @@ std::size_t first_bad(const float* row, std::size_t d, std::size_t r) {
 std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                std::uint8_t* codes) {
   count_kernel(SimdLevel::avx2);
-  const std::size_t d = kd.dim;
+  // The constants in locals: stores through uint8_t* may alias anything, so fields read through kd
+  // would be reloaded after every store.
+  const std::size_t d = kd.dim, bytes_per_row = kd.bytes_per_row;
   const std::size_t full = d / 8 * 8;
   const int b = kd.uniform_bits;
+  const float* const shift = kd.shift.data();
+  const float* const inv_step = kd.inv_step.data();
+  const float* const max_index = kd.max_index.data();
+  const std::size_t tail_byte = full / 8 * static_cast<std::size_t>(b);
   for (std::size_t r = 0; r < n; ++r) {
     const float* row = y + r * stride;
-    std::uint8_t* out = codes + r * kd.bytes_per_row;
+    std::uint8_t* out = codes + r * bytes_per_row;
     __m256 bad = _mm256_setzero_ps();
     if (b) {
       // Uniform width: every group of 8 codes is b whole bytes; b = 2, 4, 8 go 32 at a time.
       std::size_t i = 0;
       if (b == 2 || b == 4 || b == 8)
         for (; i + 32 <= d; i += 32) {
-          const __m256i q0 = quantize8(kd, row, i, bad), q1 = quantize8(kd, row, i + 8, bad);
-          const __m256i q2 = quantize8(kd, row, i + 16, bad), q3 = quantize8(kd, row, i + 24, bad);
+          const __m256i q0 = quantize8(shift, inv_step, max_index, row, i, bad);
+          const __m256i q1 = quantize8(shift, inv_step, max_index, row, i + 8, bad);
+          const __m256i q2 = quantize8(shift, inv_step, max_index, row, i + 16, bad);
+          const __m256i q3 = quantize8(shift, inv_step, max_index, row, i + 24, bad);
           pack32(q0, q1, q2, q3, b, out + i / 8 * static_cast<std::size_t>(b));
         }
       for (; i < full; i += 8) {
-        const std::uint64_t g = pack8(quantize8(kd, row, i, bad), b);
+        const std::uint64_t g = pack8(quantize8(shift, inv_step, max_index, row, i, bad), b);
         std::memcpy(out + i / 8 * static_cast<std::size_t>(b), &g, static_cast<std::size_t>(b));
       }
-      const std::size_t tail_byte = full / 8 * static_cast<std::size_t>(b);
-      std::memset(out + tail_byte, 0, kd.bytes_per_row - tail_byte);
+      for (std::size_t k = tail_byte; k < bytes_per_row; ++k) out[k] = 0;  // d % 8 codes follow (no libc call per row)
     } else {
-      std::memset(out, 0, kd.bytes_per_row);
+      std::memset(out, 0, bytes_per_row);
       alignas(32) std::uint32_t k[8];
       for (std::size_t i = 0; i < full; i += 8) {
-        _mm256_store_si256(reinterpret_cast<__m256i*>(k), quantize8(kd, row, i, bad));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(k), quantize8(shift, inv_step, max_index, row, i, bad));
         for (int j = 0; j < 8; ++j)
           put_bits(out, static_cast<std::size_t>(kd.bit_offset[i + j]), k[j], kd.bits[i + j]);
       }
     }
     for (std::size_t i = full; i < d; ++i) {
-      if (!std::isfinite(row[i])) return r * d + i;
+      if (!std::isfinite(row[i])) return first_bad(row, d, r);  // the row's first, which may precede this one
       put_bits(out, static_cast<std::size_t>(kd.bit_offset[i]),
-               quantize_one(row[i], kd.shift[i], kd.inv_step[i], kd.max_index[i]), kd.bits[i]);
+               quantize_one(row[i], shift[i], inv_step[i], max_index[i]), kd.bits[i]);
     }
     if (_mm256_movemask_ps(_mm256_cmp_ps(bad, bad, _CMP_UNORD_Q))) return first_bad(row, d, r);
   }

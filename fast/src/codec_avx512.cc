@@ -2,12 +2,13 @@
 // projections), 16 columns per register. Compiled with -mavx512f/dq/bw/vl -mfma -ffp-contract=off;
 // called only after the dispatcher has checked CPUID + XGETBV. Each output is the scalar contract's fma
 // chain over j in order from 0, so the bits equal those of the scalar and AVX2 kernels. Quantize+pack
-// and unpack+dequantize are the AVX2 kernels (they count as avx2): a 16-lane quantize+pack (vpmovdb to
-// bytes, then nibble multiply-adds) measured 0.79x the AVX2 kernel's rate (BM_Quantize*/128/4 in
-// fast_bench), so it was removed.
+// has its own kernel for uniform 4- and 8-bit designs (16 codes per register; at d = 64 and 128 the
+// three per-coordinate constants stay in registers for the whole batch; other widths and mixed designs
+// go to the AVX2 kernel and count as avx2). Unpack+dequantize is the AVX2 kernel.
 #include <immintrin.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "codec_kernels.h"
 
@@ -71,6 +72,84 @@ void rotate_avx512(const float* x, std::size_t n, std::size_t k, const float* m,
   }
 }
 
-const CodecKernels kCodecAvx512 = {quantize_pack_avx2, unpack_dequantize_avx2, rotate_avx512};
+namespace {
+
+// 16 codes of one row: the AVX2 kernel's operations (clamp, then truncate: the contract's floor-clamp
+// integer), 16 lanes wide. `bad` turns NaN in a lane that saw a NaN or an infinity.
+inline __m512i quantize16(__m512 y, __m512 shift, __m512 inv_step, __m512 max_index, __m512& bad) {
+  bad = _mm512_or_ps(bad, _mm512_mul_ps(y, _mm512_setzero_ps()));
+  __m512 t = _mm512_mul_ps(_mm512_add_ps(y, shift), inv_step);
+  t = _mm512_max_ps(t, _mm512_setzero_ps());
+  t = _mm512_min_ps(t, max_index);
+  return _mm512_cvttps_epi32(t);
+}
+
+// 16 codes (int32 lanes, each < 2^B) -> their 2B bytes in the low 2B bytes of an xmm. B = 4: in each
+// 64-bit lane (codes 2j, 2j+1) the odd code moves down to bits 4..7 of the even one's byte; vpmovqb
+// keeps that byte of each lane.
+template <int B>
+inline __m128i bytes16(__m512i q) {
+  if constexpr (B == 8) return _mm512_cvtepi32_epi8(q);
+  return _mm512_cvtepi64_epi8(_mm512_or_si512(q, _mm512_srli_epi64(q, 28)));
+}
+
+// One row at compile-time d = D (a multiple of 32), the constants in registers.
+template <int B, int D>
+inline bool quantize_row_fixed(const float* row, const __m512* shift, const __m512* inv_step, const __m512* max_index,
+                               std::uint8_t* out) {
+  __m512 bad = _mm512_setzero_ps();
+  if constexpr (B == 8) {
+    for (int v = 0; v < D / 16; ++v)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * v), bytes16<8>(quantize16(_mm512_loadu_ps(row + 16 * v), shift[v], inv_step[v], max_index[v], bad)));
+  } else {
+    for (int v = 0; v < D / 16; v += 2) {
+      const __m128i lo = bytes16<4>(quantize16(_mm512_loadu_ps(row + 16 * v), shift[v], inv_step[v], max_index[v], bad));
+      const __m128i hi = bytes16<4>(quantize16(_mm512_loadu_ps(row + 16 * v + 16), shift[v + 1], inv_step[v + 1], max_index[v + 1], bad));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * v), _mm_unpacklo_epi64(lo, hi));
+    }
+  }
+  return _mm512_cmp_ps_mask(bad, bad, _CMP_UNORD_Q) != 0;
+}
+
+// The row's first non-finite value, as the contract reports it.
+inline std::size_t first_bad16(const float* row, std::size_t d, std::size_t r) {
+  for (std::size_t i = 0; i < d; ++i)
+    if (!std::isfinite(row[i])) return r * d + i;
+  return kNoBadValue;
+}
+
+template <int B, int D>
+std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride, std::uint8_t* codes) {
+  // Constants in registers (and fields in locals: stores through uint8_t* may alias kd's members).
+  constexpr int V = D / 16;
+  const std::size_t bytes_per_row = kd.bytes_per_row;
+  __m512 shift[V], inv_step[V], max_index[V];
+  for (int v = 0; v < V; ++v) {
+    shift[v] = _mm512_loadu_ps(kd.shift.data() + 16 * v);
+    inv_step[v] = _mm512_loadu_ps(kd.inv_step.data() + 16 * v);
+    max_index[v] = _mm512_loadu_ps(kd.max_index.data() + 16 * v);
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    const float* row = y + r * stride;
+    if (quantize_row_fixed<B, D>(row, shift, inv_step, max_index, codes + r * bytes_per_row)) return first_bad16(row, D, r);
+  }
+  return kNoBadValue;
+}
+
+}  // namespace
+
+std::size_t quantize_pack_avx512(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
+                                 std::uint8_t* codes) {
+  // Its own kernel where the constants fit in registers. A 16-lane kernel loading them (any d) measured
+  // 0.65x the AVX2 kernel at d = 256 (fast_bench BM_Quantize*/256/4), so other d stay with AVX2.
+  const int b = kd.uniform_bits;
+  const std::size_t d = kd.dim;
+  if ((b != 4 && b != 8) || (d != 64 && d != 128)) return quantize_pack_avx2(kd, y, n, stride, codes);
+  count_kernel(SimdLevel::avx512);
+  if (b == 4) return d == 128 ? quantize_rows_fixed<4, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<4, 64>(kd, y, n, stride, codes);
+  return d == 128 ? quantize_rows_fixed<8, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<8, 64>(kd, y, n, stride, codes);
+}
+
+const CodecKernels kCodecAvx512 = {quantize_pack_avx512, unpack_dequantize_avx2, rotate_avx512};
 
 }  // namespace dpq::fast::detail
