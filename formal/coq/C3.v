@@ -62,3 +62,50 @@ Proof.
   intros Hr HT He. apply Rmult_le_reg_r with (1 - rho); [lra|].
   unfold Rdiv. rewrite Rmult_assoc, Rinv_l, Rmult_1_r by lra. nra.
 Qed.
+
+(* The premise from the data: the Cov inequality itself. Pointwise (a + b)^2 <= (1 + eps) a^2 +
+   (1 + 1/eps) b^2 (times eps the difference is (eps a - b)^2), summed over every coordinate of every
+   sample (a trace of a sample covariance is such a sum over the centred vectors, and centring is
+   linear, so delta = u + e stays a sum after it). *)
+Lemma cov_young (a b eps : R) : 0 < eps -> (a + b) ^ 2 <= (1 + eps) * a ^ 2 + (1 + / eps) * b ^ 2.
+Proof.
+  intros He.
+  apply (Rmult_le_reg_l eps); [exact He|].
+  assert (Hk : eps * ((1 + eps) * a ^ 2 + (1 + / eps) * b ^ 2) - eps * (a + b) ^ 2 = (eps * a - b) ^ 2)
+    by (field; lra).
+  pose proof (pow2_ge_0 (eps * a - b)). lra.
+Qed.
+
+Lemma cov_young_sum (u e : nat -> R) (N : nat) (eps : R) : 0 < eps ->
+  sum_f_R0 (fun t => (u t + e t) ^ 2) N <=
+  (1 + eps) * sum_f_R0 (fun t => u t ^ 2) N + (1 + / eps) * sum_f_R0 (fun t => e t ^ 2) N.
+Proof.
+  intros He.
+  rewrite !scal_sum.
+  rewrite <- plus_sum.
+  apply sum_Rle. intros t _.
+  pose proof (cov_young (u t) (e t) eps He). lra.
+Qed.
+
+(* C3 on a sample, no premise assumed but the contraction: delta_t = u_t + e_t coordinate-wise (the
+   closed loop's delta is the open-loop delta plus the previous reconstruction error), and
+   sum e^2 <= rho sum delta^2, give sum delta^2 <= sum u^2 / (1 - sqrt rho)^2. *)
+Theorem C3_sample (u e : nat -> R) (N : nat) (rho : R) :
+  0 < rho < 1 ->
+  sum_f_R0 (fun t => e t ^ 2) N <= rho * sum_f_R0 (fun t => (u t + e t) ^ 2) N ->
+  sum_f_R0 (fun t => (u t + e t) ^ 2) N <= sum_f_R0 (fun t => u t ^ 2) N / (1 - sqrt rho) ^ 2.
+Proof.
+  intros Hr Hc.
+  set (Td := sum_f_R0 (fun t => (u t + e t) ^ 2) N).
+  set (Tu := sum_f_R0 (fun t => u t ^ 2) N).
+  set (Te := sum_f_R0 (fun t => e t ^ 2) N).
+  assert (HTu : 0 <= Tu) by (apply cond_pos_sum; intros; apply pow2_ge_0).
+  assert (HTd : 0 <= Td) by (apply cond_pos_sum; intros; apply pow2_ge_0).
+  apply (C3_certificate rho Tu Td Hr HTu HTd).
+  intros eps He.
+  pose proof (cov_young_sum u e N eps He) as Hy. fold Td Tu Te in Hy.
+  assert (Hi : 0 < 1 + / eps) by (pose proof (Rinv_0_lt_compat eps He); lra).
+  assert (Hm : (1 + / eps) * Te <= (1 + / eps) * (rho * Td)).
+  { apply Rmult_le_compat_l; [lra | exact Hc]. }
+  lra.
+Qed.
