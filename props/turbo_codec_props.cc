@@ -172,6 +172,44 @@ TEST(E2, turbo_codec_zero_vectors_and_bad_input) {
     }
     x[static_cast<std::size_t>(2 * d + 5)] = 1.0f;
   }
+  // Every level, d = 64 and 128 (rows in registers at AVX-512): an infinity is named like a NaN, and a
+  // finite row whose squares overflow (its norm is +Inf) is coded exactly as the scalar contract codes
+  // it, or refused with the same message.
+  for (int dd : {64, 128}) {
+    const TurboCodec c2(dd, 4, sphere_codebook(dd, 4), {5});
+    std::vector<float> y(static_cast<std::size_t>(dd) * 4, 0.5f);
+    std::vector<std::uint8_t> want(4 * c2.bytes_per_vector()), got(want.size());
+    y[static_cast<std::size_t>(3 * dd + 7)] = -std::numeric_limits<float>::infinity();
+    y[static_cast<std::size_t>(3 * dd + dd - 1)] = std::numeric_limits<float>::infinity();
+    for (SimdLevel lv : testing::cpu_levels()) {
+      try {
+        c2.encode(y.data(), 4, got.data(), lv);
+        ADD_FAILURE() << "no error for -Inf at " << fast::to_string(lv);
+      } catch (const dpq::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("row 3, column 7"), std::string::npos) << fast::to_string(lv) << ": " << e.what();
+      }
+    }
+    std::fill(y.begin() + 3 * dd, y.end(), 0.5f);
+    std::fill(y.begin() + dd, y.begin() + 2 * dd, 3e38f);  // row 1: finite, its squares overflow
+    std::string want_error;
+    try {
+      c2.encode(y.data(), 4, want.data(), SimdLevel::scalar);
+    } catch (const dpq::Error& e) {
+      want_error = e.what();
+    }
+    for (SimdLevel lv : testing::cpu_levels()) {
+      std::string got_error;
+      try {
+        c2.encode(y.data(), 4, got.data(), lv);
+      } catch (const dpq::Error& e) {
+        got_error = e.what();
+      }
+      EXPECT_EQ(got_error, want_error) << fast::to_string(lv);
+      if (want_error.empty()) {
+        EXPECT_EQ(got, want) << fast::to_string(lv);
+      }
+    }
+  }
   EXPECT_THROW(TurboCodec(d, 9, fast::ScalarCodebook::from_centroids(std::vector<float>(512, 0.0f)), {1}), dpq::Error);
   EXPECT_THROW(TurboCodec(d, 2, fast::ScalarCodebook::from_centroids({0.3f, 0.1f, 0.2f, 0.4f}), {1}), dpq::Error);
   EXPECT_THROW(TurboCodec(d, 2, fast::ScalarCodebook{{-0.3f, -0.1f, 0.1f, 0.3f}, {0.0f, -0.2f, 0.2f}}, {1}), dpq::Error);
