@@ -137,8 +137,31 @@ std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t
       code[q][k] = _mm512_setzero_si512();
     }
   }
-  // The search's steps interleaved over rows and registers: Q R independent chains per step.
-  for (int st = b - 1; st >= 0; --st) {
+  // The search's steps interleaved over rows and registers: Q R independent chains per step. The first
+  // step's probe is the same threshold for every lane (a broadcast, no permute), the second's one of
+  // two (a blend on the first step's mask); the rest look theirs up. The same comparisons as step().
+  {
+    const int st = b - 1;
+    const __m512 t_first = _mm512_set1_ps(search.thresholds[(1 << st) - 1]);
+    const __m512i inc = _mm512_set1_epi32(1 << st);
+    __mmask16 upper[Q][R];
+    for (int q = 0; q < Q; ++q)
+      for (int k = 0; k < R; ++k) {
+        upper[q][k] = _mm512_cmp_ps_mask(y[q][k], t_first, _CMP_GE_OQ);
+        code[q][k] = _mm512_maskz_mov_epi32(upper[q][k], inc);
+      }
+    if (st >= 1) {
+      const __m512 lo = _mm512_set1_ps(search.thresholds[(1 << (st - 1)) - 1]);
+      const __m512 hi = _mm512_set1_ps(search.thresholds[(1 << st) + (1 << (st - 1)) - 1]);
+      const __m512i inc2 = _mm512_set1_epi32(1 << (st - 1));
+      for (int q = 0; q < Q; ++q)
+        for (int k = 0; k < R; ++k) {
+          const __m512 t = _mm512_mask_blend_ps(upper[q][k], lo, hi);
+          code[q][k] = _mm512_mask_add_epi32(code[q][k], _mm512_cmp_ps_mask(y[q][k], t, _CMP_GE_OQ), code[q][k], inc2);
+        }
+    }
+  }
+  for (int st = b - 3; st >= 0; --st) {
     const __m512i offset = _mm512_set1_epi32((1 << st) - 1), inc = _mm512_set1_epi32(1 << st);
     for (int q = 0; q < Q; ++q)
       for (int k = 0; k < R; ++k) code[q][k] = search.step(y[q][k], code[q][k], offset, inc);
