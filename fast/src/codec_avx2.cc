@@ -25,12 +25,6 @@ inline __m256i quantize8(const float* shift, const float* inv_step, const float*
   return _mm256_cvttps_epi32(t);
 }
 
-std::size_t first_bad(const float* row, std::size_t d, std::size_t r) {
-  for (std::size_t i = 0; i < d; ++i)
-    if (!std::isfinite(row[i])) return r * d + i;
-  return kNoBadValue;
-}
-
 }  // namespace
 
 std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
@@ -75,11 +69,11 @@ std::size_t quantize_pack_avx2(const KernelConstants& kd, const float* y, std::s
       }
     }
     for (std::size_t i = full; i < d; ++i) {
-      if (!std::isfinite(row[i])) return first_bad(row, d, r);  // the row's first, which may precede this one
+      if (!std::isfinite(row[i])) return first_non_finite(row, d, r);  // the row's first, which may precede this one
       put_bits(out, static_cast<std::size_t>(kd.bit_offset[i]),
                quantize_one(row[i], shift[i], inv_step[i], max_index[i]), kd.bits[i]);
     }
-    if (_mm256_movemask_ps(_mm256_cmp_ps(bad, bad, _CMP_UNORD_Q))) return first_bad(row, d, r);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(bad, bad, _CMP_UNORD_Q))) return first_non_finite(row, d, r);
   }
   return kNoBadValue;
 }

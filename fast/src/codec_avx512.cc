@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "avx512_pack.h"
 #include "codec_kernels.h"
 
 namespace dpq::fast::detail {
@@ -74,8 +75,8 @@ void rotate_avx512(const float* x, std::size_t n, std::size_t k, const float* m,
 
 namespace {
 
-// 16 codes of one row: the AVX2 kernel's operations (clamp, then truncate: the contract's floor-clamp
-// integer), 16 lanes wide. `bad` turns NaN in a lane that saw a NaN or an infinity.
+// E1: 16 codes of one row, the AVX2 kernel's operations (clamp, then truncate: the contract's
+// floor-clamp integer, A1's tie rule), 16 lanes wide. `bad` turns NaN in a lane that saw a NaN or an infinity.
 inline __m512i quantize16(__m512 y, __m512 shift, __m512 inv_step, __m512 max_index, __m512& bad) {
   bad = _mm512_or_ps(bad, _mm512_mul_ps(y, _mm512_setzero_ps()));
   __m512 t = _mm512_mul_ps(_mm512_add_ps(y, shift), inv_step);
@@ -84,13 +85,11 @@ inline __m512i quantize16(__m512 y, __m512 shift, __m512 inv_step, __m512 max_in
   return _mm512_cvttps_epi32(t);
 }
 
-// 16 codes (int32 lanes, each < 2^B) -> their 2B bytes in the low 2B bytes of an xmm. B = 4: in each
-// 64-bit lane (codes 2j, 2j+1) the odd code moves down to bits 4..7 of the even one's byte; vpmovqb
-// keeps that byte of each lane.
+// 16 codes (int32 lanes, each < 2^B) -> their 2B bytes in the low 2B bytes of an xmm.
 template <int B>
 inline __m128i bytes16(__m512i q) {
   if constexpr (B == 8) return _mm512_cvtepi32_epi8(q);
-  return _mm512_cvtepi64_epi8(_mm512_or_si512(q, _mm512_srli_epi64(q, 28)));
+  return pack16_nibbles(q);
 }
 
 // One row at compile-time d = D (a multiple of 32), the constants in registers.
@@ -111,13 +110,6 @@ inline bool quantize_row_fixed(const float* row, const __m512* shift, const __m5
   return _mm512_cmp_ps_mask(bad, bad, _CMP_UNORD_Q) != 0;
 }
 
-// The row's first non-finite value, as the contract reports it.
-inline std::size_t first_bad16(const float* row, std::size_t d, std::size_t r) {
-  for (std::size_t i = 0; i < d; ++i)
-    if (!std::isfinite(row[i])) return r * d + i;
-  return kNoBadValue;
-}
-
 template <int B, int D>
 std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride, std::uint8_t* codes) {
   // Constants in registers (and fields in locals: stores through uint8_t* may alias kd's members).
@@ -131,7 +123,7 @@ std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::
   }
   for (std::size_t r = 0; r < n; ++r) {
     const float* row = y + r * stride;
-    if (quantize_row_fixed<B, D>(row, shift, inv_step, max_index, codes + r * bytes_per_row)) return first_bad16(row, D, r);
+    if (quantize_row_fixed<B, D>(row, shift, inv_step, max_index, codes + r * bytes_per_row)) return first_non_finite(row, D, r);
   }
   return kNoBadValue;
 }

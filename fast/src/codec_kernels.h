@@ -16,6 +16,14 @@ namespace dpq::fast::detail {
 
 inline constexpr std::size_t kNoBadValue = static_cast<std::size_t>(-1);
 
+// E2: the flat index (r * d + i) of row r's first non-finite value, or kNoBadValue. The SIMD kernels
+// call it once they know a row has one, so every level names the same value as the scalar contract.
+static inline std::size_t first_non_finite(const float* row, std::size_t d, std::size_t r) {
+  for (std::size_t i = 0; i < d; ++i)
+    if (!std::isfinite(row[i])) return r * d + i;
+  return kNoBadValue;
+}
+
 // A1 in float: the same tie rule as the reference (floor: a value on a boundary goes up; clamp).
 static inline std::uint32_t quantize_one(float y, float shift, float inv_step, float max_index) {
   float t = std::floor((y + shift) * inv_step);

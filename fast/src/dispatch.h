@@ -43,9 +43,10 @@ struct PqKernels {
 // (fp32 norm, then m sign bits LSB first) against one projected query q (m floats). The sum is the
 // contract's: 16 interleaved float partial sums (lane j mod 16, j increasing), reduced 16 -> 8 -> 4 -> 2
 // -> 1 by adding lane l + half to lane l; every level computes exactly that.
-// pack_signs: row r's bit j (LSB first, byte j / 8 of out + r * out_stride) is p[r * m + j] >= 0 (false for
-// NaN); the bits past m in the last byte are 0. unpack_signs: the inverse, +1.0f for a set bit, -1.0f
-// otherwise, into signs[r * m + j]. Both exact, so every level gives the same bytes and floats.
+// D4's stored bits s = sign(S r), sign(0) = +1. pack_signs: row r's bit j (LSB first, byte j / 8 of
+// out + r * out_stride) is p[r * m + j] >= 0 (false for NaN); the bits past m in the last byte are 0.
+// unpack_signs: the inverse, +1.0f for a set bit, -1.0f otherwise, into signs[r * m + j]. Both exact,
+// so every level gives the same bytes and floats.
 struct QjlKernels {
   void (*scores)(const std::uint8_t* records, std::size_t n, std::size_t stride, std::size_t m, const float* q, float scale,
                  float* out);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "avx2_pack.h"
+#include "avx512_pack.h"
 #include "codec_kernels.h"
 #include "turbo_common.h"
 #include "turbo_kernels.h"
@@ -66,12 +67,14 @@ inline __m512 wht16(__m512 v) {
 
 // 16 codes of b bits -> 2b bytes at out (b = 1..8), LSB first: the two 8-code groups of pack8.
 inline void store16(__m512i k, int b, std::uint8_t* out) {
-  if (b == 4 || b == 8 || b == 2) {
-    const __m128i v = b == 4 ? _mm_setzero_si128() : _mm512_cvtepi32_epi8(k);  // every code < 256
+  if (b == 4) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out), pack16_nibbles(k));
+    return;
+  }
+  if (b == 8 || b == 2) {
+    const __m128i v = _mm512_cvtepi32_epi8(k);  // every code < 256
     if (b == 8) {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
-    } else if (b == 4) {  // in each 64-bit lane the odd code moves to bits 4..7 of the even one's byte
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(out), _mm512_cvtepi64_epi8(_mm512_or_si512(k, _mm512_srli_epi64(k, 28))));
     } else {  // v[4j] + 4 v[4j+1] + 16 v[4j+2] + 64 v[4j+3]
       const __m128i m = _mm_madd_epi16(_mm_maddubs_epi16(v, _mm_set1_epi16(0x0401)), _mm_set1_epi32(0x00100001));
       const int w = _mm_cvtsi128_si32(_mm_packus_epi16(_mm_packus_epi32(m, m), _mm_setzero_si128()));

@@ -71,19 +71,20 @@ Stream deltas(const Stream& s) {
 DesignCoordinates design_coordinates(const Stream& s, const fast::FastDesign& d) {
   const std::size_t n = s.rows, dim = s.dim;
   DesignCoordinates c{std::vector<double>(n * dim), std::vector<double>(dim, 0.0)};
-  for (std::size_t t = 0; t < n; ++t)
+  std::vector<double> centred(dim);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t j = 0; j < dim; ++j) centred[j] = static_cast<double>(s.row(t)[j]) - (d.mean.empty() ? 0.0 : d.mean[j]);
     for (std::size_t i = 0; i < dim; ++i) {
       double v = 0;
-      const double mu_i = d.mean.empty() ? 0.0 : d.mean[i];
       if (d.basis.empty()) {
-        v = static_cast<double>(s.row(t)[i]) - mu_i;
+        v = centred[i];
       } else {
-        for (std::size_t j = 0; j < dim; ++j)
-          v += (static_cast<double>(s.row(t)[j]) - (d.mean.empty() ? 0.0 : d.mean[j])) * d.basis[j * dim + i];
+        for (std::size_t j = 0; j < dim; ++j) v += centred[j] * d.basis[j * dim + i];
       }
       c.y[t * dim + i] = v;
       c.variance[i] += v * v / static_cast<double>(n);
     }
+  }
   return c;
 }
 
