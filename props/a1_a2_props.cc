@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <stdexcept>
+
 #include "deltapq/reference/bounds.h"
 #include "support.h"
 
@@ -112,6 +114,15 @@ TEST(A2, comparator_rejects_a_design_that_does_not_cover_the_support) {
     check_a2(draw_sample(c), std::vector<int>(static_cast<std::size_t>(c.dim), 8), 0.25);
   });
   EXPECT_TRUE(ok);
+}
+
+// The harness of every test of a test: only a counterexample is a catch. A property that throws,
+// gives up (every case discarded) or passes is not.
+TEST(Harness, falsified_counts_only_a_counterexample) {
+  EXPECT_TRUE(falsified("a false assertion", [] { RC_ASSERT(*rc::gen::inRange(0, 10) < 0); }));
+  EXPECT_FALSE(falsified("an exception", [] { throw std::runtime_error("not a counterexample"); }));
+  EXPECT_FALSE(falsified("every case discarded", [] { RC_PRE(*rc::gen::inRange(0, 10) < 0); }));
+  EXPECT_FALSE(falsified("a true assertion", [] { RC_ASSERT(*rc::gen::inRange(0, 10) >= 0); }));
 }
 
 RC_GTEST_PROP(A2, matched_form_holds_when_support_is_inside_kappa_sigma, ()) {

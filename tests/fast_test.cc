@@ -335,7 +335,8 @@ TEST(E2, fast_bad_input_is_an_error) {
 }
 
 // Two non-finite values in one row: every level names the row's first, also when the later one sits in
-// the scalar tail (d % 8) that a kernel reaches after its vector lanes. d = 64 and 128 at 4 and 8 bits are AVX-512's own kernel.
+// the scalar tail (d % 8) that a kernel reaches after its vector lanes. d = 64 and 128 at 4 and 8 bits
+// are AVX-512's own kernel.
 TEST(E2, fast_encode_names_the_first_non_finite_value_of_a_row_at_every_level) {
   for (SimdLevel level : levels())
     for (const auto& [d, b] : std::vector<std::pair<int, int>>{{20, 4}, {64, 4}, {64, 8}, {128, 4}, {128, 8}, {130, 4}, {130, 3}}) {
