@@ -23,9 +23,12 @@ int run_audit(int argc, char** argv) {
   const auto csv_out = args.csv_output("--csv");
   if (args.positional().size() != 1) throw Error("audit takes exactly one input FILE (.npy, .npz or .safetensors)");
   const std::string input = args.positional()[0];
-  if (auto p = args.integer("--precision", 64, 16384)) ref::set_precision_bits(static_cast<int>(*p));
-
   app::AuditOptions opt;
+  // --precision BITS: every certified quantity on the full MPFR path at that precision (no double first pass).
+  if (auto p = args.integer("--precision", 64, 16384)) {
+    ref::set_precision_bits(static_cast<int>(*p));
+    opt.full_precision = true;
+  }
   opt.allow_small_sample = args.on("--small-sample");
   opt.bootstrap = parse_bootstrap(args);
   if (auto b = args.integer("--bits", 0, kMaxBits)) opt.bits = static_cast<int>(*b);

@@ -45,7 +45,9 @@ const Command kCommands[] = {
      "      Part A theorems (A2, A4, A5, A6) on a stream [T, d] (.npy of float16/32/64 either byte order, .npz,\n"
      "      safetensors F64/F32/F16/BF16; --tensor names one of several); with --pq also\n"
      "      Part B (B2 per eta tier, B4) for a product quantizer of M blocks x BITS bits; --small-sample audits\n"
-     "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient). --jobs N threads\n"
+     "      a sample with T < d + 2 rows (refused otherwise: its delta covariance is rank-deficient). alpha* and the\n"
+     "      Loewner premise are decided in double first (escalated to MPFR when that cannot decide); --precision\n"
+     "      BITS puts everything on the full MPFR path at BITS bits. --jobs N threads\n"
      "      for the independent parts (default: every core; the report does not depend on N); a progress line on a\n"
      "      terminal unless --quiet",
      dpq::cli::run_audit},
@@ -66,9 +68,12 @@ const Command kCommands[] = {
      dpq::cli::run_kvdump},
     {"audit-stream",
      "audit-stream DIR|FILE [--layout AXES] [--kind K] [--batch I] [--keys pre|post] [--bits B] [--kappa K|auto]\n"
-     "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--jobs N] [--quiet] [--json OUT] [--csv DIR]\n"
+     "        [--half-life H] [--theta T] [--eta auto|E] [--pq MxBITS] [--precision BITS] [--jobs N] [--quiet] [--json OUT]\n"
+     "        [--csv DIR]\n"
      "      Part C on every stream of a kvdump or a tensor file: calibration, alpha*, certificate, zones, direct vs\n"
-     "      delta MSE. For a tensor file --layout names its axes (L layer, H head, T token, D dim, S k/v, B batch;\n"
+     "      delta MSE. alpha* is enclosed in double first, escalated to MPFR only when that cannot decide;\n"
+     "      --precision BITS forces the full MPFR path at BITS bits. For a tensor file --layout names its axes\n"
+     "      (L layer, H head, T token, D dim, S k/v, B batch;\n"
      "      e.g. L,S,B,H,T,D), names give layer and kind ('model.layers.3.self_attn.k_proj', 'k_cache[3]',\n"
      "      'past_key_values.3.0'), --kind k_post|k_pre|v when they do not. --jobs N threads over streams (default:\n"
      "      every core; the report does not depend on N); a progress line on a terminal unless --quiet.\n"

@@ -39,12 +39,17 @@ pipeline::MonitorOptions parse_monitor(const Args& args) {
 
 int run_audit_stream(int argc, char** argv) {
   Args args(argc, argv, {"--bits", "--kappa", "--json", "--csv", "--half-life", "--theta", "--eta", "--pq", "--replicates", "--confidence",
-                         "--bootstrap-seed", "--layout", "--kind", "--batch", "--keys", "--jobs"},
+                         "--bootstrap-seed", "--layout", "--kind", "--batch", "--keys", "--jobs", "--precision"},
             {"--no-bootstrap", "--quiet"});
   const auto json_out = args.output("--json");
   const auto csv_out = args.csv_output("--csv");
   if (args.positional().size() != 1) throw Error("audit-stream takes one kvdump directory or tensor file (.npy, .npz, .safetensors)");
   app::StreamAuditOptions opt;
+  // --precision BITS: the full MPFR path at that precision for every alpha* (no double first pass).
+  if (auto p = args.integer("--precision", 64, 16384)) {
+    ref::set_precision_bits(static_cast<int>(*p));
+    opt.full_precision = true;
+  }
   opt.eta = parse_eta(args);
   opt.bits = static_cast<int>(args.integer("--bits", 1, 8).value_or(4));
   if (args.text("--kappa") == std::optional<std::string>("auto"))

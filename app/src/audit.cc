@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "deltapq/core/error.h"
+#include "deltapq/reference/adaptive.h"
 
 namespace dpq::app {
 namespace {
@@ -112,6 +113,21 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
   e.note = "eta < (1 - alpha)/(1 + alpha) = " + to_string(p.eta_threshold, 6) + " is the same condition; eta used = " +
            to_string(p.eta_conservative, 4);
   r.theorems.push_back(e);
+}
+
+// A3 in double (ref::domination_factor_double) for V and its deltas; the deltas are differences of doubles
+// rounded once (relative error u / (1 - u)). loewner receives the Loewner verdict when the enclosure decides it.
+std::optional<CheapDomination> cheap_domination(const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
+                                                std::optional<Verdict>& loewner) {
+  std::vector<double> deltas((tokens - 1) * dim);
+  for (std::size_t i = 0; i < deltas.size(); ++i) deltas[i] = rows[i + dim] - rows[i];
+  const double u = 0x1p-53;
+  const auto cov_v = covariance_double(rows.data(), tokens, dim);
+  const auto cov_d = covariance_double(deltas.data(), tokens - 1, dim, u / (1 - u));
+  if (!cov_v || !cov_d) return std::nullopt;
+  auto cheap = domination_factor_double(*cov_d, *cov_v);
+  if (cheap) loewner = loewner_from_alpha(*cheap, *cov_d, *cov_v);
+  return cheap;
 }
 
 }  // namespace
@@ -249,9 +265,23 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   r.theorems.insert(r.theorems.end(), entries_d.begin(), entries_d.end());
   step(30);
 
+  // alpha* and the Loewner premise (A3), adaptively: in double with certified bounds first, the full path
+  // only for what those bounds cannot decide exactly as the full path would.
+  std::optional<CheapDomination> cheap;
+  std::optional<Verdict> cheap_loewner;
+  if (!opt.full_precision) cheap = cheap_domination(rows, tokens, dim, cheap_loewner);
+  if (cheap) {  // the cheap alpha* serves only if every verdict that reads it is decided at its decision width
+    DominationFactor wide = cheap->factor;
+    wide.alpha = cheap->for_decisions();
+    const ComparativeBound cb_wide = comparative_bounded_support(eig_d, eig_v, wide, opt.kappa, bits);
+    if (cb_wide.ordering == Verdict::undecided || verdict_le(wide.alpha, {Real(1), Real(0)}) == Verdict::undecided)
+      cheap.reset();
+  }
+  r.alpha_adaptive = cheap.has_value();
+  r.loewner_adaptive = cheap_loewner.has_value();
   detail::run_both(
-      options.jobs, [&] { r.alpha = domination_factor(md.covariance, mv.covariance, eig_v, eig_d); },
-      [&] { r.loewner = loewner_le(md.covariance, mv.covariance).verdict; });
+      options.jobs, [&] { r.alpha = cheap ? cheap->factor : domination_factor(md.covariance, mv.covariance, eig_v, eig_d); },
+      [&] { r.loewner = cheap_loewner ? *cheap_loewner : loewner_le(md.covariance, mv.covariance).verdict; });
   step(25);
   {
     const Real ratio = r.delta.trace / r.v.trace;

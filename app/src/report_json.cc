@@ -156,6 +156,9 @@ std::string to_json(const AuditReport& r) {
   j["alpha_star"] = number(r.alpha.alpha.value);
   j["alpha_star_finite"] = r.alpha.finite;
   j["alpha_star_error"] = number(r.alpha.alpha.error);
+  // "double": enclosed in double with certified bounds (issue 16's adaptive path); "mpfr": the full path.
+  j["alpha_star_path"] = r.alpha_adaptive ? "double" : "mpfr";
+  j["loewner_path"] = r.loewner_adaptive ? "double" : "mpfr";
   if (!r.alpha.reason.empty()) j["alpha_star_note"] = r.alpha.reason;
   j["trace_ratio"] = number(r.trace_ratio.value);
   j["loewner_delta_le_v"] = to_string(r.loewner);
@@ -217,6 +220,7 @@ std::string to_json(const StreamAuditReport& r) {
   report["kappa"] = r.options.kappa_auto ? json("auto") : json(r.options.kappa);
   report["heads"] = json::array();
   auto alpha = [](const ref::DominationFactor& a) { return a.finite ? json(ref::to_double(a.alpha.value)) : json(); };
+  auto alpha_error = [](const ref::DominationFactor& a) { return a.finite ? json(ref::to_double(a.alpha.error)) : json(); };
   auto num = [](const Real& x) { return isfinite(x) ? json(ref::to_double(x)) : json(); };
   for (const StreamReport& s : r.streams) {
     const auto& cal = s.calibration;
@@ -226,7 +230,8 @@ std::string to_json(const StreamAuditReport& r) {
     json h{{"layer", s.file.layer}, {"head", s.file.head}, {"kind", s.file.kind},
            {"tokens", s.tokens}, {"kappa", s.kappa}, {"trace_v", s.trace_v}, {"trace_delta_open", cal.open_loop.trace()},
            {"trace_delta_closed", cal.steady_state.trace()}, {"alpha_open", alpha(s.alpha_open)},
-           {"alpha_closed", alpha(s.alpha_closed)},
+           {"alpha_closed", alpha(s.alpha_closed)}, {"alpha_open_error", alpha_error(s.alpha_open)},
+           {"alpha_closed_error", alpha_error(s.alpha_closed)}, {"alpha_adaptive", s.alpha_cheap},
            {"calibration", {{"rounds", cal.rounds}, {"converged", cal.converged}, {"settled", cal.settled},
                             {"settled_round", cal.settled_round}, {"trace_standard_error", cal.trace_standard_error}}},
            {"certificate", {{"rho", cert.rho}, {"bound", cert.issued ? json(cert.bound) : json()}, {"verdict", cert.label()}}},

@@ -130,7 +130,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(KvFile, path, bytes, fnv1a64, layer, head, ki
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EtaTiers, ggd, knn)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamUncertainty, block_length, alpha_open, alpha_closed, alpha_det, c3_ratio, green, yellow,
                                    red, mse_gain, dominated, c3_premise)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamReport, file, tokens, dim, kappa, trace_v, calibration, alpha_open, alpha_closed, dominated,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StreamReport, file, tokens, dim, kappa, trace_v, calibration, alpha_open, alpha_closed, dominated, alpha_cheap,
                                    certificate, eta, eta_tiers, zones, mse_direct, mse_delta, alpha_det, c3_ratio, uncertainty,
                                    trace_v_rotated_mean, pq, pq_b2_empirical)
 

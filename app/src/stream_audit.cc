@@ -1,5 +1,6 @@
 #include "deltapq/app/stream_audit.h"
 
+#include "deltapq/reference/adaptive.h"
 #include "deltapq/reference/clip_search.h"
 
 #include <Eigen/Cholesky>
@@ -150,14 +151,33 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   const fast::Codec key(pipeline::matched_design(mv, kappa, options.bits, true));
   r.calibration = pipeline::calibrate(s, key, kappa, options.bits);
   const fast::Codec delta(r.calibration.delta_design);
-  const ref::RMatrix sigma_v = covariance_of(s);
-  // Sigma_V's eigendecomposition once for both factors.
-  const ref::SymmetricEigen eig_v = ref::symmetric_eigen(sigma_v, "Sigma_V");
-  auto alpha = [&](const ref::RMatrix& sigma_delta) {
-    return ref::domination_factor(sigma_delta, sigma_v, eig_v, ref::symmetric_eigen(sigma_delta, "Sigma_delta"));
+  // alpha* of the open-loop and the steady-state deltas (A3). Adaptive: first in double with a certified
+  // enclosure (ref::domination_factor_double); the full MPFR path -- Sigma_V's eigendecomposition once for
+  // both -- only where that enclosure does not exist or cannot decide the domination premise.
+  std::optional<ref::RMatrix> sigma_v;
+  std::optional<ref::SymmetricEigen> eig_v;
+  auto full_alpha = [&](const pipeline::Stream& deltas) {
+    if (!sigma_v) {
+      sigma_v = covariance_of(s);
+      eig_v = ref::symmetric_eigen(*sigma_v, "Sigma_V");
+    }
+    const ref::RMatrix sigma_delta = covariance_of(deltas);
+    return ref::domination_factor(sigma_delta, *sigma_v, *eig_v, ref::symmetric_eigen(sigma_delta, "Sigma_delta"));
   };
-  r.alpha_open = alpha(covariance_of(pipeline::deltas(s)));
-  r.alpha_closed = alpha(covariance_of(r.calibration.steady_state_deltas));
+  const std::optional<ref::DoubleCovariance> cheap_v =
+      options.full_precision ? std::nullopt : ref::covariance_double(as_doubles(s).data(), s.rows, s.dim);
+  auto alpha = [&](const pipeline::Stream& deltas, bool decides) {
+    if (cheap_v)
+      if (const auto cheap_delta = ref::covariance_double(as_doubles(deltas).data(), deltas.rows, deltas.dim))
+        if (const auto cheap = ref::domination_factor_double(*cheap_delta, *cheap_v))
+          if (!decides || ref::verdict_lt(cheap->for_decisions(), {ref::Real(1), ref::Real(0)}) != Verdict::undecided) {
+            ++r.alpha_cheap;
+            return cheap->factor;
+          }
+    return full_alpha(deltas);
+  };
+  r.alpha_open = alpha(pipeline::deltas(s), false);
+  r.alpha_closed = alpha(r.calibration.steady_state_deltas, true);
   r.calibration.steady_state_deltas = {};
   r.dominated = r.alpha_closed.finite ? ref::verdict_lt(r.alpha_closed.alpha, {ref::Real(1), ref::Real(0)}) : Verdict::fails;
   r.certificate = pipeline::certificate(kappa, options.bits, r.calibration.open_loop.trace(),

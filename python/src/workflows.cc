@@ -70,6 +70,7 @@ py::object audit(const py::handle& array, int bits, const py::object& kappa, std
   if (precision) {
     if (*precision < 64 || *precision > 16384) throw Error("precision = " + std::to_string(*precision) + " is outside 64..16384");
     ref::set_precision_bits(*precision);
+    o.full_precision = true;  // an explicit precision: the full MPFR path for everything
   }
   std::string json;
   {

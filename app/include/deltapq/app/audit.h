@@ -32,6 +32,10 @@ struct AuditOptions {
   // and costs as much as a full one; it is refused unless asked for.
   bool allow_small_sample = false;
   BootstrapOptions bootstrap;  // the source-level layer (intervals, source verdicts)
+  // The full MPFR path for every certified quantity (--precision). Otherwise alpha* and the Loewner premise
+  // are first decided in double with certified bounds (ref::domination_factor_double) and escalated to
+  // the full path only when those bounds cannot decide.
+  bool full_precision = false;
   int jobs = 1;  // threads for the independent parts (the two sources, alpha* and the Loewner test); the report does not depend on it
   // Called after each part with (work done, total work) in percent of the audit's estimated cost.
   std::function<void(std::size_t, std::size_t)> progress;
@@ -99,6 +103,9 @@ struct AuditReport {
   SourceSummary v, delta;
   ref::DominationFactor alpha;
   Verdict loewner = Verdict::undecided;  // Sigma_delta <= Sigma_V
+  // Which of the two came from the cheap double enclosure (AuditOptions::full_precision off, and the
+  // enclosure decided every verdict that reads it); the others took the full MPFR path.
+  bool alpha_adaptive = false, loewner_adaptive = false;
   Certified trace_ratio;
   std::vector<TheoremEntry> theorems;
   std::optional<ref::PqReport> pq;

@@ -46,6 +46,9 @@ struct StreamAuditOptions {
   std::string pq_text;             // how the user wrote it ("4x4"), for the report
   BootstrapOptions bootstrap;      // the source layer, per stream
   int jobs = 1;                    // threads over streams (the report does not depend on it)
+  // --precision: every alpha* on the full MPFR path. Otherwise alpha* is first enclosed in double and
+  // escalated only when that cannot decide (ref::domination_factor_double).
+  bool full_precision = false;
   // Processes over streams (MPI ranks; null: this process alone). Rank 0 gathers every stream's report
   // and returns the whole report, byte for byte what one process writes; other ranks return one with
   // complete = false.
@@ -78,6 +81,9 @@ struct StreamReport {
   pipeline::Calibration calibration;
   ref::DominationFactor alpha_open, alpha_closed;
   Verdict dominated = Verdict::undecided;  // alpha*_closed < 1 (certified)
+  // How many of the two alpha* came from the cheap double enclosure (0..2); the rest took the full MPFR
+  // path (StreamAuditOptions::full_precision, or an enclosure that did not exist or could not decide).
+  int alpha_cheap = 0;
   pipeline::Certificate certificate;
   double eta = 0;
   std::optional<EtaTiers> eta_tiers;
