@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -114,6 +115,29 @@ TEST(Cli, audit_stream_kappa_auto_chooses_per_stream) {
   EXPECT_EQ(run("audit-stream " + in + " --kind v --kappa best").code, 2);
 }
 
+// Issue 16's adaptive path: alpha* and the Loewner premise from the double enclosure, every verdict equal
+// to the full path's (--precision forces it), alpha* within the two certified errors of each other.
+TEST(Cli, audit_adaptive_path_agrees_with_the_full_path) {
+  const std::string in = synth("cli_adaptive.npy", 512, 8);
+  CliRun r[2];
+  const nlohmann::json j[2] = {audit_json(in + " --no-bootstrap", testing::temp_path("cli_adaptive.json"), &r[0]),
+                               audit_json(in + " --no-bootstrap --precision 256", testing::temp_path("cli_full.json"), &r[1])};
+  EXPECT_EQ(j[0]["alpha_star_path"], "double");
+  EXPECT_EQ(j[0]["loewner_path"], "double");
+  EXPECT_EQ(j[1]["alpha_star_path"], "mpfr");
+  EXPECT_EQ(j[1]["loewner_path"], "mpfr");
+  EXPECT_EQ(j[0]["loewner_delta_le_v"], j[1]["loewner_delta_le_v"]);
+  ASSERT_EQ(j[0]["theorems"].size(), j[1]["theorems"].size());
+  for (std::size_t i = 0; i < j[0]["theorems"].size(); ++i) {
+    EXPECT_EQ(j[0]["theorems"][i]["verdict"], j[1]["theorems"][i]["verdict"]) << i;
+    EXPECT_EQ(j[0]["theorems"][i]["reading"], j[1]["theorems"][i]["reading"]) << i;
+  }
+  const double a0 = j[0]["alpha_star"], a1 = j[1]["alpha_star"], e0 = j[0]["alpha_star_error"], e1 = j[1]["alpha_star_error"];
+  EXPECT_GT(e0, 0.0);
+  EXPECT_LE(std::abs(a0 - a1), e0 + e1 + 1e-16 * a1);  // the JSON rounds each to double
+  EXPECT_LT(e0, 1e-6 * a0);
+}
+
 TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
   // x = (-3, -1, -3, 2, 3, 2): the deltas' covariance equals the stream's exactly (both 1/n-normalized),
   // so alpha* = 1 within its certified error and Sigma_delta <= Sigma_V is undecided, not false.
@@ -122,6 +146,9 @@ TEST(E3, an_undecided_premise_is_reported_undecided_not_false) {
   CliRun r;
   const auto j = audit_json(p, testing::temp_path("equal_cov.json"), &r);
   EXPECT_EQ(j["loewner_delta_le_v"], "undecided");
+  // A tie: the double enclosure cannot decide it, so both quantities escalate to the full path.
+  EXPECT_EQ(j["alpha_star_path"], "mpfr");
+  EXPECT_EQ(j["loewner_path"], "mpfr");
   EXPECT_EQ(r.out.find("premise false: alpha* <= 1"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("premise false: Sigma_delta <= Sigma_V"), std::string::npos) << r.out;
   int undecided = 0;
