@@ -273,6 +273,20 @@ TEST(Cli, bench_pq_writes_the_ratios) {
   EXPECT_EQ(run("bench pq --dim 10 --m 3").code, 2);
 }
 
+// bench audit on a tiny cache: the adaptive path's report agrees with the full path's (the bench exits 3
+// otherwise) and the double enclosure served the alpha*s of these well-conditioned streams.
+TEST(Cli, bench_audit_compares_adaptive_and_full_paths) {
+  const auto json = testing::temp_path("bench_audit.json");
+  std::filesystem::remove(json);
+  const CliRun r = run("bench audit --streams 2 --tokens 64 --dim 6 --ranks 0 --json " + json);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = read_json(json);
+  EXPECT_TRUE(j["adaptive"]["reports_agree"].get<bool>());
+  EXPECT_EQ(j["adaptive"]["alpha_total"].get<int>(), 4);
+  EXPECT_GT(j["adaptive"]["alpha_from_double"].get<int>(), 0);
+  EXPECT_TRUE(j["adaptive"]["cpu_speedup"].is_number());
+}
+
 TEST(Cli, usage_errors_exit_2_and_help_exits_0) {
   EXPECT_EQ(run("").code, 2);
   const CliRun unknown = run("no-such-command");
