@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <Eigen/Eigenvalues>
 #include <boost/random/mersenne_twister.hpp>
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
@@ -208,6 +209,63 @@ TEST(C4, rule_checker_rejects_resetting_on_the_current_zone) {
     }
   });
   EXPECT_TRUE(ok);
+}
+
+// The monitor's mu_t = (det Sigma_delta,t / det Sigma_V,t)^(1/d) (1 + eta)/(1 - eta) from the exponentially
+// weighted moments, recomputed here by eigendecomposition every token (the definition) against the coder's
+// O(d^2) Cholesky updates: the same zone at every token. The two computations differ by rounding only
+// (~1e-12 relative at these sizes); a mu within 1e-9 of theta or 1 is a tie the comparison stops at.
+void check_monitor_mu(double half_life_scale) {
+  const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(1, 9));
+  const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
+  Stream s = ar1(seed, d, 300, 0.99, 1.0);
+  const Stream noise = ar1(seed + 1, d, 300, 0.0, 1.0);
+  for (std::size_t t = 120; t < 180; ++t)
+    for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+  const pipeline::Moments mv = pipeline::moments(s), md = pipeline::moments(pipeline::deltas(s));
+  const fast::Codec key(pipeline::matched_design(mv, 3.0, 4, true));
+  const fast::Codec delta(pipeline::matched_design(md, 3.0, 4, false));
+  pipeline::MonitorOptions opt;
+  opt.half_life = *rc::gen::inRange(4, 65);
+  pipeline::ZonedCoder coder(key, delta, mv, md, opt);
+  const auto dd = static_cast<Eigen::Index>(d);
+  Eigen::MatrixXd sv = Eigen::Map<const Eigen::MatrixXd>(mv.covariance.data(), dd, dd);
+  Eigen::MatrixXd sd = Eigen::Map<const Eigen::MatrixXd>(md.covariance.data(), dd, dd);
+  Eigen::VectorXd mean = Eigen::Map<const Eigen::VectorXd>(mv.mean.data(), dd);
+  const double w = std::pow(0.5, 1.0 / (opt.half_life * half_life_scale));
+  std::vector<float> out(d), previous(d, 0.0f);
+  std::size_t compared = 0;
+  for (std::size_t t = 0; t < s.rows; ++t, ++compared) {
+    const pipeline::Zone z = coder.step(s.row(t), out.data());
+    Eigen::VectorXd x(dd), dl(dd);
+    for (std::size_t i = 0; i < d; ++i) {
+      x(static_cast<Eigen::Index>(i)) = s.row(t)[i];
+      dl(static_cast<Eigen::Index>(i)) = t ? static_cast<double>(s.row(t)[i] - previous[i]) : 0.0;
+    }
+    previous = out;
+    mean = w * mean + (1 - w) * x;
+    sv = w * sv + (1 - w) * (x - mean) * (x - mean).transpose();
+    if (t) sd = w * sd + (1 - w) * dl * dl.transpose();
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> ev(sv, Eigen::EigenvaluesOnly), ed(sd, Eigen::EigenvaluesOnly);
+    double log_ratio = 0;
+    bool pd = true;
+    for (Eigen::Index i = 0; i < dd; ++i) {
+      pd = pd && ev.eigenvalues()(i) > 0 && ed.eigenvalues()(i) > 0;
+      if (pd) log_ratio += std::log(ed.eigenvalues()(i)) - std::log(ev.eigenvalues()(i));
+    }
+    if (!pd) break;  // not positive definite: the coder says red by its own test; nothing to compare
+    const double mu = std::exp(log_ratio / static_cast<double>(d)) * (1 + opt.eta) / (1 - opt.eta);
+    if (std::abs(mu - opt.theta) <= 1e-9 * opt.theta || std::abs(mu - 1) <= 1e-9) break;
+    const pipeline::Zone want = mu >= 1 ? pipeline::Zone::red : mu > opt.theta ? pipeline::Zone::yellow : pipeline::Zone::green;
+    RC_ASSERT(z == want);
+  }
+  RC_CLASSIFY(compared == s.rows, "every token compared");
+}
+
+RC_GTEST_PROP(C4, monitor_mu_is_the_determinant_ratio_of_the_weighted_moments, ()) { check_monitor_mu(1.0); }
+
+TEST(C4, monitor_comparator_rejects_a_doubled_half_life) {
+  EXPECT_TRUE(falsified("half-life x 2", [] { check_monitor_mu(2.0); }));
 }
 
 RC_GTEST_PROP(C4, resets_exactly_on_red_and_reenters_on_green, ()) {

@@ -36,7 +36,6 @@ ref::PqReport pq_stream(const pipeline::Stream& s, const ref::PqShape& shape) {
   return ref::pq_audit_stream(v, s.rows, static_cast<int>(s.dim), eig, o);
 }
 
-Eigen::MatrixXd block(const RowMatrix& m, Eigen::Index col, Eigen::Index cols) { return m.middleCols(col, cols); }
 
 double logdet(const Eigen::MatrixXd& a) {
   const Eigen::LLT<Eigen::MatrixXd> llt(a);
@@ -62,10 +61,9 @@ void add_stream_source_layer(StreamReport& r, const pipeline::Stream& s, const p
       delta(row, col) = closed.quantized_deltas.row(t - 1)[j];
     }
   const PairedStatistic stat = [dd](const RowMatrix& xs, const RowMatrix& ds, std::vector<double>& out) {
-    const Eigen::MatrixXd sv = covariance(block(xs, 0, dd)), su = covariance(block(xs, dd, dd)),
-                          se = covariance(block(xs, 2 * dd, dd)), sd = covariance(ds);
+    const Eigen::MatrixXd sv = covariance(xs, 0, dd), su = covariance(xs, dd, dd), sd = covariance(ds);
     out = {domination_factor_double(su, sv), domination_factor_double(sd, sv),
-           std::exp((logdet(sd) - logdet(sv)) / static_cast<double>(dd)), se.trace() / sd.trace()};
+           std::exp((logdet(sd) - logdet(sv)) / static_cast<double>(dd)), covariance_trace(xs, 2 * dd, dd) / sd.trace()};
   };
   const PairedBlockBootstrap boot(x, delta, options.bootstrap);
   const std::vector<double> est = boot.estimate(stat);

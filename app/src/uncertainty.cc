@@ -25,10 +25,22 @@ Verdict source_verdict(const std::optional<ref::Interval>& margin) {
   return Verdict::undecided;
 }
 
-Eigen::MatrixXd covariance(const RowMatrix& rows) {
-  const Eigen::RowVectorXd mean = rows.colwise().mean();
-  const RowMatrix c = rows.rowwise() - mean;
-  return (c.transpose() * c) / static_cast<double>(rows.rows());
+Eigen::MatrixXd covariance(const RowMatrix& rows) { return covariance(rows, 0, rows.cols()); }
+
+Eigen::MatrixXd covariance(const RowMatrix& rows, Eigen::Index col, Eigen::Index cols) {
+  const auto block = rows.middleCols(col, cols);
+  const Eigen::RowVectorXd mean = block.colwise().mean();
+  const RowMatrix c = block.rowwise() - mean;
+  // A symmetric rank-k update: half the products of c^T c.
+  Eigen::MatrixXd s = Eigen::MatrixXd::Zero(cols, cols);
+  s.selfadjointView<Eigen::Lower>().rankUpdate(c.transpose(), 1.0 / static_cast<double>(rows.rows()));
+  return s.selfadjointView<Eigen::Lower>();
+}
+
+double covariance_trace(const RowMatrix& rows, Eigen::Index col, Eigen::Index cols) {
+  const auto block = rows.middleCols(col, cols);
+  const Eigen::RowVectorXd mean = block.colwise().mean();
+  return (block.rowwise() - mean).squaredNorm() / static_cast<double>(rows.rows());
 }
 
 double domination_factor_double(const Eigen::MatrixXd& sd, const Eigen::MatrixXd& sv) {

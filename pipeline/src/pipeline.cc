@@ -1,5 +1,6 @@
 #include "deltapq/pipeline/pipeline.h"
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <algorithm>
@@ -25,15 +26,60 @@ struct RowCodec {
   }
 };
 
-double log_det_ratio_per_dim(const MatD& num, const MatD& den) {
-  Eigen::SelfAdjointEigenSolver<MatD> a(num, Eigen::EigenvaluesOnly), b(den, Eigen::EigenvaluesOnly);
-  double s = 0;
-  for (Eigen::Index i = 0; i < num.rows(); ++i) {
-    if (!(a.eigenvalues()(i) > 0) || !(b.eigenvalues()(i) > 0)) return std::numeric_limits<double>::quiet_NaN();
-    s += std::log(a.eigenvalues()(i)) - std::log(b.eigenvalues()(i));
+// log det of an exponentially weighted covariance A <- alpha A + beta v v^T, tracked through its Cholesky
+// factor: a scaled rank-one update costs O(d^2) per token where an eigen- or Cholesky decomposition costs
+// O(d^3). While A is not positive definite (the first tokens, a constant coordinate) the factor is
+// recomputed from A itself until it exists; log det is NaN until then.
+class TrackedLogDet {
+ public:
+  void update(double alpha, double beta, const Eigen::VectorXd& v, const MatD& a) {
+    if (valid_) {
+      rank_one_update(alpha, beta, v);
+      if (!valid_) refactor(a);
+    } else {
+      refactor(a);
+    }
   }
-  return s / static_cast<double>(num.rows());
-}
+  void refactor(const MatD& a) {
+    const Eigen::LLT<MatD> llt(a);
+    valid_ = llt.info() == Eigen::Success;
+    if (valid_) l_ = llt.matrixL();
+    valid_ = valid_ && positive_diagonal();
+  }
+  double log_det() const {
+    if (!valid_) return std::numeric_limits<double>::quiet_NaN();
+    double s = 0;
+    for (Eigen::Index k = 0; k < l_.rows(); ++k) s += std::log(l_(k, k));
+    return 2 * s;
+  }
+
+ private:
+  bool positive_diagonal() const {
+    for (Eigen::Index k = 0; k < l_.rows(); ++k)
+      if (!(l_(k, k) > 0) || !std::isfinite(l_(k, k))) return false;
+    return true;
+  }
+  // L L^T <- alpha L L^T + beta v v^T (alpha > 0, beta >= 0): scale, then the classic rotation-based update.
+  void rank_one_update(double alpha, double beta, const Eigen::VectorXd& v) {
+    const Eigen::Index d = l_.rows();
+    l_ *= std::sqrt(alpha);
+    work_ = v * std::sqrt(beta);
+    for (Eigen::Index k = 0; k < d; ++k) {
+      const double lkk = l_(k, k), xk = work_(k);
+      const double r = std::hypot(lkk, xk);
+      const double c = r / lkk, s = xk / lkk;
+      l_(k, k) = r;
+      for (Eigen::Index i = k + 1; i < d; ++i) {
+        l_(i, k) = (l_(i, k) + s * work_(i)) / c;
+        work_(i) = c * work_(i) - s * l_(i, k);
+      }
+    }
+    valid_ = positive_diagonal();
+  }
+  MatD l_;
+  Eigen::VectorXd work_;
+  bool valid_ = false;
+};
 
 }  // namespace
 
@@ -209,6 +255,7 @@ struct ZonedCoder::State {
   std::size_t d;
   DeltaLoop<float, RowCodec, RowCodec> loop;  // the one closed-loop coder
   MatD sv, sd;
+  TrackedLogDet logdet_v, logdet_d;  // log det sv and log det sd, updated with them
   Eigen::VectorXd mean_v;
   double w = 0;
   bool intra = true;
@@ -228,6 +275,8 @@ ZonedCoder::ZonedCoder(const fast::Codec& key, const fast::Codec& delta, const M
   s_->sd = Eigen::Map<const MatD>(dm.covariance.data(), d, d);
   s_->mean_v = Eigen::Map<const Eigen::VectorXd>(v.mean.data(), d);
   s_->w = std::pow(0.5, 1.0 / opt.half_life);
+  s_->logdet_v.refactor(s_->sv);
+  s_->logdet_d.refactor(s_->sd);
 }
 ZonedCoder::~ZonedCoder() = default;
 ZonedCoder::ZonedCoder(ZonedCoder&&) noexcept = default;
@@ -252,9 +301,16 @@ Zone ZonedCoder::step(const float* x, float* out) {
   }
   const double w = st.w;
   st.mean_v = w * st.mean_v + (1 - w) * xv;
-  st.sv = w * st.sv + (1 - w) * (xv - st.mean_v) * (xv - st.mean_v).transpose();
-  if (st.t) st.sd = w * st.sd + (1 - w) * dv * dv.transpose();
-  const double mu = std::exp(log_det_ratio_per_dim(st.sd, st.sv)) * (1 + st.opt.eta) / (1 - st.opt.eta);
+  const Eigen::VectorXd centred = xv - st.mean_v;
+  st.sv = w * st.sv + (1 - w) * centred * centred.transpose();
+  st.logdet_v.update(w, 1 - w, centred, st.sv);
+  if (st.t) {
+    st.sd = w * st.sd + (1 - w) * dv * dv.transpose();
+    st.logdet_d.update(w, 1 - w, dv, st.sd);
+  }
+  // (det Sigma_delta / det Sigma_V)^(1/d); NaN while either is not positive definite.
+  const double log_ratio = (st.logdet_d.log_det() - st.logdet_v.log_det()) / static_cast<double>(d);
+  const double mu = std::exp(log_ratio) * (1 + st.opt.eta) / (1 - st.opt.eta);
   Zone next;
   std::ostringstream cause;
   if (!finite || !std::isfinite(mu)) {

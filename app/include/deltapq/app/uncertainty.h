@@ -48,8 +48,10 @@ Verdict source_verdict(const std::optional<ref::Interval>& margin);
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Sample covariance (1/n) of rows, in double.
+// Sample covariance (1/n) of rows, in double; of the columns [col, col + cols) only; its trace only.
 Eigen::MatrixXd covariance(const RowMatrix& rows);
+Eigen::MatrixXd covariance(const RowMatrix& rows, Eigen::Index col, Eigen::Index cols);
+double covariance_trace(const RowMatrix& rows, Eigen::Index col, Eigen::Index cols);
 // alpha* = lambda_max(S_V^{-1/2} S_delta S_V^{-1/2}) in double; NaN when S_V is not positive definite
 // in double (the certified reference decides those cases; a replicate just drops out).
 double domination_factor_double(const Eigen::MatrixXd& sigma_delta, const Eigen::MatrixXd& sigma_v);
