@@ -95,15 +95,19 @@ Moments moments(const Stream& s) {
   Moments m;
   const std::size_t d = s.dim;
   m.mean.assign(d, 0.0);
-  m.covariance.assign(d * d, 0.0);
   for (std::size_t t = 0; t < s.rows; ++t)
     for (std::size_t i = 0; i < d; ++i) m.mean[i] += s.row(t)[i];
   for (auto& v : m.mean) v /= static_cast<double>(s.rows);
-  for (std::size_t t = 0; t < s.rows; ++t)
-    for (std::size_t i = 0; i < d; ++i)
-      for (std::size_t j = 0; j < d; ++j)
-        m.covariance[i * d + j] += (s.row(t)[i] - m.mean[i]) * (s.row(t)[j] - m.mean[j]);
-  for (auto& v : m.covariance) v /= static_cast<double>(s.rows);
+  // The centred rows in double, then one symmetric rank-k update (half the products, blocked).
+  const auto n = static_cast<Eigen::Index>(s.rows), dd = static_cast<Eigen::Index>(d);
+  MatD c(n, dd);
+  for (Eigen::Index t = 0; t < n; ++t)
+    for (Eigen::Index i = 0; i < dd; ++i)
+      c(t, i) = static_cast<double>(s.row(static_cast<std::size_t>(t))[i]) - m.mean[static_cast<std::size_t>(i)];
+  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(dd, dd);
+  cov.selfadjointView<Eigen::Lower>().rankUpdate(c.transpose(), 1.0 / static_cast<double>(s.rows));
+  m.covariance.resize(d * d);
+  Eigen::Map<Eigen::MatrixXd>(m.covariance.data(), dd, dd) = cov.selfadjointView<Eigen::Lower>();
   return m;
 }
 
