@@ -334,3 +334,53 @@ TEST(KappaAuto, the_choice_beats_kappa_3_and_every_grid_point) {
 
 }  // namespace
 }  // namespace dpq::ref
+
+namespace dpq::ref {
+namespace {
+
+// sample_moments of raw double rows (the 128-bit integer path where it applies) is sample_moments of the
+// same rows in Real, bit for bit -- for float32 data, full doubles, deltas, zero and constant columns, a
+// span too wide for the integer path, and a precision below 128 bits.
+bool same_moments(const SampleMoments& a, const SampleMoments& b) {
+  if (a.count != b.count || a.mean.size() != b.mean.size()) return false;
+  for (Eigen::Index i = 0; i < a.mean.size(); ++i)
+    if (a.mean(i) != b.mean(i)) return false;
+  for (Eigen::Index i = 0; i < a.covariance.rows(); ++i)
+    for (Eigen::Index j = 0; j < a.covariance.cols(); ++j)
+      if (a.covariance(i, j) != b.covariance(i, j)) return false;
+  return true;
+}
+
+SampleMoments real_moments(const std::vector<double>& rows, std::size_t tokens, std::size_t dim, bool deltas) {
+  const RMatrix x = to_real(rows.data(), tokens, dim);
+  return deltas ? sample_moments(RMatrix(x.bottomRows(tokens - 1) - x.topRows(tokens - 1))) : sample_moments(x);
+}
+
+TEST(SampleMoments, integer_path_is_the_real_path_bit_for_bit) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> g;
+  const std::size_t tokens = 97, dim = 5;
+  for (int kind = 0; kind < 5; ++kind) {
+    std::vector<double> rows(tokens * dim);
+    for (std::size_t t = 0; t < tokens; ++t)
+      for (std::size_t i = 0; i < dim; ++i) {
+        double v = g(rng);
+        if (kind == 0) v = static_cast<float>(v * 100 + 40);     // float32 data with a mean
+        if (kind == 2) v = i == 1 ? 0.0 : i == 2 ? 3.5 : std::round(v * 8) / 8;  // zero, constant, lattice columns
+        if (kind == 3) v = i == 0 ? std::ldexp(v, (t % 2) ? 300 : -300) : v;    // a span too wide: the Real path
+        rows[t * dim + i] = v;                                                     // kind 1: full doubles
+      }
+    if (kind == 4) set_precision_bits(64);  // below 128 bits: the Real path
+    for (bool deltas : {false, true})
+      EXPECT_TRUE(same_moments(sample_moments(rows.data(), tokens, dim, deltas), real_moments(rows, tokens, dim, deltas)))
+          << "kind " << kind << (deltas ? ", deltas" : "");
+    set_precision_bits(kDefaultPrecisionBits);
+    // Test of the comparator: one entry one ulp away is a different sample.
+    std::vector<double> moved = rows;
+    moved[3 * dim + 4] = std::nextafter(moved[3 * dim + 4], 1e300);
+    EXPECT_FALSE(same_moments(sample_moments(moved.data(), tokens, dim), real_moments(rows, tokens, dim, false))) << kind;
+  }
+}
+
+}  // namespace
+}  // namespace dpq::ref

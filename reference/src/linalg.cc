@@ -3,6 +3,10 @@
 
 #include <Eigen/Eigenvalues>
 #include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <optional>
 
 #include "deltapq/core/error.h"
 
@@ -65,6 +69,96 @@ SampleMoments sample_moments(const RMatrix& x) {
   for (Eigen::Index j = 0; j < d; ++j)
     for (Eigen::Index i = j; i < d; ++i) {
       m.covariance(i, j) = (t_rows * second(i, j) - sum(i) * sum(j)) / t2;
+      m.covariance(j, i) = m.covariance(i, j);
+    }
+  return m;
+}
+
+namespace {
+
+// One column as integers: x_t = m_t 2^lsb exactly, |m_t| < 2^61 (nullopt: a non-finite value or a span of
+// more than 60 bits between the column's largest and its finest bit).
+struct IntegerColumn {
+  std::vector<std::int64_t> m;
+  int lsb = 0, bits = 0;  // |m_t| < 2^bits
+};
+std::optional<IntegerColumn> integer_column(const double* rows, std::size_t tokens, std::size_t dim, std::size_t col) {
+  int lo = INT_MAX, hi = INT_MIN;
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const double x = rows[t * dim + col];
+    if (!std::isfinite(x)) return std::nullopt;
+    if (x == 0) continue;
+    int e = 0;
+    const auto mant = static_cast<std::int64_t>(std::ldexp(std::frexp(x, &e), 53));  // exact: 53 bits
+    lo = std::min(lo, e - 53 + __builtin_ctzll(static_cast<unsigned long long>(mant < 0 ? -mant : mant)));
+    hi = std::max(hi, e);
+  }
+  IntegerColumn c;
+  c.m.assign(tokens, 0);
+  if (lo == INT_MAX) return c;  // all zero
+  if (hi - lo > 60) return std::nullopt;
+  c.lsb = lo;
+  c.bits = hi - lo;
+  for (std::size_t t = 0; t < tokens; ++t) c.m[t] = static_cast<std::int64_t>(std::ldexp(rows[t * dim + col], -lo));
+  return c;
+}
+
+Real from_int128(__int128 v) {
+  const auto lo = static_cast<unsigned long long>(static_cast<unsigned __int128>(v) & 0xffffffffffffffffULL);
+  const auto hi = static_cast<long long>(v >> 64);  // arithmetic shift: v = hi 2^64 + lo
+  return ldexp(Real(hi), 64) + Real(lo);
+}
+
+}  // namespace
+
+SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t dim, bool deltas) {
+  auto slow = [&] {
+    if (!deltas) return sample_moments(to_real(rows, tokens, dim));
+    const RMatrix x = to_real(rows, tokens, dim);
+    return sample_moments(RMatrix(x.bottomRows(x.rows() - 1) - x.topRows(x.rows() - 1)));
+  };
+  const std::size_t n = deltas ? (tokens ? tokens - 1 : 0) : tokens;
+  if (n < 1 || dim < 1 || precision_bits() < 128) return slow();
+  std::vector<IntegerColumn> cols(dim);
+  for (std::size_t i = 0; i < dim; ++i) {
+    auto c = integer_column(rows, tokens, dim, i);
+    if (!c) return slow();
+    if (deltas) {  // differences of integers on one grid: exact, one bit more
+      for (std::size_t t = 0; t + 1 < tokens; ++t) c->m[t] = c->m[t + 1] - c->m[t];
+      c->m.resize(n);
+      c->bits += 1;
+    }
+    cols[i] = std::move(*c);
+  }
+  // Every pairwise sum must fit 126 bits: n terms of magnitude < 2^(bits_i + bits_j).
+  const int log_n = 64 - __builtin_clzll(static_cast<unsigned long long>(n));
+  int widest = 0;
+  for (const auto& c : cols) widest = std::max(widest, c.bits);
+  if (2 * widest + log_n > 126) return slow();
+  // The same numbers sample_moments(RMatrix) forms: its sums are exact at >= 128 bits for these inputs (each
+  // partial sum is a multiple of 2^(lsb_i + lsb_j) below 2^(126 + lsb_i + lsb_j)), so only the final operations
+  // round, and they are the same operations here.
+  SampleMoments m;
+  m.count = n;
+  const auto d = static_cast<Eigen::Index>(dim);
+  const Real t_rows(static_cast<double>(n));
+  RVector sum(d);
+  for (Eigen::Index i = 0; i < d; ++i) {
+    __int128 s = 0;
+    for (std::int64_t v : cols[static_cast<std::size_t>(i)].m) s += v;
+    sum(i) = ldexp(from_int128(s), cols[static_cast<std::size_t>(i)].lsb);
+  }
+  m.mean = sum / t_rows;
+  m.covariance = RMatrix::Zero(d, d);
+  const Real t2 = t_rows * t_rows;
+  for (Eigen::Index j = 0; j < d; ++j)
+    for (Eigen::Index i = j; i < d; ++i) {
+      const std::int64_t* a = cols[static_cast<std::size_t>(i)].m.data();
+      const std::int64_t* b = cols[static_cast<std::size_t>(j)].m.data();
+      __int128 acc = 0;
+      for (std::size_t t = 0; t < n; ++t) acc += static_cast<__int128>(a[t]) * b[t];
+      const Real second = ldexp(from_int128(acc), cols[static_cast<std::size_t>(i)].lsb + cols[static_cast<std::size_t>(j)].lsb);
+      m.covariance(i, j) = (t_rows * second - sum(i) * sum(j)) / t2;
       m.covariance(j, i) = m.covariance(i, j);
     }
   return m;
