@@ -15,33 +15,29 @@ namespace {
 
 using namespace ref;
 
-// A sum of `terms` non-negative products: no cancellation, so the rounding is relative.
-Certified nonnegative_sum(const Real& v, std::size_t terms) { return {v, rounding_slack(abs(v), 4.0 * static_cast<double>(terms))}; }
-
-SourceSummary summarize(const std::string& name, const RMatrix& x, const SampleMoments& m,
-                        const SymmetricEigen& eig, const std::vector<int>& bits, const AuditOptions& opt,
-                        RMatrix& coords) {
+SourceSummary summarize(const std::string& name, std::size_t count, const SampleMoments& m, const SymmetricEigen& eig,
+                        const std::vector<int>& bits, const AuditOptions& opt, const detail::SourceStatistics& st) {
   SourceSummary s;
   s.name = name;
-  s.count = static_cast<std::size_t>(x.rows());
-  if (coords.size() == 0) coords = eigen_coordinates(x, m.mean, eig.vectors);  // else: computed by the caller
+  s.count = count;
   s.trace = m.covariance.trace();
   s.eigenvalues = eig.values;
   s.eigen_radius = eig.radius(0);
   s.bits = bits;
-  s.distortion_support = empirical_distortion(coords, support_design(coords, bits)).certified();
-  s.distortion_matched = empirical_distortion(coords, matched_design(eig.values, opt.kappa, bits)).certified();
+  s.distortion_support = st.distortion_support;
+  s.distortion_matched = st.distortion_matched;
   s.gaussian_model_bound = clipped_bound_model(eig, opt.kappa, bits, TailModel::gaussian()).value;
-  s.tau = empirical_tail_functional(coords, eig.values, opt.kappa, bits);
+  s.tau = st.tau;
+  s.tau_error = st.tau_error;
+  s.coordinates_adaptive = st.cheap;
   return s;
 }
 
 void add_source_entries(std::vector<TheoremEntry>& out, const AuditOptions& options, const SourceSummary& s,
-                        const SymmetricEigen& eig, const RMatrix& coords) {
+                        const SymmetricEigen& eig, const detail::SourceStatistics& st) {
   {  // A2 with the support design: |Y_i| <= c_i holds by construction.
-    const RealDesign design = support_design(coords, s.bits);
-    TheoremEntry e{"A2", s.name, "bounded_support", "D <= B_bs = sum_i c_i^2 4^-b_i, c_i = max_t |Y_ti|",
-                   nonnegative_sum(bounded_support_bound(design), design.dim()), s.distortion_support};
+    TheoremEntry e{"A2", s.name, "bounded_support", "D <= B_bs = sum_i c_i^2 4^-b_i, c_i = max_t |Y_ti|", st.support_bound,
+                   s.distortion_support};
     e.premises = {{"|Y_i| <= c_i for every sample (support design)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     out.push_back(e);
@@ -55,9 +51,8 @@ void add_source_entries(std::vector<TheoremEntry>& out, const AuditOptions& opti
       e.note = "equal bits everywhere: the corollary is an equality, so the verdict is undecided by design";
     out.push_back(e);
   }
-  const RealDesign matched = matched_design(eig.values, options.kappa, s.bits);
   {  // A5 with the exact empirical overload term.
-    const ClippedBound b = clipped_bound_empirical(coords, matched);
+    const ClippedBound& b = st.exact_overload;
     TheoremEntry e{"A5", s.name, "clipped_exact_overload",
                    "D <= sum_i [c_i^2 4^-b_i P(|Y_i|<=c_i) + O_i], c_i = kappa sqrt(lambda_i)",
                    b.certified(), s.distortion_matched};
@@ -67,13 +62,44 @@ void add_source_entries(std::vector<TheoremEntry>& out, const AuditOptions& opti
     out.push_back(e);
   }
   {  // A5 with the fourth-moment overload bound.
-    const ClippedBound b = clipped_bound_moment(coords, matched);
     TheoremEntry e{"A5", s.name, "clipped_moment", "D <= sum_i [c_i^2 4^-b_i P(|Y_i|<=c_i) + E Y_i^4 / c_i^2]",
-                   b.certified(), s.distortion_matched};
+                   st.moment.certified(), s.distortion_matched};
     e.premises = {{"E Y_i^4 finite (a finite sample)", Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);
     out.push_back(e);
   }
+}
+
+// A6's B' = sum_i lambda_i [kappa^2 4^-b_i + tau_i], with tau's certified errors carried through lambda_i.
+Certified a6_bound_certified(const SymmetricEigen& eig, const Real& kappa, const std::vector<int>& bits, const SourceSummary& s) {
+  Certified b = a6_bound(eig, kappa, bits, s.tau);
+  for (Eigen::Index i = 0; i < s.tau_error.size(); ++i)
+    b.error += (std::max(Real(eig.values(i)), Real(0)) + eig.radius(i)) * s.tau_error(i);
+  return b;
+}
+
+// A6's premise tau_i^delta <= tau_i^V for every i: the first violation, or nullopt; `decided` turns false when
+// the taus' certified errors (and the full path's own, 2^(40-p) relative) leave some comparison open.
+std::optional<int> tail_violation(const SourceSummary& delta, const SourceSummary& v, bool& decided) {
+  decided = true;
+  const Real full = ldexp(Real(1), 40 - precision_bits());
+  for (Eigen::Index i = 0; i < delta.tau.size(); ++i) {
+    const Real gap = delta.tau(i) - v.tau(i);
+    const Real err = delta.tau_error(i) + v.tau_error(i) + full * (delta.tau(i) + v.tau(i));
+    if (gap > err) return static_cast<int>(i);
+    if (!(gap < -err) && !(err == 0 && gap <= 0)) {
+      decided = false;
+      return std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
+// A verdict that the cheap path's errors decide, widened by a bound on the full path's own error
+// (2^(40-p) of the magnitudes): undecided here means the full path's verdict cannot be inferred.
+bool decided_like_full(const TheoremEntry& e) {
+  const Real w = ldexp(Real(1), 40 - precision_bits()) * (abs(e.measured.value) + abs(e.bound.value));
+  return verdict_le({e.measured.value, e.measured.error + w}, {e.bound.value, e.bound.error + w}) != Verdict::undecided;
 }
 
 // Part B on the same stream: V rows and their open-loop deltas (reference::pq_audit_stream scales the
@@ -117,10 +143,8 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
 
 // A3 in double (ref::domination_factor_double) for V and its deltas; the deltas are differences of doubles
 // rounded once (relative error u / (1 - u)). loewner receives the Loewner verdict when the enclosure decides it.
-std::optional<CheapDomination> cheap_domination(const std::vector<double>& rows, std::size_t tokens, std::size_t dim,
-                                                std::optional<Verdict>& loewner) {
-  std::vector<double> deltas((tokens - 1) * dim);
-  for (std::size_t i = 0; i < deltas.size(); ++i) deltas[i] = rows[i + dim] - rows[i];
+std::optional<CheapDomination> cheap_domination(const std::vector<double>& rows, const std::vector<double>& deltas,
+                                                std::size_t tokens, std::size_t dim, std::optional<Verdict>& loewner) {
   const double u = 0x1p-53;
   const auto cov_v = covariance_double(rows.data(), tokens, dim);
   const auto cov_d = covariance_double(deltas.data(), tokens - 1, dim, u / (1 - u));
@@ -208,6 +232,9 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   r.dim = dim;
   const RMatrix x = to_real(rows.data(), tokens, dim);
   const RMatrix dx = x.bottomRows(tokens - 1) - x.topRows(tokens - 1);  // exact: differences of doubles at >= 128 bits
+  // The same differences in double for the adaptive path (each rounded once: relative error u / (1 - u)).
+  std::vector<double> delta_rows((tokens - 1) * dim);
+  for (std::size_t i = 0; i < delta_rows.size(); ++i) delta_rows[i] = rows[i + dim] - rows[i];
 
   // The two sources are independent up to the comparison: their moments, eigendecompositions and
   // summaries run side by side (options.jobs >= 2), the errors raised in the sequential order.
@@ -216,14 +243,14 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   detail::run_both(
       options.jobs,
       [&] {
-        mv = sample_moments(x);
+        mv = sample_moments(rows.data(), tokens, dim);  // = sample_moments(x), bit for bit
         if (!(mv.covariance.trace() > 0))
           throw Error(input + ": the stream is constant (tr Sigma_V = 0): there is no variance to quantize, every bound and "
                       "distortion is 0");
         eig_v = symmetric_eigen(mv.covariance, "Sigma_V");
       },
       [&] {
-        md = sample_moments(dx);
+        md = sample_moments(rows.data(), tokens, dim, /*deltas=*/true);  // = sample_moments(dx), bit for bit
         eig_d = symmetric_eigen(md.covariance, "Sigma_delta");
       });
   require_psd(eig_v, "Sigma_V");
@@ -249,18 +276,48 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
     ka.distortion_at_3 = empirical_distortion(coords_v, matched_design(eig_v.values, Real(3), bits)).certified();
     r.kappa_auto = ka;
   }
+  // The coordinate statistics (A2, A5, A6), adaptively: from double coordinates when every decision they make
+  // is certain and every verdict they feed stays decided with the full path's error added; else from the
+  // MPFR eigen-coordinates. --kappa auto has V's MPFR coordinates at hand already (the search needs them).
+  const bool try_cheap = !opt.full_precision && !options.kappa_auto;
+  auto statistics = [&](bool v_source, bool cheap) {
+    if (cheap) {
+      const auto st = v_source ? detail::cheap_statistics(rows, tokens, dim, 0.0, mv.mean, eig_v, opt.kappa, bits)
+                               : detail::cheap_statistics(delta_rows, tokens - 1, dim, 0x1p-53 / (1 - 0x1p-53), md.mean, eig_d,
+                                                          opt.kappa, bits);
+      if (st) return *st;
+    }
+    if (v_source) {
+      if (coords_v.size() == 0) coords_v = eigen_coordinates(x, mv.mean, eig_v.vectors);
+      return detail::full_statistics(coords_v, eig_v.values, opt.kappa, bits);
+    }
+    return detail::full_statistics(eigen_coordinates(dx, md.mean, eig_d.vectors), eig_d.values, opt.kappa, bits);
+  };
+  detail::SourceStatistics st_v, st_d;
   std::vector<TheoremEntry> entries_v, entries_d;
-  detail::run_both(
-      opt.jobs,
-      [&] {
-        r.v = summarize("V", x, mv, eig_v, bits, opt, coords_v);
-        add_source_entries(entries_v, opt, r.v, eig_v, coords_v);
-      },
-      [&] {
-        RMatrix coords;
-        r.delta = summarize("delta", dx, md, eig_d, bits, opt, coords);
-        add_source_entries(entries_d, opt, r.delta, eig_d, coords);
-      });
+  std::optional<int> violation;
+  for (bool cheap : {try_cheap, false}) {
+    detail::run_both(
+        opt.jobs, [&] { st_v = statistics(true, cheap); }, [&] { st_d = statistics(false, cheap); });
+    r.v = summarize("V", tokens, mv, eig_v, bits, opt, st_v);
+    r.delta = summarize("delta", tokens - 1, md, eig_d, bits, opt, st_d);
+    entries_v.clear();
+    entries_d.clear();
+    add_source_entries(entries_v, opt, r.v, eig_v, st_v);
+    add_source_entries(entries_d, opt, r.delta, eig_d, st_d);
+    if (!st_v.cheap && !st_d.cheap) {
+      violation = first_tail_domination_violation(r.delta.tau, r.v.tau);
+      break;
+    }
+    bool decided = true;
+    violation = tail_violation(r.delta, r.v, decided);
+    const TheoremEntry a6{"", "", "", "", a6_bound_certified(eig_v, opt.kappa, bits, r.v),
+                          a6_bound_certified(eig_d, opt.kappa, bits, r.delta)};
+    for (const auto* entries : {&entries_v, &entries_d})
+      for (const TheoremEntry& e : *entries)
+        if (e.claim != "trace_corollary") decided = decided && decided_like_full(e);  // that one reads eigenvalues only
+    if (decided && decided_like_full(a6)) break;
+  }
   r.theorems.insert(r.theorems.end(), entries_v.begin(), entries_v.end());
   r.theorems.insert(r.theorems.end(), entries_d.begin(), entries_d.end());
   step(30);
@@ -269,7 +326,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   // only for what those bounds cannot decide exactly as the full path would.
   std::optional<CheapDomination> cheap;
   std::optional<Verdict> cheap_loewner;
-  if (!opt.full_precision) cheap = cheap_domination(rows, tokens, dim, cheap_loewner);
+  if (!opt.full_precision) cheap = cheap_domination(rows, delta_rows, tokens, dim, cheap_loewner);
   if (cheap) {  // the cheap alpha* serves only if every verdict that reads it is decided at its decision width
     DominationFactor wide = cheap->factor;
     wide.alpha = cheap->for_decisions();
@@ -308,8 +365,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   {
     TheoremEntry e{"A6", "delta vs V", "clipped_comparative",
                    "B'^delta <= B'^V, B' = sum_i lambda_i [kappa^2 4^-b_i + tau_i] (empirical tau)",
-                   a6_bound(eig_v, opt.kappa, bits, r.v.tau), a6_bound(eig_d, opt.kappa, bits, r.delta.tau)};
-    const auto violation = first_tail_domination_violation(r.delta.tau, r.v.tau);
+                   a6_bound_certified(eig_v, opt.kappa, bits, r.v), a6_bound_certified(eig_d, opt.kappa, bits, r.delta)};
     e.premises = {{"Sigma_delta <= Sigma_V", r.loewner},
                   {"tail domination tau_i^delta <= tau_i^V for all i", violation ? Verdict::fails : Verdict::holds}};
     e.verdict = verdict_le(e.measured, e.bound);

@@ -185,6 +185,10 @@ std::string to_json(const AuditReport& r) {
     std::vector<double> tau;
     for (Eigen::Index i = 0; i < s->tau.size(); ++i) tau.push_back(ref::to_double(s->tau(i)));
     o["tau"] = tau;
+    std::vector<double> tau_error;
+    for (Eigen::Index i = 0; i < s->tau_error.size(); ++i) tau_error.push_back(ref::to_double(s->tau_error(i)));
+    o["tau_error"] = tau_error;
+    o["coordinates_path"] = s->coordinates_adaptive ? "double" : "mpfr";
     j["sources"][s->name] = o;
   }
   if (r.pq) {

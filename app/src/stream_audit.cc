@@ -21,7 +21,7 @@ namespace {
 // pipeline's double moments can be slightly indefinite when T < d, which the certified tests reject).
 ref::RMatrix covariance_of(const pipeline::Stream& s) {
   const std::vector<double> v(s.data.begin(), s.data.end());
-  return ref::sample_moments(ref::to_real(v.data(), s.rows, s.dim)).covariance;
+  return ref::sample_moments(v.data(), s.rows, s.dim).covariance;
 }
 
 std::vector<double> as_doubles(const pipeline::Stream& s) { return std::vector<double>(s.data.begin(), s.data.end()); }
@@ -30,7 +30,7 @@ std::vector<double> as_doubles(const pipeline::Stream& s) { return std::vector<d
 ref::PqReport pq_stream(const pipeline::Stream& s, const ref::PqShape& shape) {
   const std::vector<double> v = as_doubles(s);
   const ref::SymmetricEigen eig =
-      ref::symmetric_eigen(ref::sample_moments(ref::to_real(v.data(), s.rows, s.dim)).covariance, "Sigma_V");
+      ref::symmetric_eigen(ref::sample_moments(v.data(), s.rows, s.dim).covariance, "Sigma_V");
   ref::PqOptions o;
   o.shape = shape;
   return ref::pq_audit_stream(v, s.rows, static_cast<int>(s.dim), eig, o);

@@ -93,6 +93,10 @@ struct SourceSummary {
   Certified distortion_matched;  // measured D with the matched kappa design (A5)
   Real gaussian_model_bound;  // A5 with the Gaussian tail model (a model prediction, not sample-wise)
   RVector tau;              // empirical tail functional per coordinate
+  RVector tau_error;        // its certified error (0 on the full path: its rounding is ~2^-250 relative)
+  // The coordinate statistics (distortions, A5 bounds, tau) came from double coordinates certified against
+  // the full path's (issue 16's adaptive path); false: from the MPFR eigen-coordinates.
+  bool coordinates_adaptive = false;
 };
 
 struct AuditReport {
