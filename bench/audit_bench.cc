@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "deltapq/app/audit.h"
 #include "deltapq/app/report.h"
 #include "deltapq/app/stream_audit.h"
 #include "deltapq/core/atomic_file.h"
@@ -99,6 +100,9 @@ int run_audit_bench(int argc, char** argv) {
     const std::vector<double> x = synthetic_stream(p);
     cache.insert(cache.end(), x.begin(), x.end());
   }
+  // The first stream as the file stores it (float32), for the single-stream audit below.
+  std::vector<double> first(cache.begin(), cache.begin() + static_cast<std::ptrdiff_t>(T * d));
+  for (double& v : first) v = static_cast<float>(v);
   const std::string file = (dir / "cache.npy").string();
   write_file_atomically(file, npy_bytes_typed({S, T, d}, cache, "<f4"));
   cache = {};
@@ -181,6 +185,31 @@ int run_audit_bench(int argc, char** argv) {
             << " alpha* from the double enclosure) is " << full_per_stream / per_stream << "x faster in CPU time; reports "
             << (agree ? "agree (alpha* within both certified errors, everything else identical)" : "DISAGREE") << "\n";
 
+  // `deltapq audit` (Part A with alpha*, Loewner and the source layer) on the first stream, adaptive against
+  // --precision (the full MPFR path), one thread each: the verdicts must be the same.
+  app::AuditOptions audit_options;
+  auto timed_audit = [&](bool full_precision, double& cpu) {
+    app::AuditOptions o = audit_options;
+    o.full_precision = full_precision;
+    const double c0 = process_cpu_seconds();
+    app::AuditReport r = app::run_audit(first, T, d, o, "stream 0");
+    cpu = process_cpu_seconds() - c0;
+    return r;
+  };
+  double audit_cpu = 0, audit_full_cpu = 0;
+  const app::AuditReport audit_adaptive = timed_audit(false, audit_cpu);
+  const app::AuditReport audit_full = timed_audit(true, audit_full_cpu);
+  bool audit_same = audit_adaptive.theorems.size() == audit_full.theorems.size() && audit_adaptive.loewner == audit_full.loewner;
+  for (std::size_t k = 0; audit_same && k < audit_adaptive.theorems.size(); ++k)
+    audit_same = audit_adaptive.theorems[k].verdict == audit_full.theorems[k].verdict &&
+                 audit_adaptive.theorems[k].reading() == audit_full.theorems[k].reading();
+  const std::string paths = std::string("coordinates ") + (audit_adaptive.v.coordinates_adaptive ? "double" : "mpfr") +
+                            ", alpha* " + (audit_adaptive.alpha_adaptive ? "double" : "mpfr") + ", Loewner " +
+                            (audit_adaptive.loewner_adaptive ? "double" : "mpfr");
+  std::cout << "  audit of one stream (--jobs 1): adaptive " << audit_cpu << " CPU s (" << paths << "), full MPFR path "
+            << audit_full_cpu << " CPU s: " << audit_full_cpu / audit_cpu << "x; verdicts "
+            << (audit_same ? "identical" : "DIFFERENT") << "\n";
+
   nlohmann::ordered_json report{{"streams", S}, {"tokens", T}, {"dim", d}, {"cores", cores},
                                 {"clock", "CLOCK_PROCESS_CPUTIME_ID + steady_clock wall"},
                                 {"precision_bits", ref::precision_bits()},
@@ -193,10 +222,15 @@ int run_audit_bench(int argc, char** argv) {
                                               {"alpha_from_double", cheap_alphas},
                                               {"alpha_total", 2 * S},
                                               {"reports_agree", agree}}},
+                                {"audit_one_stream", {{"adaptive_cpu_seconds", audit_cpu},
+                                                      {"full_path_cpu_seconds", audit_full_cpu},
+                                                      {"cpu_speedup", audit_full_cpu / audit_cpu},
+                                                      {"paths", paths},
+                                                      {"verdicts_identical", audit_same}}},
                                 {"extrapolated_768_streams_cpu_hours", cpu_hours_768},
                                 {"extrapolated_768_streams_wall_hours_jobs_2", wall_hours_768}};
   if (json_out) write_file_atomically(*json_out, report.dump(2) + "\n");
-  return same_two && agree && (mpi.is_null() || mpi["byte_identical"].get<bool>()) ? 0 : 3;
+  return same_two && agree && audit_same && (mpi.is_null() || mpi["byte_identical"].get<bool>()) ? 0 : 3;
 }
 
 }  // namespace dpq::bench

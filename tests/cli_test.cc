@@ -285,6 +285,8 @@ TEST(Cli, bench_audit_compares_adaptive_and_full_paths) {
   EXPECT_EQ(j["adaptive"]["alpha_total"].get<int>(), 4);
   EXPECT_GT(j["adaptive"]["alpha_from_double"].get<int>(), 0);
   EXPECT_TRUE(j["adaptive"]["cpu_speedup"].is_number());
+  EXPECT_TRUE(j["audit_one_stream"]["verdicts_identical"].get<bool>());
+  EXPECT_TRUE(j["audit_one_stream"]["cpu_speedup"].is_number());
 }
 
 TEST(Cli, usage_errors_exit_2_and_help_exits_0) {
