@@ -188,15 +188,22 @@ TEST(C3, comparator_rejects_a_bound_without_the_loop_amplification) {
   }));
 }
 
+// 300 tokens of AR(1) with coefficient phi whose tokens [from, to) are white noise instead: smooth (small
+// deltas), then noise (large deltas), then smooth again -- a stream that drives the C4 monitor through its zones.
+Stream regime_switch(std::uint64_t seed, std::size_t d, double phi, std::size_t from, std::size_t to, std::uint64_t noise_seed) {
+  Stream s = ar1(seed, d, 300, phi, 1.0);
+  const Stream noise = ar1(noise_seed, d, 300, 0.0, 1.0);
+  for (std::size_t t = from; t < to; ++t)
+    for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+  return s;
+}
+
 TEST(C4, rule_checker_rejects_resetting_on_the_current_zone) {
   // Test of the test: "key frame iff the current token is Red" is not the SPEC's rule (the reset
   // applies to the next token); the checker must tell them apart on a regime-switching stream.
   const auto ok = falsified("reset on the current token", [] {
     const std::size_t d = 4;
-    Stream s = ar1(*rc::gen::arbitrary<std::uint64_t>(), d, 300, 0.995, 1.0);
-    const Stream noise = ar1(7, d, 300, 0.0, 1.0);
-    for (std::size_t t = 100; t < 200; ++t)
-      for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+    const Stream s = regime_switch(*rc::gen::arbitrary<std::uint64_t>(), d, 0.995, 100, 200, 7);
     const fast::Codec key(pipeline::matched_design(pipeline::moments(s), 3.0, 4, true));
     const fast::Codec delta(pipeline::matched_design(pipeline::moments(pipeline::deltas(s)), 3.0, 4, false));
     pipeline::MonitorOptions opt;
@@ -218,10 +225,7 @@ TEST(C4, rule_checker_rejects_resetting_on_the_current_zone) {
 void check_monitor_mu(double half_life_scale) {
   const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(1, 9));
   const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
-  Stream s = ar1(seed, d, 300, 0.99, 1.0);
-  const Stream noise = ar1(seed + 1, d, 300, 0.0, 1.0);
-  for (std::size_t t = 120; t < 180; ++t)
-    for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+  const Stream s = regime_switch(seed, d, 0.99, 120, 180, seed + 1);
   const pipeline::Moments mv = pipeline::moments(s), md = pipeline::moments(pipeline::deltas(s));
   const fast::Codec key(pipeline::matched_design(mv, 3.0, 4, true));
   const fast::Codec delta(pipeline::matched_design(md, 3.0, 4, false));
@@ -272,10 +276,7 @@ RC_GTEST_PROP(C4, resets_exactly_on_red_and_reenters_on_green, ()) {
   // A stream that switches regimes: smooth (small deltas) then white noise (large deltas) then smooth.
   const std::size_t d = static_cast<std::size_t>(*rc::gen::inRange(2, 9));
   const std::uint64_t seed = *rc::gen::arbitrary<std::uint64_t>();
-  Stream s = ar1(seed, d, 300, 0.995, 1.0);
-  const Stream noise = ar1(seed + 1, d, 300, 0.0, 1.0);
-  for (std::size_t t = 100; t < 200; ++t)
-    for (std::size_t i = 0; i < d; ++i) s.data[t * d + i] = noise.row(t)[i];
+  const Stream s = regime_switch(seed, d, 0.995, 100, 200, seed + 1);
   const fast::Codec key(pipeline::matched_design(pipeline::moments(s), 3.0, 4, true));
   const fast::Codec delta(pipeline::matched_design(pipeline::moments(pipeline::deltas(s)), 3.0, 4, false));
   pipeline::MonitorOptions opt;

@@ -262,12 +262,17 @@ TEST(Cli, audit_pq_adds_b2_and_b4_per_block) {
   expect_bad("audit " + synth("cli_pq_short.npy", 200, 6) + " --pq 3x8", "199 delta rows, but --pq 3x8 needs at least 2^8 = 256");
 }
 
-TEST(Cli, bench_pq_writes_the_ratios) {
-  const auto json = testing::temp_path("bench_pq.json");
+// Runs `deltapq bench ARGS --json FILE`, which must exit 0, and returns the JSON.
+nlohmann::json bench_json(const std::string& args, const std::string& name) {
+  const auto json = testing::temp_path(name);
   std::filesystem::remove(json);
-  const CliRun r = run("bench pq --dim 16 --m 4 --n 512 --reps 1 --train-reps 1 --iterations 3 --json " + json);
-  ASSERT_EQ(r.code, 0) << r.out;
-  const auto j = read_json(json);
+  const CliRun r = run("bench " + args + " --json " + json);
+  EXPECT_EQ(r.code, 0) << r.out;
+  return read_json(json);
+}
+
+TEST(Cli, bench_pq_writes_the_ratios) {
+  const auto j = bench_json("pq --dim 16 --m 4 --n 512 --reps 1 --train-reps 1 --iterations 3", "bench_pq.json");
   for (const char* key : {"encode_vs_faiss", "decode_vs_faiss", "train_vs_faiss", "mse_vs_faiss"})
     EXPECT_TRUE(j["ratios"][key].is_number()) << key;
   EXPECT_EQ(run("bench pq --dim 10 --m 3").code, 2);
@@ -276,11 +281,7 @@ TEST(Cli, bench_pq_writes_the_ratios) {
 // bench audit on a tiny cache: the adaptive path's report agrees with the full path's (the bench exits 3
 // otherwise) and the double enclosure served the alpha*s of these well-conditioned streams.
 TEST(Cli, bench_audit_compares_adaptive_and_full_paths) {
-  const auto json = testing::temp_path("bench_audit.json");
-  std::filesystem::remove(json);
-  const CliRun r = run("bench audit --streams 2 --tokens 64 --dim 6 --ranks 0 --json " + json);
-  ASSERT_EQ(r.code, 0) << r.out;
-  const auto j = read_json(json);
+  const auto j = bench_json("audit --streams 2 --tokens 64 --dim 6 --ranks 0", "bench_audit.json");
   EXPECT_TRUE(j["adaptive"]["reports_agree"].get<bool>());
   EXPECT_EQ(j["adaptive"]["alpha_total"].get<int>(), 4);
   EXPECT_GT(j["adaptive"]["alpha_from_double"].get<int>(), 0);
