@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "deltapq/app/codebook.h"
 #include "deltapq/app/eval_nll.h"
 #include "deltapq/app/kvdump.h"
 #include "deltapq/app/paper_check.h"
@@ -362,3 +363,23 @@ TEST(Schemes, the_d5_schemes_refuse_budgets_their_codecs_cannot_spend) {
 
 }  // namespace
 }  // namespace dpq
+
+namespace dpq::app {
+namespace {
+
+// A codebook to N digits works at its own precision and leaves the caller's exactly as it was: in a
+// long-lived process (Python) the next audit must run at the documented precision, not the codebook's.
+TEST(Codebook, leaves_the_callers_precision_alone) {
+  const int before = ref::precision_bits();
+  const CodebookReport r = make_codebook(8, 2, 30);
+  EXPECT_NE(r.precision_bits, before);  // it did work at another precision
+  EXPECT_EQ(ref::precision_bits(), before);
+  {
+    const ref::PrecisionScope scope(512);
+    EXPECT_GE(ref::precision_bits(), 512);
+  }
+  EXPECT_EQ(ref::precision_bits(), before);  // and restoring is exact (no round trip through bits)
+}
+
+}  // namespace
+}  // namespace dpq::app

@@ -42,7 +42,7 @@ std::vector<ref::Real> read_numbers(const nlohmann::json& j, const std::string& 
 CodebookReport make_codebook(int dim, int bits, int digits) {
   check_shape(dim, bits);
   if (digits < 1 || digits > 200) throw Error("codebook: digits = " + std::to_string(digits) + " is outside 1..200");
-  ref::set_precision_bits(precision_for(digits));
+  const ref::PrecisionScope precision(precision_for(digits));
   CodebookReport r;
   r.dim = dim;
   r.bits = bits;
@@ -70,7 +70,7 @@ CodebookCheckReport check_codebook(const std::vector<ref::Real>& centroids, cons
 
 CodebookCheckReport check_codebook_file(const std::string& path, int dim, int bits, double max_excess_pct) {
   check_shape(dim, bits);
-  ref::set_precision_bits(precision_for(40));
+  const ref::PrecisionScope precision(precision_for(40));
   const nlohmann::json j = detail::read_json_file(path, "cannot read the codebook table");
   if (!j.is_object()) throw Error(path + ": not a JSON object with a 'centroids' array");
   const auto centroids = read_numbers(j, "centroids", path);

@@ -236,6 +236,7 @@ std::string to_json(const StreamAuditReport& r) {
            {"trace_delta_closed", cal.steady_state.trace()}, {"alpha_open", alpha(s.alpha_open)},
            {"alpha_closed", alpha(s.alpha_closed)}, {"alpha_open_error", alpha_error(s.alpha_open)},
            {"alpha_closed_error", alpha_error(s.alpha_closed)}, {"alpha_adaptive", s.alpha_cheap},
+           {"dominated", to_string(s.dominated)},  // alpha*_closed < 1, certified (the premise the fraction counts)
            {"calibration", {{"rounds", cal.rounds}, {"converged", cal.converged}, {"settled", cal.settled},
                             {"settled_round", cal.settled_round}, {"trace_standard_error", cal.trace_standard_error}}},
            {"certificate", {{"rho", cert.rho}, {"bound", cert.issued ? json(cert.bound) : json()}, {"verdict", cert.label()}}},

@@ -38,19 +38,14 @@ fast::ScalarCodebook reference_codebook(const ref::Marginal& marginal, int bits,
   const std::lock_guard<std::mutex> lock(mutex);
   const auto key = std::make_tuple(marginal.gaussian, marginal.dim, bits);
   if (auto it = cache.find(key); it == cache.end()) {
-    const int saved = ref::precision_bits();
-    ref::set_precision_bits(192);
     fast::ScalarCodebook cb;
-    try {
+    {
+      const ref::PrecisionScope precision(192);
       const ref::Codebook exact = ref::lloyd_max(marginal, bits, ref::Real("1e-45"));
       const ref::Real s(scale);
       for (const auto& c : exact.centroids) cb.centroids.push_back(mpfr_get_flt(ref::Real(c * s).backend().data(), MPFR_RNDN));
       for (const auto& t : exact.thresholds) cb.thresholds.push_back(mpfr_get_flt(ref::Real(t * s).backend().data(), MPFR_RNDN));
-    } catch (...) {
-      ref::set_precision_bits(saved);
-      throw;
     }
-    ref::set_precision_bits(saved);
     cache[key] = cb;
   }
   return cache[key];

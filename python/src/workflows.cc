@@ -44,6 +44,17 @@ void set_monitor(Options& o, double half_life, double theta, const py::object& e
   }
 }
 
+// precision= for one call: the full MPFR path at that many bits, the previous precision restored afterwards.
+struct CallPrecision {
+  std::optional<ref::PrecisionScope> scope;
+  explicit CallPrecision(std::optional<int> bits) {
+    if (!bits) return;
+    if (*bits < 64 || *bits > 16384) throw Error("precision = " + std::to_string(*bits) + " is outside 64..16384");
+    scope.emplace(*bits);
+  }
+  bool active() const { return scope.has_value(); }
+};
+
 py::object audit(const py::handle& array, int bits, const py::object& kappa, std::optional<int> budget, std::optional<std::string> pq,
                  std::string pq_transform, std::optional<double> zca_eps, std::optional<std::uint64_t> seed, bool small_sample,
                  bool bootstrap, std::optional<int> replicates, std::optional<double> confidence,
@@ -67,11 +78,8 @@ py::object audit(const py::handle& array, int bits, const py::object& kappa, std
     if (seed) po.kmeans.seed = *seed;
     o.pq = po;
   }
-  if (precision) {
-    if (*precision < 64 || *precision > 16384) throw Error("precision = " + std::to_string(*precision) + " is outside 64..16384");
-    ref::set_precision_bits(*precision);
-    o.full_precision = true;  // an explicit precision: the full MPFR path for everything
-  }
+  const CallPrecision scope(precision);
+  o.full_precision = scope.active();  // an explicit precision: the full MPFR path for everything
   std::string json;
   {
     py::gil_scoped_release release;
@@ -137,8 +145,11 @@ app::KvLayout layout_of(std::optional<std::string> layout, std::optional<std::st
 py::object audit_stream(const py::handle& cache, std::optional<std::string> layout, std::optional<std::string> kind,
                         std::optional<std::size_t> batch, std::string keys, int bits, const py::object& kappa, double half_life, double theta,
                         py::object eta, std::optional<std::string> pq, bool bootstrap, std::optional<int> replicates,
-                        std::optional<double> confidence, std::optional<std::uint64_t> bootstrap_seed, std::optional<int> jobs) {
+                        std::optional<double> confidence, std::optional<std::uint64_t> bootstrap_seed, std::optional<int> precision,
+                        std::optional<int> jobs) {
   app::StreamAuditOptions o;
+  const CallPrecision scope(precision);
+  o.full_precision = scope.active();
   o.jobs = jobs.value_or(app::default_jobs());
   if (bits < 1 || bits > 8) throw Error("bits = " + std::to_string(bits) + " is outside 1..8");
   o.bits = bits;
@@ -298,7 +309,7 @@ void bind_workflows(py::module_& m) {
         py::arg("batch") = py::none(), py::arg("keys") = "post", py::arg("bits") = 4, py::arg("kappa") = 3.0,
         py::arg("half_life") = 64.0, py::arg("theta") = 0.8, py::arg("eta") = py::str("auto"), py::arg("pq") = py::none(),
         py::arg("bootstrap") = true, py::arg("replicates") = py::none(), py::arg("confidence") = py::none(),
-        py::arg("bootstrap_seed") = py::none(), py::arg("jobs") = py::none(),
+        py::arg("bootstrap_seed") = py::none(), py::arg("precision") = py::none(), py::arg("jobs") = py::none(),
         "Part C on every stream of a KV cache: an N-D array with layout='L,H,T,D' (and kind=), a dict "
         "{name: array} or {(layer, head, kind): [T, d]}, or a path (kvdump directory or tensor file).");
   m.def("paper_check", &paper_check, py::kw_only(), py::arg("quick") = true, py::arg("seed") = 2026, py::arg("kv") = py::none(),

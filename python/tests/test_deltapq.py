@@ -431,3 +431,21 @@ def test_jobs_do_not_change_a_byte(cli, cache, tmp_path):
     assert deltapq.audit_stream(cache, layout="L,S,B,H,T,D", jobs=1) == deltapq.audit_stream(cache, layout="L,S,B,H,T,D", jobs=2)
     r = run_cli(cli, "audit-stream", tmp_path / "cache.npy", "--layout", "L,S,B,H,T,D", "--jobs", 0, expect=2)
     assert "--jobs" in r.stderr
+
+
+# ---- adaptive precision (issue 16) -------------------------------------------------------------------------
+
+def test_precision_forces_the_full_path_for_that_call_only(stream):
+    """precision= runs the full MPFR path with the same verdicts, and the next call is adaptive again."""
+    adaptive = deltapq.audit(stream, bootstrap=False)
+    full = deltapq.audit(stream, bootstrap=False, precision=128)
+    again = deltapq.audit(stream, bootstrap=False)
+    assert adaptive["alpha_star_path"] == "double" and adaptive["sources"]["V"]["coordinates_path"] == "double"
+    assert full["alpha_star_path"] == "mpfr" and full["sources"]["V"]["coordinates_path"] == "mpfr"
+    assert 128 <= full["precision_bits"] < adaptive["precision_bits"] == again["precision_bits"]  # MPFR rounds up to whole digits
+    assert [t["verdict"] for t in adaptive["theorems"]] == [t["verdict"] for t in full["theorems"]]
+    assert abs(adaptive["alpha_star"] - full["alpha_star"]) <= adaptive["alpha_star_error"] + full["alpha_star_error"] + 1e-15
+    heads = deltapq.audit_stream(stream, kind="v", bootstrap=False)["heads"]
+    heads_full = deltapq.audit_stream(stream, kind="v", bootstrap=False, precision=256)["heads"]
+    assert heads[0]["alpha_adaptive"] == 2 and heads_full[0]["alpha_adaptive"] == 0
+    assert heads[0]["dominated"] == heads_full[0]["dominated"]

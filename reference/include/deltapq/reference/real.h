@@ -32,6 +32,20 @@ int precision_bits();
 // Unit roundoff u = 2^(1-p) of the current precision: |fl(a op b) - a op b| <= u |a op b|.
 Real unit_roundoff();
 
+// Sets the precision for a scope and restores the caller's exactly on exit (a workflow that needs its own
+// precision -- a codebook to N digits, a scheme's table -- must not leave it changed for the next call in
+// a long-lived process such as Python). Throws like set_precision_bits.
+class PrecisionScope {
+ public:
+  explicit PrecisionScope(int bits) : saved_(Real::default_precision()) { set_precision_bits(bits); }
+  ~PrecisionScope() { Real::default_precision(saved_); }
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  unsigned saved_;  // Boost's decimal digits: set_precision_bits(precision_bits()) would round up again
+};
+
 // Exact conversions: from double (every double is exactly representable) and from decimal text.
 inline Real real(double x) { return Real(x); }
 inline Real real(const char* decimal) { return Real(decimal); }
