@@ -6,6 +6,7 @@
 #include <random>
 
 #include "deltapq/reference/pq.h"
+#include "../reference/src/pq_internal.h"
 #include "test_files.h"
 
 namespace dpq::ref {
@@ -189,6 +190,37 @@ TEST(E2, pq_shape_errors) {
   EXPECT_NE(error_of([] { make_pq_shape(128, 256, 8); }).find("M = 256 must be in 1..128"), std::string::npos);
   EXPECT_NE(error_of([] { make_pq_shape(128, 16, 9); }).find("BITS = 9"), std::string::npos);
   EXPECT_NE(error_of([] { make_pq_shape(128, 16, 0); }).find("BITS = 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dpq::ref
+
+namespace dpq::ref {
+namespace {
+
+// The kNN tier's k-th neighbour distances through the Gram matrix are the brute-force ones, bit for bit:
+// on Gaussian rows, on rows with exact duplicates and on a lattice (many tied distances).
+TEST(B5, knn_distances_are_the_brute_force_ones) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> g;
+  for (int kind = 0; kind < 3; ++kind) {
+    const Eigen::Index m = 300, d = kind == 2 ? 3 : 17;
+    pq_detail::RowMajorMatrixXd w(m, d);
+    for (Eigen::Index i = 0; i < m; ++i)
+      for (Eigen::Index j = 0; j < d; ++j) w(i, j) = kind == 2 ? std::round(g(rng) * 2) : g(rng) * (1 + j);
+    if (kind == 1)
+      for (Eigen::Index i = 0; i < 40; ++i) w.row(i + 100) = w.row(i);  // exact duplicates: distance 0
+    for (int k : {1, 5}) {
+      const std::vector<double> got = pq_detail::kth_neighbour_squared_distances(w, k);
+      for (Eigen::Index i = 0; i < m; ++i) {
+        std::vector<double> all;
+        for (Eigen::Index j = 0; j < m; ++j)
+          if (j != i) all.push_back((w.row(i) - w.row(j)).squaredNorm());
+        std::nth_element(all.begin(), all.begin() + (k - 1), all.end());
+        ASSERT_EQ(got[static_cast<std::size_t>(i)], all[static_cast<std::size_t>(k - 1)]) << "kind " << kind << ", k " << k << ", row " << i;
+      }
+    }
+  }
 }
 
 }  // namespace

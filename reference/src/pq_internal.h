@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "deltapq/reference/pq.h"
 
 namespace dpq::ref::pq_detail {
@@ -42,5 +44,10 @@ inline Real root(const Real& x, int n) { return x <= 0 ? Real(0) : Real(exp(log(
 void congruence(const RMatrix& t, const RMatrix& a, RMatrix& out, RMatrix& err);
 // Certified determinant of a symmetric block whose entries are known within `err` (Weyl).
 Certified block_determinant(const RMatrix& a, const RMatrix* err, const std::string& what);
+
+using RowMajorMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// For every row i of w (m >= k + 1 rows), the k-th smallest of (w_i - w_j).squaredNorm() over j != i, the same
+// numbers as computing all of them (pq_shape.cc says why) -- the kNN shape tier's distances.
+std::vector<double> kth_neighbour_squared_distances(const RowMajorMatrixXd& w, int k);
 
 }  // namespace dpq::ref::pq_detail

@@ -54,6 +54,45 @@ Real ggd_log_relative_shape(const std::vector<Real>& betas, const Real& g) { ret
 
 Real eta_from_log_shapes(const Real& log_s1, const Real& log_s2) { return tanh(abs(log_s1 - log_s2) / 2); }
 
+// For every row i, the k-th smallest of the squared distances (w_i - w_j).squaredNorm(), j != i, exactly as that
+// expression computes them -- without computing all m^2 of them. A blocked Gram matrix gives each distance as
+// |w_i|^2 + |w_j|^2 - 2 w_i.w_j to within beta_i = 4 gamma_{d+2} (|w_i|^2 + max_j |w_j|^2) of the true value,
+// and the direct expression is within the same of it, so every j whose direct distance is at most the k-th
+// smallest has a Gram distance at most (the k-th smallest Gram distance) + 2 beta_i: only those are computed
+// directly, and the k-th smallest of them is the k-th smallest of all.
+std::vector<double> pq_detail::kth_neighbour_squared_distances(const RowMajorMatrixXd& w, int k) {
+  const Eigen::Index m = w.rows();
+  const double u = 0x1p-53, g = (w.cols() + 2) * u / (1 - (w.cols() + 2) * u);
+  const Eigen::VectorXd norms = w.rowwise().squaredNorm();
+  const double max_norm = norms.maxCoeff();
+  std::vector<double> out(static_cast<std::size_t>(m));
+  std::vector<double> approx, exact;
+  constexpr Eigen::Index kBlock = 256;
+  for (Eigen::Index i0 = 0; i0 < m; i0 += kBlock) {
+    const Eigen::Index rows = std::min(kBlock, m - i0);
+    const Eigen::MatrixXd gram = w.middleRows(i0, rows) * w.transpose();
+    for (Eigen::Index r = 0; r < rows; ++r) {
+      const Eigen::Index i = i0 + r;
+      approx.clear();
+      for (Eigen::Index j = 0; j < m; ++j)
+        if (j != i) approx.push_back(norms(i) + norms(j) - 2 * gram(r, j));
+      std::vector<double> sorted = approx;
+      std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end());
+      const double beta = 4 * g * (norms(i) + max_norm) * (1 + 1e-6) + 1e-300;
+      const double cut = sorted[static_cast<std::size_t>(k - 1)] + 2 * beta;
+      exact.clear();
+      std::size_t c = 0;
+      for (Eigen::Index j = 0; j < m; ++j) {
+        if (j == i) continue;
+        if (approx[c++] <= cut) exact.push_back((w.row(i) - w.row(j)).squaredNorm());
+      }
+      std::nth_element(exact.begin(), exact.begin() + (k - 1), exact.end());
+      out[static_cast<std::size_t>(i)] = exact[static_cast<std::size_t>(k - 1)];
+    }
+  }
+  return out;
+}
+
 namespace {
 
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -81,13 +120,10 @@ LpsRaw lps_estimate(const RowMat& w, int k) {
   const double g = static_cast<double>(dim) / (dim + 2);
   const double log_vd = 0.5 * dim * std::log(M_PI) - std::lgamma(0.5 * dim + 1);
   const double log_ck = (std::lgamma(static_cast<double>(k)) - std::lgamma(k + 1 - g)) / (1 - g);
-  std::vector<double> d2(m - 1), terms(m);
+  std::vector<double> terms(m);
+  const std::vector<double> kth = kth_neighbour_squared_distances(w, k);
   for (std::size_t i = 0; i < m; ++i) {
-    std::size_t c = 0;
-    for (std::size_t j = 0; j < m; ++j)
-      if (j != i) d2[c++] = (w.row(static_cast<Eigen::Index>(i)) - w.row(static_cast<Eigen::Index>(j))).squaredNorm();
-    std::nth_element(d2.begin(), d2.begin() + (k - 1), d2.end());
-    const double rho2 = d2[k - 1];
+    const double rho2 = kth[i];
     if (rho2 <= 0) {
       terms[i] = 0;  // a duplicate point: zeta = 0
       continue;
