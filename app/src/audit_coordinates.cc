@@ -161,8 +161,9 @@ std::optional<SourceStatistics> cheap_statistics(const std::vector<double>& rows
         const double o = a - c + half_step;
         over_i.add(o * o, square_error(o, e_t + 2 * delta + 4 * kU * (a + c)));
       }
-      const double de = e_t + 2 * kU * a;
-      m4_i.add(v * v * v * v, std::pow(a + de, 4) - std::pow(a, 4) + 4 * kU * v * v * v * v);
+      // (a + e)^4 - a^4 expanded: positive terms only, so its own rounding is relative (no cancellation).
+      const double a2 = a * a, p = e_t;
+      m4_i.add(a2 * a2, (4 * a2 * a * p + 6 * a2 * p * p + 4 * a * p * p * p + p * p * p * p) * (1 + 16 * kU) + 4 * kU * a2 * a2);
       // The tail functional: above kappa sqrt(lambda) or not, then (z - kappa + h)^2 with z = |y| / sqrt(lambda).
       if (tail) {
         if (std::abs(a - threshold) <= e_t + 8 * kU * (a + threshold)) return std::nullopt;
