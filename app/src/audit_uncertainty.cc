@@ -36,17 +36,24 @@ void eig_desc(const MatrixXd& s, Eigen::VectorXd& values, MatrixXd& vectors) {
 std::vector<double> tails(const RowMatrix& rows, const Eigen::VectorXd& lambda, const MatrixXd& u, const Design& d) {
   const Eigen::RowVectorXd mean = rows.colwise().mean();
   const RowMatrix y = (rows.rowwise() - mean) * u;
-  std::vector<double> tau(static_cast<std::size_t>(lambda.size()), 0.0);
-  for (Eigen::Index i = 0; i < lambda.size(); ++i) {
-    if (!(lambda(i) > 0)) continue;
-    const double inv = 1 / std::sqrt(lambda(i)), k = d.kappa, c = k * std::ldexp(1.0, -d.bits[static_cast<std::size_t>(i)]);
-    double s = 0;
-    for (Eigen::Index t = 0; t < y.rows(); ++t) {
-      const double z = std::fabs(y(t, i)) * inv;
-      if (z > k) s += (z - k + c) * (z - k + c);
-    }
-    tau[static_cast<std::size_t>(i)] = s / static_cast<double>(y.rows());
+  const auto dim = static_cast<std::size_t>(lambda.size());
+  const double k = d.kappa;
+  std::vector<double> tau(dim, 0.0), inv(dim, 0.0), c(dim, 0.0);
+  std::vector<char> on(dim, 0);
+  for (std::size_t i = 0; i < dim; ++i) {
+    on[i] = lambda(static_cast<Eigen::Index>(i)) > 0;
+    if (!on[i]) continue;
+    inv[i] = 1 / std::sqrt(lambda(static_cast<Eigen::Index>(i)));
+    c[i] = k * std::ldexp(1.0, -d.bits[i]);
   }
+  // Row by row (y is row-major), each coordinate's sum still in token order.
+  for (Eigen::Index t = 0; t < y.rows(); ++t)
+    for (std::size_t i = 0; i < dim; ++i) {
+      if (!on[i]) continue;
+      const double z = std::fabs(y(t, static_cast<Eigen::Index>(i))) * inv[i];
+      if (z > k) tau[i] += (z - k + c[i]) * (z - k + c[i]);
+    }
+  for (double& v : tau) v /= static_cast<double>(y.rows());
   return tau;
 }
 
