@@ -85,7 +85,7 @@ void check_adaptive_agrees(const RowPair& p, double shrink) {
   };
   check_covariance(*cv, sv);
   check_covariance(*cd, sd);
-  const auto cheap = ref::domination_factor_double(*cd, *cv);
+  const auto cheap = ref::domination_factor_enclosure(*cd, *cv);
   RC_TAG(cheap ? "cheap" : "escalated", p.s == 1.0 ? "tie" : "generic");
   if (!cheap) return;  // escalation is always allowed; the generic cases must mostly stay cheap (see the tags)
   const ref::DominationFactor full = ref::domination_factor(sd, sv);
@@ -114,7 +114,7 @@ TEST(A3, adaptive_comparator_rejects_a_decided_tie) {
     RowPair p = *gen_row_pair();
     RC_PRE(p.s == 1.0);
     const auto cv = ref::covariance_double(p.v.data(), p.tokens_v, p.dim);
-    auto cheap = ref::domination_factor_double(*cv, *cv);
+    auto cheap = ref::domination_factor_enclosure(*cv, *cv);
     RC_PRE(cheap.has_value());
     cheap->factor.alpha.error = Real(0);  // the mutant: no enclosure width, no widening
     cheap->full_path_error = 0;

@@ -82,7 +82,7 @@ Certified a6_bound_certified(const SymmetricEigen& eig, const Real& kappa, const
 // the taus' certified errors (and the full path's own, 2^(40-p) relative) leave some comparison open.
 std::optional<int> tail_violation(const SourceSummary& delta, const SourceSummary& v, bool& decided) {
   decided = true;
-  const Real full = ldexp(Real(1), 40 - precision_bits());
+  const Real full(full_path_scale(40));
   for (Eigen::Index i = 0; i < delta.tau.size(); ++i) {
     const Real gap = delta.tau(i) - v.tau(i);
     const Real err = delta.tau_error(i) + v.tau_error(i) + full * (delta.tau(i) + v.tau(i));
@@ -98,7 +98,7 @@ std::optional<int> tail_violation(const SourceSummary& delta, const SourceSummar
 // A verdict that the cheap path's errors decide, widened by a bound on the full path's own error
 // (2^(40-p) of the magnitudes): undecided here means the full path's verdict cannot be inferred.
 bool decided_like_full(const TheoremEntry& e) {
-  const Real w = ldexp(Real(1), 40 - precision_bits()) * (abs(e.measured.value) + abs(e.bound.value));
+  const Real w = Real(full_path_scale(40)) * (abs(e.measured.value) + abs(e.bound.value));
   return verdict_le({e.measured.value, e.measured.error + w}, {e.bound.value, e.bound.error + w}) != Verdict::undecided;
 }
 
@@ -141,15 +141,14 @@ void add_pq_entries(AuditReport& r, const std::vector<double>& rows, std::size_t
   r.theorems.push_back(e);
 }
 
-// A3 in double (ref::domination_factor_double) for V and its deltas; the deltas are differences of doubles
+// A3 in double (ref::domination_factor_enclosure) for V and its deltas; the deltas are differences of doubles
 // rounded once (relative error u / (1 - u)). loewner receives the Loewner verdict when the enclosure decides it.
 std::optional<CheapDomination> cheap_domination(const std::vector<double>& rows, const std::vector<double>& deltas,
                                                 std::size_t tokens, std::size_t dim, std::optional<Verdict>& loewner) {
-  const double u = 0x1p-53;
   const auto cov_v = covariance_double(rows.data(), tokens, dim);
-  const auto cov_d = covariance_double(deltas.data(), tokens - 1, dim, u / (1 - u));
+  const auto cov_d = covariance_double(deltas.data(), tokens - 1, dim, kRoundedDifferenceError);
   if (!cov_v || !cov_d) return std::nullopt;
-  auto cheap = domination_factor_double(*cov_d, *cov_v);
+  auto cheap = domination_factor_enclosure(*cov_d, *cov_v);
   if (cheap) loewner = loewner_from_alpha(*cheap, *cov_d, *cov_v);
   return cheap;
 }
@@ -232,7 +231,7 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   r.dim = dim;
   const RMatrix x = to_real(rows.data(), tokens, dim);
   const RMatrix dx = x.bottomRows(tokens - 1) - x.topRows(tokens - 1);  // exact: differences of doubles at >= 128 bits
-  // The same differences in double for the adaptive path (each rounded once: relative error u / (1 - u)).
+  // The same differences in double for the adaptive path (each rounded once: kRoundedDifferenceError).
   std::vector<double> delta_rows((tokens - 1) * dim);
   for (std::size_t i = 0; i < delta_rows.size(); ++i) delta_rows[i] = rows[i + dim] - rows[i];
 
@@ -283,8 +282,8 @@ AuditReport run_audit(const std::vector<double>& rows, std::size_t tokens, std::
   auto statistics = [&](bool v_source, bool cheap) {
     if (cheap) {
       const auto st = v_source ? detail::cheap_statistics(rows, tokens, dim, 0.0, mv.mean, eig_v, opt.kappa, bits)
-                               : detail::cheap_statistics(delta_rows, tokens - 1, dim, 0x1p-53 / (1 - 0x1p-53), md.mean, eig_d,
-                                                          opt.kappa, bits);
+                               : detail::cheap_statistics(delta_rows, tokens - 1, dim, kRoundedDifferenceError, md.mean, eig_d, opt.kappa,
+                                                          bits);
       if (st) return *st;
     }
     if (v_source) {

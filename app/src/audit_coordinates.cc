@@ -11,14 +11,15 @@
 #include <cmath>
 
 #include "deltapq/core/design.h"
+#include "deltapq/reference/adaptive.h"
 #include "deltapq/reference/quantizer.h"
 
 namespace dpq::app::detail {
 namespace {
 
 using namespace ref;
-constexpr double kU = 0x1p-53;
-double gamma(double n) { return n * kU / (1 - n * kU); }
+constexpr double kU = kDoubleRoundoff;
+double gamma(double n) { return gamma_double(n); }
 using RowMatrixD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // A sum of non-negative doubles with its rounding, then the caller's certified term errors.
@@ -87,7 +88,7 @@ std::optional<SourceStatistics> cheap_statistics(const std::vector<double>& rows
   // the centring, the product (gamma_d), and the full path's own rounding at p bits, each through a basis
   // column of norm <= 1 + eta (proofs-notes/A5.md).
   const double eta = to_double(eig.orthogonality_defect);
-  const double full = std::ldexp(1.0, 20 - precision_bits());
+  const double full = full_path_scale(20);
   const double mu_norm = mu.norm();
   const double inflate = (1 + eta) * (1 + 2 * (static_cast<double>(dim) + 8) * kU);
   std::vector<double> eps(tokens);

@@ -150,7 +150,7 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   r.calibration = pipeline::calibrate(s, key, kappa, options.bits);
   const fast::Codec delta(r.calibration.delta_design);
   // alpha* of the open-loop and the steady-state deltas (A3). Adaptive: first in double with a certified
-  // enclosure (ref::domination_factor_double); the full MPFR path -- Sigma_V's eigendecomposition once for
+  // enclosure (ref::domination_factor_enclosure); the full MPFR path -- Sigma_V's eigendecomposition once for
   // both -- only where that enclosure does not exist or cannot decide the domination premise.
   std::optional<ref::RMatrix> sigma_v;
   std::optional<ref::SymmetricEigen> eig_v;
@@ -167,7 +167,7 @@ StreamReport audit_one(const KvStreams& streams, const KvFile& f, const StreamAu
   auto alpha = [&](const pipeline::Stream& deltas, bool decides) {
     if (cheap_v)
       if (const auto cheap_delta = ref::covariance_double(as_doubles(deltas).data(), deltas.rows, deltas.dim))
-        if (const auto cheap = ref::domination_factor_double(*cheap_delta, *cheap_v))
+        if (const auto cheap = ref::domination_factor_enclosure(*cheap_delta, *cheap_v))
           if (!decides || ref::verdict_lt(cheap->for_decisions(), {ref::Real(1), ref::Real(0)}) != Verdict::undecided) {
             ++r.alpha_cheap;
             return cheap->factor;

@@ -11,14 +11,12 @@
 namespace dpq::ref {
 namespace {
 
-constexpr double kU = 0x1p-53;  // unit roundoff of double
+constexpr double kU = kDoubleRoundoff;
 // An enclosure wider than this (relative) is not worth reporting: escalate instead.
 constexpr double kMaxRelativeError = 1e-6;
 
-double gamma(double n) { return n * kU / (1 - n * kU); }
+double gamma(double n) { return gamma_double(n); }
 
-// 2^(e - p) at the current precision p: the scale of the full path's own certified errors.
-double full_path_scale(int e) { return std::ldexp(1.0, e - precision_bits()); }
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -70,6 +68,8 @@ RowMatrix dot2_product(const RowMatrix& a, const RowMatrix& b) {
 
 }  // namespace
 
+double full_path_scale(int e) { return std::ldexp(1.0, e - precision_bits()); }
+
 std::optional<DoubleCovariance> covariance_double(const double* rows, std::size_t tokens, std::size_t dim,
                                                   double input_relative_error) {
   if (tokens == 0 || dim == 0) return std::nullopt;
@@ -117,7 +117,7 @@ Certified CheapDomination::for_decisions() const {
   return {factor.alpha.value, factor.alpha.error + Real(2 * full_path_error + slack)};
 }
 
-std::optional<CheapDomination> domination_factor_double(const DoubleCovariance& sigma_delta, const DoubleCovariance& sigma_v) {
+std::optional<CheapDomination> domination_factor_enclosure(const DoubleCovariance& sigma_delta, const DoubleCovariance& sigma_v) {
   const Eigen::MatrixXd& a = sigma_delta.sigma;
   const Eigen::MatrixXd& b = sigma_v.sigma;
   const Eigen::Index dim = b.rows();

@@ -33,7 +33,7 @@ struct AuditOptions {
   bool allow_small_sample = false;
   BootstrapOptions bootstrap;  // the source-level layer (intervals, source verdicts)
   // The full MPFR path for every certified quantity (--precision). Otherwise alpha* and the Loewner premise
-  // are first decided in double with certified bounds (ref::domination_factor_double) and escalated to
+  // are first decided in double with certified bounds (ref::domination_factor_enclosure) and escalated to
   // the full path only when those bounds cannot decide.
   bool full_precision = false;
   int jobs = 1;  // threads for the independent parts (the two sources, alpha* and the Loewner test); the report does not depend on it

@@ -47,7 +47,7 @@ struct StreamAuditOptions {
   BootstrapOptions bootstrap;      // the source layer, per stream
   int jobs = 1;                    // threads over streams (the report does not depend on it)
   // --precision: every alpha* on the full MPFR path. Otherwise alpha* is first enclosed in double and
-  // escalated only when that cannot decide (ref::domination_factor_double).
+  // escalated only when that cannot decide (ref::domination_factor_enclosure).
   bool full_precision = false;
   // Processes over streams (MPI ranks; null: this process alone). Rank 0 gathers every stream's report
   // and returns the whole report, byte for byte what one process writes; other ranks return one with

@@ -14,6 +14,16 @@
 
 namespace dpq::ref {
 
+// Binary64's unit roundoff and Higham's gamma_n = n u / (1 - n u): the bounds of the cheap layer (here and
+// in the app's coordinate statistics) are written with them.
+inline constexpr double kDoubleRoundoff = 0x1p-53;
+inline double gamma_double(double n) { return n * kDoubleRoundoff / (1 - n * kDoubleRoundoff); }
+// The relative error of a difference of two doubles rounded once (the delta rows in double).
+inline constexpr double kRoundedDifferenceError = kDoubleRoundoff / (1 - kDoubleRoundoff);
+// 2^(e - p) at the current precision p: the scale of the full path's own certified errors; a cheap verdict
+// must stay decided with such a term added to count as the full path's verdict.
+double full_path_scale(int e);
+
 // The sample covariance (1/T) sum_t (r_t - rbar)(r_t - rbar)^T of T rows r_t of d values, in double, with
 // a componentwise bound on its distance to the exact covariance of the exact rows:
 //   |sigma_ij - Sigma_exact_ij| <= scaled_error scale_i scale_j + mean_error_i mean_error_j + E_ij,
@@ -42,7 +52,7 @@ struct CheapDomination {
   // with it is decided, the same way, by the full path too.
   Certified for_decisions() const;
 };
-std::optional<CheapDomination> domination_factor_double(const DoubleCovariance& sigma_delta, const DoubleCovariance& sigma_v);
+std::optional<CheapDomination> domination_factor_enclosure(const DoubleCovariance& sigma_delta, const DoubleCovariance& sigma_v);
 
 // A3's verdict on Sigma_delta <= Sigma_V from the cheap alpha*, when it is the full path's verdict: with
 // Sigma_V >= floor I, alpha* < 1 gives lambda_min(Sigma_V - Sigma_delta) >= (1 - alpha*) floor, and alpha* > 1
