@@ -371,9 +371,14 @@ TEST(SampleMoments, integer_path_is_the_real_path_bit_for_bit) {
         rows[t * dim + i] = v;                                                     // kind 1: full doubles
       }
     if (kind == 4) set_precision_bits(64);  // below 128 bits: the Real path
-    for (bool deltas : {false, true})
-      EXPECT_TRUE(same_moments(sample_moments(rows.data(), tokens, dim, deltas), real_moments(rows, tokens, dim, deltas)))
+    for (bool deltas : {false, true}) {
+      bool integer_path = false;
+      EXPECT_TRUE(same_moments(sample_moments(rows.data(), tokens, dim, deltas, &integer_path),
+                               real_moments(rows, tokens, dim, deltas)))
           << "kind " << kind << (deltas ? ", deltas" : "");
+      // The integer path really runs where it applies (float32 data, lattices) and only there.
+      EXPECT_EQ(integer_path, kind == 0 || kind == 2) << "kind " << kind;
+    }
     set_precision_bits(kDefaultPrecisionBits);
     // Test of the comparator: one entry one ulp away is a different sample.
     std::vector<double> moved = rows;

@@ -111,7 +111,8 @@ Real from_int128(__int128 v) {
 
 }  // namespace
 
-SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t dim, bool deltas) {
+SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t dim, bool deltas, bool* integer_path) {
+  if (integer_path) *integer_path = false;
   auto slow = [&] {
     if (!deltas) return sample_moments(to_real(rows, tokens, dim));
     const RMatrix x = to_real(rows, tokens, dim);
@@ -138,6 +139,7 @@ SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t
   // The same numbers sample_moments(RMatrix) forms: its sums are exact at >= 128 bits for these inputs (each
   // partial sum is a multiple of 2^(lsb_i + lsb_j) below 2^(126 + lsb_i + lsb_j)), so only the final operations
   // round, and they are the same operations here.
+  if (integer_path) *integer_path = true;
   SampleMoments m;
   m.count = n;
   const auto d = static_cast<Eigen::Index>(dim);

@@ -28,8 +28,9 @@ SampleMoments sample_moments(const RMatrix& rows);
 // (deltas = true, as sample_moments of the exact differences): when every column's values lie on one grid
 // 2^lsb spanning at most 60 bits, every pairwise sum fits 126 bits and the precision is >= 128 bits, the
 // Real path's sums are exact and are formed here in 128-bit integers instead (~100x faster); otherwise it
-// is the Real path.
-SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t dim, bool deltas = false);
+// is the Real path. `integer_path` (optional) says which one ran.
+SampleMoments sample_moments(const double* rows, std::size_t tokens, std::size_t dim, bool deltas = false,
+                             bool* integer_path = nullptr);
 
 // A = V diag(values) V^T. values descending. radius is certified for the sorted pairing:
 // |lambda_i(A) - values_i| <= radius_i for every i, from the residual R = AV - V Theta and the
