@@ -29,7 +29,8 @@ struct RowCodec {
 // log det of an exponentially weighted covariance A <- alpha A + beta v v^T, tracked through its Cholesky
 // factor: a scaled rank-one update costs O(d^2) per token where an eigen- or Cholesky decomposition costs
 // O(d^3). While A is not positive definite (the first tokens, a constant coordinate) the factor is
-// recomputed from A itself until it exists; log det is NaN until then.
+// recomputed from A itself until it exists; log det is NaN until then. The update is written out because
+// Eigen's LLT::rankUpdate has no scaled form (A <- alpha A + ...) and no way to rescale its factor.
 class TrackedLogDet {
  public:
   void update(double alpha, double beta, const Eigen::VectorXd& v, const MatD& a) {
