@@ -46,7 +46,7 @@ void congruence(const RMatrix& t, const RMatrix& a, RMatrix& out, RMatrix& err);
 Certified block_determinant(const RMatrix& a, const RMatrix* err, const std::string& what);
 
 using RowMajorMatrixXd = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-// For every row i of w (m >= k + 1 rows), the k-th smallest of (w_i - w_j).squaredNorm() over j != i, the same
+// B5 (kNN shape tier): for every row i of w (m >= k + 1 rows), the k-th smallest of (w_i - w_j).squaredNorm() over j != i, the same
 // numbers as computing all of them (pq_shape.cc says why) -- the kNN shape tier's distances.
 std::vector<double> kth_neighbour_squared_distances(const RowMajorMatrixXd& w, int k);
 

@@ -24,7 +24,7 @@ inline constexpr double kRoundedDifferenceError = kDoubleRoundoff / (1 - kDouble
 // must stay decided with such a term added to count as the full path's verdict.
 double full_path_scale(int e);
 
-// The sample covariance (1/T) sum_t (r_t - rbar)(r_t - rbar)^T of T rows r_t of d values, in double, with
+// A3 input: the sample covariance (1/T) sum_t (r_t - rbar)(r_t - rbar)^T of T rows r_t of d values, in double, with
 // a componentwise bound on its distance to the exact covariance of the exact rows:
 //   |sigma_ij - Sigma_exact_ij| <= scaled_error scale_i scale_j + mean_error_i mean_error_j + E_ij,
 // with ||E||_2 <= extra_error, and `error` >= ||sigma - Sigma_exact||_2 as a whole. The rows passed in are

@@ -24,7 +24,7 @@ struct SampleMoments {
   std::size_t count = 0;
 };
 SampleMoments sample_moments(const RMatrix& rows);
-// The same, bit for bit, for T rows of doubles (deltas = false) or for their T - 1 differences r_{t+1} - r_t
+// The same (A3/A4 moments), bit for bit, for T rows of doubles (deltas = false) or for their T - 1 differences r_{t+1} - r_t
 // (deltas = true, as sample_moments of the exact differences): when every column's values lie on one grid
 // 2^lsb spanning at most 60 bits, every pairwise sum fits 126 bits and the precision is >= 128 bits, the
 // Real path's sums are exact and are formed here in 128-bit integers instead (~100x faster); otherwise it
