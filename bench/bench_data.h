@@ -76,9 +76,15 @@ struct Timer {
   double median_wall(std::size_t k) const { return median_of(walls[k]); }
 };
 
-// The physical limits a codec is measured against: a streaming read of `bytes` (XOR of the 64-bit words,
-// no float reduction order to respect, so it vectorizes) and a streaming write of as many bytes.
+// The physical limits a codec is measured against: a streaming read of `bytes` (XOR of the words at the
+// widest load the CPU has: AVX-512, AVX2, else 64-bit) and a streaming write of as many bytes (memset).
+// Measure them on buffers well beyond the last-level cache (kStreamingBytes), or they time the cache.
 void stream_read(const void* data, std::size_t bytes);
+inline constexpr std::size_t kStreamingBytes = std::size_t{128} << 20;  // 4x this machine's 32 MiB L3
+// The default row count of the streaming benchmarks: at least 65 536 rows and kStreamingBytes of fp32.
+inline std::size_t streaming_rows(std::size_t dim) {
+  return std::max<std::size_t>(65536, (kStreamingBytes + dim * sizeof(float) - 1) / (dim * sizeof(float)));
+}
 void stream_write(void* data, std::size_t bytes);
 
 // A QJL sketch composed from a BLAS call per row (round 1's QJL stage did this): norm in double,

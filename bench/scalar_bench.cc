@@ -6,6 +6,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
@@ -197,7 +198,7 @@ int run_scalar_bench(int argc, char** argv) {
   std::vector<int> widths = {2, 4, 8};
   if (auto d = args.integer("--dim", 1, 4096)) dims = {static_cast<std::size_t>(*d)};
   if (auto b = args.integer("--bits", 1, 8)) widths = {static_cast<int>(*b)};
-  const auto n = static_cast<std::size_t>(args.integer("--n", 256, 1 << 22).value_or(65536));
+  const std::optional<long long> n_arg = args.integer("--n", 256, 1 << 22);
   const int reps = static_cast<int>(args.integer("--reps", 1, 1000).value_or(7));
   single_thread();
   std::cout << "deltapq bench scalar: fast Part A codec vs scalar fallback, FAISS ScalarQuantizer, memcpy and the GEMM.\n"
@@ -207,7 +208,7 @@ int run_scalar_bench(int argc, char** argv) {
   report["threads"] = 1;
   report["clock"] = "per-thread CPU time (CLOCK_THREAD_CPUTIME_ID), median; wall_s beside";
   for (std::size_t d : dims)
-    for (int b : widths) report["configs"].push_back(bench_config(d, b, n, reps, std::cout));
+    for (int b : widths) report["configs"].push_back(bench_config(d, b, n_arg ? static_cast<std::size_t>(*n_arg) : streaming_rows(d), reps, std::cout));
   // The headline ratios: d = 128, b = 4 when measured, else the single configuration asked for.
   // Copy the headline ratios after the loop: inserting a key while iterating would invalidate it.
   nlohmann::ordered_json headline;

@@ -66,7 +66,7 @@ void composed_decode(ProdMethod& p, std::size_t n, float* x) {
 int run_turbo_bench(int argc, char** argv) {
   cli::Args args(argc, argv, {"--dim", "--n", "--reps", "--json"}, {});
   const int d = static_cast<int>(args.integer("--dim", 8, 16384).value_or(128));
-  const auto n = static_cast<std::size_t>(args.integer("--n", 256, 1 << 22).value_or(65536));
+  const auto n = static_cast<std::size_t>(args.integer("--n", 256, 1 << 22).value_or(streaming_rows(static_cast<std::size_t>(d))));
   const int reps = static_cast<int>(args.integer("--reps", 1, 1000).value_or(7));
   single_thread();
   const ScalarSetup s = make_scalar_setup(n, static_cast<std::size_t>(d), 4);

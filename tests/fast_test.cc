@@ -1,6 +1,7 @@
 // The fast codec: documented layout, dispatch, and bad input (E2).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <cstdlib>
@@ -349,6 +350,51 @@ TEST(E2, fast_encode_names_the_first_non_finite_value_of_a_row_at_every_level) {
       const std::string e = error_of([&] { codec.encode(x.data(), 5, codes.data(), level); });
       EXPECT_NE(e.find("row 3, column 5"), std::string::npos) << to_string(level) << " d = " << d << " b = " << b << ": " << e;
     }
+}
+
+// E1: a batch large enough to be a stream (codes >= kStreamingCodeBytes) goes through the AVX-512
+// kernel's prefetched, line-spliced loads and non-temporal line stores: the same codes as the scalar
+// contract for every alignment of the rows (k floats past a line) and of the codes (4-byte steps, and
+// 1 byte, which falls back to ordinary stores), row strides with padding, an odd count of 32-byte rows,
+// and nothing written before or after the codes.
+TEST(E1, streamed_quantize_is_the_scalar_contract_at_any_alignment) {
+  if (!testing::cpu_reports_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the streaming kernel cannot run here";
+  std::mt19937 rng(7);
+  std::normal_distribution<float> gauss(0.0f, 0.6f);
+  constexpr std::size_t kGuard = 64;
+  constexpr std::uint8_t kPattern = 0x5a;
+  for (const auto& [d, b] : std::vector<std::pair<std::size_t, int>>{{64, 4}, {64, 8}, {128, 4}, {128, 8}}) {
+    const Codec codec(identity(d, b, 1.0f));
+    const KernelConstants& kd = codec.kernel();
+    const std::size_t n = kStreamingCodeBytes / codec.bytes_per_row() + 3;  // odd: a pair of 32-byte rows is split
+    for (const std::size_t stride : {d, d + 16, d + 5}) {
+      std::vector<float> y(15 + n * stride);
+      for (float& v : y) v = gauss(rng);
+      for (const std::size_t row_offset : {0, 1, 5, 15})
+        for (const std::size_t code_offset : {0, 4, 8, 60, 1}) {
+          std::vector<std::uint8_t> want(n * codec.bytes_per_row()), got(code_offset + want.size() + kGuard, kPattern);
+          quantize_pack(kd, y.data() + row_offset, n, stride, want.data(), SimdLevel::scalar);
+          quantize_pack(kd, y.data() + row_offset, n, stride, got.data() + code_offset, SimdLevel::avx512);
+          const std::string where = "d = " + std::to_string(d) + ", b = " + std::to_string(b) + ", stride " + std::to_string(stride) +
+                                    ", rows +" + std::to_string(row_offset) + " floats, codes +" + std::to_string(code_offset) + " bytes";
+          ASSERT_TRUE(std::equal(want.begin(), want.end(), got.begin() + static_cast<std::ptrdiff_t>(code_offset))) << where;
+          for (std::size_t g = 0; g < code_offset; ++g) ASSERT_EQ(got[g], kPattern) << where;
+          for (std::size_t g = 0; g < kGuard; ++g) ASSERT_EQ(got[code_offset + want.size() + g], kPattern) << where;
+        }
+    }
+    // A non-finite value in the first row, a streamed middle row (either of a pair) or the last row:
+    // named as the scalar contract names it.
+    std::vector<float> y(1 + n * d, 0.25f);
+    std::vector<std::uint8_t> codes(n * codec.bytes_per_row());
+    for (const std::size_t bad_row : {std::size_t{0}, n / 2, n / 2 + 1, n - 1}) {
+      std::vector<float> z = y;
+      z[1 + bad_row * d + 7] = std::numeric_limits<float>::infinity();
+      z[1 + bad_row * d + d - 1] = std::numeric_limits<float>::quiet_NaN();
+      const std::string want = error_of([&] { quantize_pack(kd, z.data() + 1, n, d, codes.data(), SimdLevel::scalar); });
+      EXPECT_NE(want.find("Inf at row " + std::to_string(bad_row) + ", column 7"), std::string::npos) << want;
+      EXPECT_EQ(error_of([&] { quantize_pack(kd, z.data() + 1, n, d, codes.data(), SimdLevel::avx512); }), want);
+    }
+  }
 }
 
 TEST(E2, fast_rows_whose_float_arithmetic_overflows_are_refused_not_coded) {

@@ -92,39 +92,141 @@ inline __m128i bytes16(__m512i q) {
   return pack16_nibbles(q);
 }
 
-// One row at compile-time d = D (a multiple of 32), the constants in registers.
+// A row's D / 16 vectors by unaligned loads.
+template <int D>
+struct UnalignedRows {
+  void load(const float* row, __m512* v) const {
+    for (int l = 0; l < D / 16; ++l) v[l] = _mm512_loadu_ps(row + 16 * l);
+  }
+};
+
+// A row's D / 16 vectors from D / 16 + 1 aligned loads, each vector spliced from two neighbouring lines
+// (one vpermt2ps): a row that starts k floats past a line boundary otherwise splits every load across
+// two lines, which in a stream cost up to half the rate (a standalone driver, this project's machine).
+// Reads up to 16 - k floats before the row and after it: only for rows with a row of the same batch
+// on both sides (stride a multiple of 16 floats, so every row has the same k).
+template <int D>
+struct SplicedRows {
+  unsigned k;
+  __m512i idx;
+  explicit SplicedRows(const float* y)
+      : k(static_cast<unsigned>((reinterpret_cast<std::uintptr_t>(y) & 63) / 4)),
+        idx(_mm512_add_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(static_cast<int>(k)))) {}
+  void load(const float* row, __m512* v) const {
+    const float* line = row - k;
+    __m512 a = _mm512_load_ps(line);
+    for (int l = 0; l < D / 16; ++l) {
+      const __m512 b = _mm512_load_ps(line + 16 * (l + 1));
+      v[l] = _mm512_permutex2var_ps(a, idx, b);
+      a = b;
+    }
+  }
+};
+
+// One row at compile-time d = D (a multiple of 32), the constants in registers: its D * B / 128
+// 16-byte pieces of codes, in order. True if the row holds a NaN or an infinity.
 template <int B, int D>
-inline bool quantize_row_fixed(const float* row, const __m512* shift, const __m512* inv_step, const __m512* max_index,
-                               std::uint8_t* out) {
+inline bool quantize_row_fixed(const __m512* y, const __m512* shift, const __m512* inv_step, const __m512* max_index,
+                               __m128i* piece) {
   __m512 bad = _mm512_setzero_ps();
   if constexpr (B == 8) {
-    for (int v = 0; v < D / 16; ++v)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * v), bytes16<8>(quantize16(_mm512_loadu_ps(row + 16 * v), shift[v], inv_step[v], max_index[v], bad)));
+    for (int v = 0; v < D / 16; ++v) piece[v] = bytes16<8>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));
   } else {
     for (int v = 0; v < D / 16; v += 2) {
-      const __m128i lo = bytes16<4>(quantize16(_mm512_loadu_ps(row + 16 * v), shift[v], inv_step[v], max_index[v], bad));
-      const __m128i hi = bytes16<4>(quantize16(_mm512_loadu_ps(row + 16 * v + 16), shift[v + 1], inv_step[v + 1], max_index[v + 1], bad));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 8 * v), _mm_unpacklo_epi64(lo, hi));
+      const __m128i lo = bytes16<4>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));
+      const __m128i hi = bytes16<4>(quantize16(y[v + 1], shift[v + 1], inv_step[v + 1], max_index[v + 1], bad));
+      piece[v / 2] = _mm_unpacklo_epi64(lo, hi);
     }
   }
   return _mm512_cmp_ps_mask(bad, bad, _CMP_UNORD_Q) != 0;
 }
 
+inline __m512i chunk_of(const __m128i* p) {
+  __m512i z = _mm512_castsi128_si512(p[0]);
+  z = _mm512_inserti32x4(z, p[1], 1);
+  z = _mm512_inserti32x4(z, p[2], 2);
+  return _mm512_inserti32x4(z, p[3], 3);
+}
+
+// Codes from kStreamingCodeBytes (codec.h) up are a stream (the input is 8x that at b = 4): its rows are
+// prefetched kPrefetchRows ahead and its codes go out by non-temporal stores (LineStreamer). Below it
+// the caller may well read the codes next, and the hardware prefetcher suffices.
+inline constexpr std::size_t kPrefetchRows = 16;
+
+template <int B, int D>
+struct FixedQuantizer {
+  static constexpr int V = D / 16, P = D * B / 128;  // P pieces of 16 bytes per row: 2, 4 or 8
+  __m512 shift[V], inv_step[V], max_index[V];
+  explicit FixedQuantizer(const KernelConstants& kd) {
+    for (int v = 0; v < V; ++v) {
+      shift[v] = _mm512_loadu_ps(kd.shift.data() + 16 * v);
+      inv_step[v] = _mm512_loadu_ps(kd.inv_step.data() + 16 * v);
+      max_index[v] = _mm512_loadu_ps(kd.max_index.data() + 16 * v);
+    }
+  }
+  template <class Rows>
+  bool row(const Rows& rows, const float* y, __m128i* piece) const {
+    __m512 v[V];
+    rows.load(y, v);
+    return quantize_row_fixed<B, D>(v, shift, inv_step, max_index, piece);
+  }
+};
+
+// Rows first..last-1 of a stream: prefetched, spliced or unaligned loads, whole 64-byte chunks to the
+// streamer (two rows per chunk at P = 2, so last - first is even there). The first bad row, or kNoBadValue.
+template <int B, int D, class Rows>
+std::size_t stream_rows(const FixedQuantizer<B, D>& q, const Rows& rows, const float* y, std::size_t n, std::size_t stride,
+                        std::size_t first, std::size_t last, LineStreamer& out) {
+  constexpr int P = FixedQuantizer<B, D>::P;
+  constexpr std::size_t rows_per_step = P == 2 ? 2 : 1;
+  __m128i piece[2 * P];
+  for (std::size_t r = first; r < last; r += rows_per_step) {
+    std::size_t bad_row = kNoBadValue;
+    for (std::size_t j = 0; j < rows_per_step; ++j) {
+      if (r + j + kPrefetchRows < n) {
+        const char* ahead = reinterpret_cast<const char*>(y + (r + j + kPrefetchRows) * stride);
+        for (int l = 0; l < D / 16; ++l) _mm_prefetch(ahead + 64 * l, _MM_HINT_T0);
+      }
+      if (q.row(rows, y + (r + j) * stride, piece + P * j) && bad_row == kNoBadValue) bad_row = r + j;
+    }
+    for (int c = 0; c < (P * static_cast<int>(rows_per_step)) / 4; ++c) out.push(chunk_of(piece + 4 * c));
+    if (bad_row != kNoBadValue) return bad_row;
+  }
+  return kNoBadValue;
+}
+
 template <int B, int D>
 std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride, std::uint8_t* codes) {
-  // Constants in registers (and fields in locals: stores through uint8_t* may alias kd's members).
-  constexpr int V = D / 16;
+  // Constants in registers (copied out of kd: stores through uint8_t* may alias kd's members).
+  const FixedQuantizer<B, D> q(kd);
+  constexpr int P = FixedQuantizer<B, D>::P;
   const std::size_t bytes_per_row = kd.bytes_per_row;
-  __m512 shift[V], inv_step[V], max_index[V];
-  for (int v = 0; v < V; ++v) {
-    shift[v] = _mm512_loadu_ps(kd.shift.data() + 16 * v);
-    inv_step[v] = _mm512_loadu_ps(kd.inv_step.data() + 16 * v);
-    max_index[v] = _mm512_loadu_ps(kd.max_index.data() + 16 * v);
+  const UnalignedRows<D> unaligned;
+  __m128i piece[P];
+  const auto plain_row = [&](std::size_t r) {  // ordinary stores, unaligned loads
+    const bool bad = q.row(unaligned, y + r * stride, piece);
+    for (int p = 0; p < P; ++p) _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + r * bytes_per_row + 16 * p), piece[p]);
+    return bad;
+  };
+  if (n * bytes_per_row < kStreamingCodeBytes || !LineStreamer::usable(codes)) {
+    for (std::size_t r = 0; r < n; ++r)
+      if (plain_row(r)) return first_non_finite(y + r * stride, D, r);
+    return kNoBadValue;
   }
-  for (std::size_t r = 0; r < n; ++r) {
-    const float* row = y + r * stride;
-    if (quantize_row_fixed<B, D>(row, shift, inv_step, max_index, codes + r * bytes_per_row)) return first_non_finite(row, D, r);
-  }
+  // A stream. Spliced loads need a row of the batch on both sides: all rows but the first and the last
+  // (and at P = 2 an even count of them); those go through plain_row, in order, around the streamed ones.
+  const bool splice = stride % 16 == 0 && (reinterpret_cast<std::uintptr_t>(y) & 63) != 0;
+  const std::size_t first = splice ? 1 : 0;
+  std::size_t last = splice ? n - 1 : n;
+  if (P == 2 && (last - first) % 2 != 0) --last;
+  if (first == 1 && plain_row(0)) return first_non_finite(y, D, 0);
+  LineStreamer out(codes + first * bytes_per_row);
+  const std::size_t bad_row = splice ? stream_rows(q, SplicedRows<D>(y), y, n, stride, first, last, out)
+                                     : stream_rows(q, unaligned, y, n, stride, first, last, out);
+  out.finish();
+  if (bad_row != kNoBadValue) return first_non_finite(y + bad_row * stride, D, bad_row);
+  for (std::size_t r = last; r < n; ++r)
+    if (plain_row(r)) return first_non_finite(y + r * stride, D, r);
   return kNoBadValue;
 }
 
