@@ -52,13 +52,13 @@ void showValue(const Case& c, std::ostream& os) {
 rc::Gen<Case> gen_case(int max_dim) {
   return rc::gen::exec([=] {
     Case c;
-    // One case in four (where d fits): d = 64 or 128 with uniform 4 or 8 bits, the AVX-512 quantizer's
+    // One case in four (where d fits): d = 64 or 128 with uniform 2, 4 or 8 bits, the AVX-512 quantizer's
     // own kernels, so every run reaches them (a miss in 100 cases: 0.75^100 = 3e-13).
     const bool own = max_dim >= 64 && *rc::gen::inRange(0, 4) == 0;
     const int d = own ? (max_dim >= 128 && *rc::gen::arbitrary<bool>() ? 128 : 64) : *rc::gen::inRange(1, max_dim + 1);
     c.n = static_cast<std::size_t>(*rc::gen::inRange(1, 24));
     const bool uniform = own || *rc::gen::arbitrary<bool>();
-    const int ub = own ? (*rc::gen::arbitrary<bool>() ? 4 : 8) : *rc::gen::inRange(1, 9);
+    const int ub = own ? 2 << *rc::gen::inRange(0, 3) : *rc::gen::inRange(1, 9);
     boost::random::mt19937_64 rng(*rc::gen::arbitrary<std::uint64_t>());
     boost::random::normal_distribution<double> normal;
     FastDesign& ds = c.design;

@@ -168,8 +168,8 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   eigen.encode(x.data(), 5, codes.data(), SimdLevel::avx512);
   eigen.decode(codes.data(), 5, back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);  // the two rotations (quantize and unpack: AVX2)
-  {  // The quantizer's own AVX-512 kernel: d = 64, 128 at 4 and 8 bits; any other design is AVX2's.
-    for (const auto& [d, b, own] : std::vector<std::tuple<int, int, bool>>{{128, 4, true}, {64, 8, true}, {128, 3, false}, {96, 4, false}}) {
+  {  // The quantizer's own AVX-512 kernel: d = 64, 128 at 2, 4 and 8 bits; any other design is AVX2's.
+    for (const auto& [d, b, own] : std::vector<std::tuple<int, int, bool>>{{128, 4, true}, {64, 8, true}, {128, 2, true}, {128, 3, false}, {96, 4, false}}) {
       const Codec plain(identity(d, b, 1.0f));
       std::vector<float> row(static_cast<std::size_t>(d), 0.25f);
       std::vector<std::uint8_t> c(plain.bytes_per_row());
@@ -340,7 +340,7 @@ TEST(E2, fast_bad_input_is_an_error) {
 // are AVX-512's own kernel.
 TEST(E2, fast_encode_names_the_first_non_finite_value_of_a_row_at_every_level) {
   for (SimdLevel level : levels())
-    for (const auto& [d, b] : std::vector<std::pair<int, int>>{{20, 4}, {64, 4}, {64, 8}, {128, 4}, {128, 8}, {130, 4}, {130, 3}}) {
+    for (const auto& [d, b] : std::vector<std::pair<int, int>>{{20, 4}, {64, 2}, {64, 4}, {64, 8}, {128, 2}, {128, 4}, {128, 8}, {130, 4}, {130, 3}}) {
       const Codec codec(identity(d, b, 1.0f));
       std::vector<float> x(static_cast<std::size_t>(d) * 5, 0.25f);
       x[3 * static_cast<std::size_t>(d) + 5] = std::numeric_limits<float>::quiet_NaN();
@@ -355,18 +355,18 @@ TEST(E2, fast_encode_names_the_first_non_finite_value_of_a_row_at_every_level) {
 // E1: a batch large enough to be a stream (codes >= kStreamingCodeBytes) goes through the AVX-512
 // kernel's prefetched, line-spliced loads and non-temporal line stores: the same codes as the scalar
 // contract for every alignment of the rows (k floats past a line) and of the codes (4-byte steps, and
-// 1 byte, which falls back to ordinary stores), row strides with padding, an odd count of 32-byte rows,
-// and nothing written before or after the codes.
+// 1 byte, which falls back to ordinary stores), row strides with padding, row counts that leave a
+// partial 64-byte chunk (16- and 32-byte rows), and nothing written before or after the codes.
 TEST(E1, streamed_quantize_is_the_scalar_contract_at_any_alignment) {
   if (!testing::cpu_reports_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the streaming kernel cannot run here";
   std::mt19937 rng(7);
   std::normal_distribution<float> gauss(0.0f, 0.6f);
   constexpr std::size_t kGuard = 64;
   constexpr std::uint8_t kPattern = 0x5a;
-  for (const auto& [d, b] : std::vector<std::pair<std::size_t, int>>{{64, 4}, {64, 8}, {128, 4}, {128, 8}}) {
+  for (const auto& [d, b] : std::vector<std::pair<std::size_t, int>>{{64, 2}, {128, 2}, {64, 4}, {64, 8}, {128, 4}, {128, 8}}) {
     const Codec codec(identity(d, b, 1.0f));
     const KernelConstants& kd = codec.kernel();
-    const std::size_t n = kStreamingCodeBytes / codec.bytes_per_row() + 3;  // odd: a pair of 32-byte rows is split
+    const std::size_t n = kStreamingCodeBytes / codec.bytes_per_row() + 3;  // not a multiple of the rows per 64-byte chunk
     for (const std::size_t stride : {d, d + 16, d + 5}) {
       std::vector<float> y(15 + n * stride);
       for (float& v : y) v = gauss(rng);

@@ -2,7 +2,7 @@
 // projections), 16 columns per register. Compiled with -mavx512f/dq/bw/vl -mfma -ffp-contract=off;
 // called only after the dispatcher has checked CPUID + XGETBV. Each output is the scalar contract's fma
 // chain over j in order from 0, so the bits equal those of the scalar and AVX2 kernels. Quantize+pack
-// has its own kernel for uniform 4- and 8-bit designs (16 codes per register; at d = 64 and 128 the
+// has its own kernel for uniform 2-, 4- and 8-bit designs (16 codes per register; at d = 64 and 128 the
 // three per-coordinate constants stay in registers for the whole batch; other widths and mixed designs
 // go to the AVX2 kernel and count as avx2). Unpack+dequantize is the AVX2 kernel.
 #include <immintrin.h>
@@ -131,6 +131,16 @@ inline bool quantize_row_fixed(const __m512* y, const __m512* shift, const __m51
   __m512 bad = _mm512_setzero_ps();
   if constexpr (B == 8) {
     for (int v = 0; v < D / 16; ++v) piece[v] = bytes16<8>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));
+  } else if constexpr (B == 2) {  // 64 codes -> 16 bytes: bytes, then c0 + 4 c1 (vpmaddubsw), then + 16 (c2 + 4 c3) (vpmaddwd)
+    for (int v = 0; v < D / 16; v += 4) {
+      __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad)));
+      for (int u = 1; u < 4; ++u) {
+        const __m128i q = _mm512_cvtepi32_epi8(quantize16(y[v + u], shift[v + u], inv_step[v + u], max_index[v + u], bad));
+        z = u == 1 ? _mm512_inserti32x4(z, q, 1) : u == 2 ? _mm512_inserti32x4(z, q, 2) : _mm512_inserti32x4(z, q, 3);
+      }
+      const __m512i pairs = _mm512_maddubs_epi16(z, _mm512_set1_epi16(0x0401));
+      piece[v / 4] = _mm512_cvtepi32_epi8(_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00100001)));
+    }
   } else {
     for (int v = 0; v < D / 16; v += 2) {
       const __m128i lo = bytes16<4>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));
@@ -155,7 +165,7 @@ inline constexpr std::size_t kPrefetchRows = 16;
 
 template <int B, int D>
 struct FixedQuantizer {
-  static constexpr int V = D / 16, P = D * B / 128;  // P pieces of 16 bytes per row: 2, 4 or 8
+  static constexpr int V = D / 16, P = D * B / 128;  // P pieces of 16 bytes per row: 1, 2, 4 or 8
   __m512 shift[V], inv_step[V], max_index[V];
   explicit FixedQuantizer(const KernelConstants& kd) {
     for (int v = 0; v < V; ++v) {
@@ -173,13 +183,13 @@ struct FixedQuantizer {
 };
 
 // Rows first..last-1 of a stream: prefetched, spliced or unaligned loads, whole 64-byte chunks to the
-// streamer (two rows per chunk at P = 2, so last - first is even there). The first bad row, or kNoBadValue.
+// streamer (4 / P rows per chunk at P < 4, so last - first is a multiple of that). The first bad row, or kNoBadValue.
 template <int B, int D, class Rows>
 std::size_t stream_rows(const FixedQuantizer<B, D>& q, const Rows& rows, const float* y, std::size_t n, std::size_t stride,
                         std::size_t first, std::size_t last, LineStreamer& out) {
   constexpr int P = FixedQuantizer<B, D>::P;
-  constexpr std::size_t rows_per_step = P == 2 ? 2 : 1;
-  __m128i piece[2 * P];
+  constexpr std::size_t rows_per_step = P >= 4 ? 1 : 4 / P;
+  __m128i piece[P * rows_per_step];
   for (std::size_t r = first; r < last; r += rows_per_step) {
     std::size_t bad_row = kNoBadValue;
     for (std::size_t j = 0; j < rows_per_step; ++j) {
@@ -214,11 +224,11 @@ std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::
     return kNoBadValue;
   }
   // A stream. Spliced loads need a row of the batch on both sides: all rows but the first and the last
-  // (and at P = 2 an even count of them); those go through plain_row, in order, around the streamed ones.
+  // (and at P < 4 a multiple of 4 / P of them); those go through plain_row, in order, around the streamed ones.
   const bool splice = stride % 16 == 0 && (reinterpret_cast<std::uintptr_t>(y) & 63) != 0;
   const std::size_t first = splice ? 1 : 0;
   std::size_t last = splice ? n - 1 : n;
-  if (P == 2 && (last - first) % 2 != 0) --last;
+  last -= (last - first) % (P >= 4 ? 1 : 4 / P);
   if (first == 1 && plain_row(0)) return first_non_finite(y, D, 0);
   LineStreamer out(codes + first * bytes_per_row);
   const std::size_t bad_row = splice ? stream_rows(q, SplicedRows<D>(y), y, n, stride, first, last, out)
@@ -238,8 +248,9 @@ std::size_t quantize_pack_avx512(const KernelConstants& kd, const float* y, std:
   // 0.65x the AVX2 kernel at d = 256 (fast_bench BM_Quantize*/256/4), so other d stay with AVX2.
   const int b = kd.uniform_bits;
   const std::size_t d = kd.dim;
-  if ((b != 4 && b != 8) || (d != 64 && d != 128)) return quantize_pack_avx2(kd, y, n, stride, codes);
+  if ((b != 2 && b != 4 && b != 8) || (d != 64 && d != 128)) return quantize_pack_avx2(kd, y, n, stride, codes);
   count_kernel(SimdLevel::avx512);
+  if (b == 2) return d == 128 ? quantize_rows_fixed<2, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<2, 64>(kd, y, n, stride, codes);
   if (b == 4) return d == 128 ? quantize_rows_fixed<4, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<4, 64>(kd, y, n, stride, codes);
   return d == 128 ? quantize_rows_fixed<8, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<8, 64>(kd, y, n, stride, codes);
 }
