@@ -74,9 +74,9 @@ class Codec {
   std::vector<float> basis_t_;  // U^T row-major (decode), empty for the identity basis
 };
 
-// A batch whose codes reach this many bytes is a stream to quantize_pack's AVX-512 kernel: its rows are
-// prefetched ahead, loaded line-aligned, and its codes written by non-temporal stores (they bypass the
-// caches; the codes are the same bytes as at every other level).
+// A batch whose codes reach this many bytes is a stream to quantize_pack: its rows are prefetched ahead
+// (AVX2 and AVX-512) and, in the AVX-512 kernel, loaded line-aligned with its codes written by
+// non-temporal stores (they bypass the caches; the codes are the same bytes as at every other level).
 inline constexpr std::size_t kStreamingCodeBytes = std::size_t{1} << 20;
 
 // The two kernels alone, on eigen-coordinates already rotated (y = x U, mean not yet removed:
