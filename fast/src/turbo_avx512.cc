@@ -82,6 +82,17 @@ inline void store16(__m512i k, int b, std::uint8_t* out) {
     }
     return;
   }
+  if (b == 3) {  // per 8 codes: c0 + 8 c1 (vpmaddubsw), + 64 (c2 + 8 c3) (vpmaddwd), the two 12-bit dwords
+    // of each qword joined, then bytes 0-2 and 8-10: the two 3-byte groups, stored as exactly 6 bytes.
+    // Not pack8 and a 3-byte memcpy per group: a copy of run-time length is a libc call (b = 3 encoded
+    // at 0.7x the rate of b = 4 with them).
+    const __m128i v = _mm512_cvtepi32_epi8(k);
+    const __m128i d = _mm_madd_epi16(_mm_maddubs_epi16(v, _mm_set1_epi16(0x0801)), _mm_set1_epi32(0x00400001));
+    const __m128i q = _mm_or_si128(d, _mm_srli_epi64(d, 20));
+    const __m128i g = _mm_shuffle_epi8(q, _mm_setr_epi8(0, 1, 2, 8, 9, 10, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+    _mm_mask_storeu_epi8(out, 0x3f, g);
+    return;
+  }
   const std::uint64_t g0 = pack8(_mm512_castsi512_si256(k), b), g1 = pack8(_mm512_extracti64x4_epi64(k, 1), b);
   std::memcpy(out, &g0, static_cast<std::size_t>(b));
   std::memcpy(out + b, &g1, static_cast<std::size_t>(b));

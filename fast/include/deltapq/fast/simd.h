@@ -10,8 +10,9 @@
 //
 // The avx512 level has kernels of its own where the work is compute-bound: the matrix kernel (the
 // eigenbasis rotation and the QJL projections), the turbo encoder (d >= 16: Walsh-Hadamard, Lloyd-Max
-// search, the fused QJL residual), the QJL score kernel and PQ nearest-centroid scoring and ADC tables. Its other entries
-// (Part A quantize/unpack, the turbo decoder) are the AVX2 kernels, which count as avx2.
+// search, the fused QJL residual), the QJL score kernel, PQ nearest-centroid scoring and ADC tables, and
+// Part A quantize+pack for uniform 2-, 4- and 8-bit designs at d = 64 and 128. Its other entries (other
+// quantize designs, unpack, the turbo decoder) are the AVX2 kernels, which count as avx2.
 #pragma once
 
 #include <cstdint>
