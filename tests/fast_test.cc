@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "deltapq/fast/turbo_codec.h"
 #include "avx2_skip.h"
 #include "test_files.h"
+#include "turbo_kernels.h"
 
 namespace dpq::fast {
 namespace {
@@ -399,6 +401,51 @@ TEST(E1, streamed_quantize_is_the_scalar_contract_at_any_alignment) {
       EXPECT_EQ(error_of([&] { quantize_pack(kd, z.data() + 1, n, d, codes.data(), SimdLevel::avx512); }), want);
     }
   }
+}
+
+// D2: the AVX-512 turbo encoder's cell-table index (b = 3, 4) is the contract's count of thresholds <= y
+// for every float: each threshold and its neighbours 4 ulps either side (ties go up), a dense random
+// sweep of the thresholds' range and beyond, +-0, +-inf, NaN (count 0), +-FLT_MAX and denormals. The
+// shipped sphere codebooks must take the table (else this would test the binary search only); a
+// codebook with two thresholds in one cell must fall back and still be right.
+TEST(D2, turbo_cell_index_is_the_count_of_thresholds_below) {
+  if (!testing::cpu_reports_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the turbo cell index cannot run here";
+  std::mt19937 rng(11);
+  const auto check = [&](const std::vector<float>& thr, int bits, bool want_table, const std::string& what) {
+    std::vector<float> y = {0.0f, -0.0f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
+                            std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(), 1e30f, -1e30f};
+    for (float t : thr) {
+      float up = t, down = t;
+      y.push_back(t);
+      for (int k = 0; k < 4; ++k) {
+        up = std::nextafter(up, std::numeric_limits<float>::infinity());
+        down = std::nextafter(down, -std::numeric_limits<float>::infinity());
+        y.push_back(up);
+        y.push_back(down);
+      }
+    }
+    const float span = thr.back() - thr.front();
+    std::uniform_real_distribution<float> sweep(thr.front() - span, thr.back() + span);
+    for (int k = 0; k < (1 << 18); ++k) y.push_back(sweep(rng));
+    std::vector<std::uint32_t> got(y.size());
+    EXPECT_EQ(detail::turbo_index_avx512(thr.data(), bits, y.data(), y.size(), got.data()), want_table) << what;
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      const auto want = static_cast<std::uint32_t>(std::count_if(thr.begin(), thr.end(), [&](float t) { return t <= y[i]; }));
+      ASSERT_EQ(got[i], want) << what << ": y = " << y[i] << " (bits " << std::bit_cast<std::uint32_t>(y[i]) << ")";
+    }
+  };
+  for (const int d : {32, 64, 128, 256})
+    for (const int bits : {3, 4}) {
+      const auto cb = shipped_sphere_codebook(d, bits);
+      ASSERT_TRUE(cb.has_value());
+      check(cb->codebook.thresholds, bits, true, "sphere d = " + std::to_string(d) + ", b = " + std::to_string(bits));
+    }
+  std::vector<float> crowded = {-1.0f, -0.5f, -0.25f, 0.0f, 0.001f, 0.25f, 0.5f, 1.0f};  // 0 and 0.001 share a cell
+  std::vector<float> crowded4;
+  for (int k = 0; k < 15; ++k) crowded4.push_back(static_cast<float>(k) * 0.1f + (k == 8 ? -0.09f : 0.0f));
+  check(std::vector<float>(crowded.begin(), crowded.begin() + 7), 3, false, "crowded b = 3");
+  check(crowded4, 4, false, "crowded b = 4");
 }
 
 TEST(E2, fast_rows_whose_float_arithmetic_overflows_are_refused_not_coded) {

@@ -6,8 +6,11 @@
 // for b >= 6, a gather. d = 8 and decoding use the AVX2 kernels (they count as avx2).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "avx2_pack.h"
 #include "avx512_pack.h"
@@ -47,6 +50,72 @@ struct Search {
     __m512i idx = _mm512_setzero_si512();
     for (int s = bits - 1; s >= 0; --s) idx = step(v, idx, _mm512_set1_epi32((1 << s) - 1), _mm512_set1_epi32(1 << s));
     return idx;
+  }
+};
+
+// The Lloyd-Max index by a table of 32 cells, for codebooks whose thresholds fit one per cell (b = 3, 4):
+// u = min(cvtt(fma(y, a, c)), 31) as unsigned (so t <= -1, t >= 31, +-inf and NaN all land in cell 31);
+// in cells 0..30 the index is lo(u) + [y >= thr(u)], with at most one threshold thr(u) in the cell (+inf
+// if none). Cell 31 holds both tails: thr = the first threshold, lo = 0, hi = 2^b - 1. The count of
+// thresholds <= y, as the binary search gives, for every float y (cells are monotone in y: a correctly
+// rounded fma of an increasing affine map, then truncation), with 8 instructions per register against
+// 13 for the 4-step search. Built per call by scalar emulation of the same fma and conversion; a
+// codebook that does not fit (two thresholds in a cell, or one in cell 31) keeps the binary search.
+struct CellSearch {
+  bool ok = false;
+  __m512 a, c;
+  __m512 thr_lo, thr_hi;      // cells 0..15, 16..31
+  __m512i code_lo, code_hi;   // lo | hi << 16
+
+  static std::uint32_t cell(float y, float a, float c) {  // the kernel's u for one float, emulated
+    const float t = std::fma(y, a, c);
+    const bool in_range = t >= -2147483648.0f && t < 2147483648.0f;  // false for NaN
+    const auto i = in_range ? static_cast<std::int32_t>(t) : std::numeric_limits<std::int32_t>::min();
+    return std::min<std::uint32_t>(static_cast<std::uint32_t>(i), 31u);
+  }
+
+  static CellSearch make(const float* thresholds, int bits) {
+    CellSearch s;
+    const int count = (1 << bits) - 1;
+    if (bits < 3 || bits > 4) return s;
+    const float first = thresholds[0], last = thresholds[count - 1];
+    const float w = (last - first) / 29.0f;  // 29 cells over the thresholds, one margin cell each side
+    if (!(w > 0) || !std::isfinite(w)) return s;
+    const float a = 1.0f / w, c = -(first - w) * a;
+    if (!std::isfinite(a) || !std::isfinite(c)) return s;
+    int in_cell[32] = {};
+    int which[32] = {};
+    for (int j = 0; j < count; ++j) {
+      const std::uint32_t u = cell(thresholds[j], a, c);
+      if (u == 31 || in_cell[u] == 1) return s;
+      in_cell[u] = 1;
+      which[u] = j;
+    }
+    alignas(64) float thr[32];
+    alignas(64) std::uint32_t code[32];
+    std::uint32_t below = 0;  // thresholds in earlier cells
+    for (int u = 0; u < 31; ++u) {
+      thr[u] = in_cell[u] ? thresholds[which[u]] : std::numeric_limits<float>::infinity();
+      code[u] = below | (below + static_cast<std::uint32_t>(in_cell[u])) << 16;
+      below += static_cast<std::uint32_t>(in_cell[u]);
+    }
+    thr[31] = first;
+    code[31] = static_cast<std::uint32_t>(count) << 16;
+    s.ok = true;
+    s.a = _mm512_set1_ps(a);
+    s.c = _mm512_set1_ps(c);
+    s.thr_lo = _mm512_load_ps(thr);
+    s.thr_hi = _mm512_load_ps(thr + 16);
+    s.code_lo = _mm512_load_si512(code);
+    s.code_hi = _mm512_load_si512(code + 16);
+    return s;
+  }
+
+  __m512i index(__m512 y) const {
+    const __m512i u = _mm512_min_epu32(_mm512_cvttps_epi32(_mm512_fmadd_ps(y, a, c)), _mm512_set1_epi32(31));
+    const __mmask16 up = _mm512_cmp_ps_mask(y, _mm512_permutex2var_ps(thr_lo, u, thr_hi), _CMP_GE_OQ);
+    const __m512i e = _mm512_permutex2var_epi32(code_lo, u, code_hi);
+    return _mm512_mask_srli_epi32(_mm512_and_si512(e, _mm512_set1_epi32(0xffff)), up, e, 16);
   }
 };
 
@@ -102,9 +171,9 @@ inline void store16(__m512i k, int b, std::uint8_t* out) {
 // same operations in the same order as the general kernel below. The Q rows' dependency chains (the
 // norm's partial sums, the sqrt and division, the search's steps) are independent, so they overlap.
 // Returns the flat index of the first non-finite input (rows in order) or -1.
-template <int D, int Q>
+template <int D, int Q, bool Cells>
 std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t r0, std::uint8_t* out, const Search& search,
-                           __m512 cent16) {
+                           const CellSearch& cells, __m512 cent16) {
   constexpr int R = D / 16;
   const int b = a.bits;
   const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
@@ -151,34 +220,39 @@ std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t
       code[q][k] = _mm512_setzero_si512();
     }
   }
-  // The search's steps interleaved over rows and registers: Q R independent chains per step. The first
-  // step's probe is the same threshold for every lane (a broadcast, no permute), the second's one of
-  // two (a blend on the first step's mask); the rest look theirs up. The same comparisons as step().
-  {
-    const int st = b - 1;
-    const __m512 t_first = _mm512_set1_ps(search.thresholds[(1 << st) - 1]);
-    const __m512i inc = _mm512_set1_epi32(1 << st);
-    __mmask16 upper[Q][R];
+  if constexpr (Cells) {
     for (int q = 0; q < Q; ++q)
-      for (int k = 0; k < R; ++k) {
-        upper[q][k] = _mm512_cmp_ps_mask(y[q][k], t_first, _CMP_GE_OQ);
-        code[q][k] = _mm512_maskz_mov_epi32(upper[q][k], inc);
-      }
-    if (st >= 1) {
-      const __m512 lo = _mm512_set1_ps(search.thresholds[(1 << (st - 1)) - 1]);
-      const __m512 hi = _mm512_set1_ps(search.thresholds[(1 << st) + (1 << (st - 1)) - 1]);
-      const __m512i inc2 = _mm512_set1_epi32(1 << (st - 1));
+      for (int k = 0; k < R; ++k) code[q][k] = cells.index(y[q][k]);
+  } else {
+    // The search's steps interleaved over rows and registers: Q R independent chains per step. The first
+    // step's probe is the same threshold for every lane (a broadcast, no permute), the second's one of
+    // two (a blend on the first step's mask); the rest look theirs up. The same comparisons as step().
+    {
+      const int st = b - 1;
+      const __m512 t_first = _mm512_set1_ps(search.thresholds[(1 << st) - 1]);
+      const __m512i inc = _mm512_set1_epi32(1 << st);
+      __mmask16 upper[Q][R];
       for (int q = 0; q < Q; ++q)
         for (int k = 0; k < R; ++k) {
-          const __m512 t = _mm512_mask_blend_ps(upper[q][k], lo, hi);
-          code[q][k] = _mm512_mask_add_epi32(code[q][k], _mm512_cmp_ps_mask(y[q][k], t, _CMP_GE_OQ), code[q][k], inc2);
+          upper[q][k] = _mm512_cmp_ps_mask(y[q][k], t_first, _CMP_GE_OQ);
+          code[q][k] = _mm512_maskz_mov_epi32(upper[q][k], inc);
         }
+      if (st >= 1) {
+        const __m512 lo = _mm512_set1_ps(search.thresholds[(1 << (st - 1)) - 1]);
+        const __m512 hi = _mm512_set1_ps(search.thresholds[(1 << st) + (1 << (st - 1)) - 1]);
+        const __m512i inc2 = _mm512_set1_epi32(1 << (st - 1));
+        for (int q = 0; q < Q; ++q)
+          for (int k = 0; k < R; ++k) {
+            const __m512 t = _mm512_mask_blend_ps(upper[q][k], lo, hi);
+            code[q][k] = _mm512_mask_add_epi32(code[q][k], _mm512_cmp_ps_mask(y[q][k], t, _CMP_GE_OQ), code[q][k], inc2);
+          }
+      }
     }
-  }
-  for (int st = b - 3; st >= 0; --st) {
-    const __m512i offset = _mm512_set1_epi32((1 << st) - 1), inc = _mm512_set1_epi32(1 << st);
-    for (int q = 0; q < Q; ++q)
-      for (int k = 0; k < R; ++k) code[q][k] = search.step(y[q][k], code[q][k], offset, inc);
+    for (int st = b - 3; st >= 0; --st) {
+      const __m512i offset = _mm512_set1_epi32((1 << st) - 1), inc = _mm512_set1_epi32(1 << st);
+      for (int q = 0; q < Q; ++q)
+        for (int k = 0; k < R; ++k) code[q][k] = search.step(y[q][k], code[q][k], offset, inc);
+    }
   }
   for (int q = 0; q < Q; ++q) {
     std::uint8_t* rec = out + (r0 + q) * a.record_bytes;
@@ -194,16 +268,24 @@ std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t
   return -1;
 }
 
-template <int D>
-std::ptrdiff_t encode_fixed(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out, const Search& search,
-                            __m512 cent16) {
+template <int D, bool Cells>
+std::ptrdiff_t encode_fixed_with(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out, const Search& search,
+                                 const CellSearch& cells, __m512 cent16) {
   constexpr int Q = D <= 128 ? 2 : 1;
   std::size_t r = 0;
   for (; r + Q <= n; r += Q)
-    if (const std::ptrdiff_t bad = encode_rows<D, Q>(a, x, r, out, search, cent16); bad >= 0) return bad;
+    if (const std::ptrdiff_t bad = encode_rows<D, Q, Cells>(a, x, r, out, search, cells, cent16); bad >= 0) return bad;
   for (; r < n; ++r)
-    if (const std::ptrdiff_t bad = encode_rows<D, 1>(a, x, r, out, search, cent16); bad >= 0) return bad;
+    if (const std::ptrdiff_t bad = encode_rows<D, 1, Cells>(a, x, r, out, search, cells, cent16); bad >= 0) return bad;
   return -1;
+}
+
+template <int D>
+std::ptrdiff_t encode_fixed(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out, const Search& search,
+                            __m512 cent16) {
+  const CellSearch cells = CellSearch::make(a.thresholds, a.bits);
+  return cells.ok ? encode_fixed_with<D, true>(a, x, n, out, search, cells, cent16)
+                  : encode_fixed_with<D, false>(a, x, n, out, search, cells, cent16);
 }
 
 }  // namespace
@@ -277,6 +359,20 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
     }
   }
   return -1;
+}
+
+bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::size_t n, std::uint32_t* codes) {
+  const int count = (1 << bits) - 1;
+  alignas(64) float t32[32];
+  for (int k = 0; k < 32; ++k) t32[k] = thresholds[k < count ? k : count - 1];
+  const Search search{bits, _mm512_load_ps(t32), _mm512_load_ps(t32 + 16), thresholds};
+  const CellSearch cells = CellSearch::make(thresholds, bits);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1u);
+    const __m512 v = _mm512_maskz_loadu_ps(m, y + i);
+    _mm512_mask_storeu_epi32(codes + i, m, cells.ok ? cells.index(v) : search.index(v));
+  }
+  return cells.ok;
 }
 
 const TurboKernels kTurboAvx512 = {turbo_encode_avx512, turbo_decode_avx2};

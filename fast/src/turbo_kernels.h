@@ -26,6 +26,9 @@ struct TurboKernelArgs {
 std::ptrdiff_t turbo_encode_scalar(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
 std::ptrdiff_t turbo_encode_avx2(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
 std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std::size_t n, std::uint8_t* out);
+// Test seam: the AVX-512 encoder's Lloyd-Max index of n values y (the cell table where the codebook
+// fits one, else the binary search) into codes. Returns whether the cell table was used.
+bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::size_t n, std::uint32_t* codes);
 void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 
