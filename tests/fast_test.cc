@@ -170,15 +170,16 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   eigen.encode(x.data(), 5, codes.data(), SimdLevel::avx512);
   eigen.decode(codes.data(), 5, back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 2);  // the two rotations (quantize and unpack: AVX2)
-  {  // The quantizer's own AVX-512 kernel: d = 64, 128 at 2, 4 and 8 bits; any other design is AVX2's.
+  {  // Part A's own AVX-512 kernels: d = 64, 128 at 2, 4 and 8 bits; any other design is AVX2's.
     for (const auto& [d, b, own] : std::vector<std::tuple<int, int, bool>>{{128, 4, true}, {64, 8, true}, {128, 2, true}, {128, 3, false}, {96, 4, false}}) {
       const Codec plain(identity(d, b, 1.0f));
       std::vector<float> row(static_cast<std::size_t>(d), 0.25f);
       std::vector<std::uint8_t> c(plain.bytes_per_row());
       const auto own_before = kernel_calls(SimdLevel::avx512), avx2_before = kernel_calls(SimdLevel::avx2);
       plain.encode(row.data(), 1, c.data(), SimdLevel::avx512);
-      EXPECT_EQ(kernel_calls(SimdLevel::avx512), own_before + (own ? 1 : 0)) << "d = " << d << ", b = " << b;
-      EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + (own ? 0 : 1)) << "d = " << d << ", b = " << b;
+      plain.decode(c.data(), 1, row.data(), SimdLevel::avx512);  // unpack+dequantize: the same designs
+      EXPECT_EQ(kernel_calls(SimdLevel::avx512), own_before + (own ? 2 : 0)) << "d = " << d << ", b = " << b;
+      EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + (own ? 0 : 2)) << "d = " << d << ", b = " << b;
     }
   }
   const QjlSketch sk(16, 24, 3);
@@ -399,6 +400,43 @@ TEST(E1, streamed_quantize_is_the_scalar_contract_at_any_alignment) {
       const std::string want = error_of([&] { quantize_pack(kd, z.data() + 1, n, d, codes.data(), SimdLevel::scalar); });
       EXPECT_NE(want.find("Inf at row " + std::to_string(bad_row) + ", column 7"), std::string::npos) << want;
       EXPECT_EQ(error_of([&] { quantize_pack(kd, z.data() + 1, n, d, codes.data(), SimdLevel::avx512); }), want);
+    }
+  }
+}
+
+// E1: unpack+dequantize of a stream (AVX-512: constants in registers, whole output lines by
+// non-temporal stores at any 4-byte offset) gives the scalar contract's floats bit for bit, at every
+// output alignment, with padded strides (ordinary stores) and nothing written around the rows.
+TEST(E1, streamed_dequantize_is_the_scalar_contract_at_any_alignment) {
+  if (!testing::cpu_reports_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the streaming kernel cannot run here";
+  std::mt19937 rng(5);
+  const float kPattern = std::bit_cast<float>(0x7fa5a5a5u);  // a NaN no kernel writes
+  for (const auto& [d, b] : std::vector<std::pair<std::size_t, int>>{{64, 2}, {128, 2}, {64, 4}, {128, 4}, {64, 8}, {128, 8}}) {
+    const Codec codec(identity(d, b, 1.0f));
+    const KernelConstants& kd = codec.kernel();
+    const std::size_t n = kStreamingCodeBytes / codec.bytes_per_row() + 3;
+    std::vector<std::uint8_t> codes(n * codec.bytes_per_row());
+    for (auto& c : codes) c = static_cast<std::uint8_t>(rng());
+    for (const std::size_t stride : {d, d + 16}) {
+      std::vector<float> want(n * stride, 0.0f);
+      unpack_dequantize(kd, codes.data(), n, want.data(), stride, SimdLevel::scalar);
+      for (const std::size_t offset : {0, 1, 5, 15})
+        for (const SimdLevel level : {SimdLevel::avx2, SimdLevel::avx512}) {
+          std::vector<float> got(offset + n * stride + 16, kPattern);
+          unpack_dequantize(kd, codes.data(), n, got.data() + offset, stride, level);
+          const std::string where = std::string(to_string(level)) + ", d = " + std::to_string(d) + ", b = " + std::to_string(b) +
+                                    ", stride " + std::to_string(stride) + ", output +" + std::to_string(offset) + " floats";
+          for (std::size_t g = 0; g < offset; ++g) ASSERT_EQ(std::bit_cast<std::uint32_t>(got[g]), 0x7fa5a5a5u) << where;
+          for (std::size_t r = 0; r < n; ++r)
+            for (std::size_t i = 0; i < stride; ++i) {
+              const std::uint32_t v = std::bit_cast<std::uint32_t>(got[offset + r * stride + i]);
+              if (i < d)
+                ASSERT_EQ(v, std::bit_cast<std::uint32_t>(want[r * stride + i])) << where << ", row " << r << ", column " << i;
+              else
+                ASSERT_EQ(v, 0x7fa5a5a5u) << where << ": padding written, row " << r;
+            }
+          for (std::size_t g = 0; g < 16; ++g) ASSERT_EQ(std::bit_cast<std::uint32_t>(got[offset + n * stride + g]), 0x7fa5a5a5u) << where;
+        }
     }
   }
 }

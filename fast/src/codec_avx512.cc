@@ -4,11 +4,12 @@
 // chain over j in order from 0, so the bits equal those of the scalar and AVX2 kernels. Quantize+pack
 // has its own kernel for uniform 2-, 4- and 8-bit designs (16 codes per register; at d = 64 and 128 the
 // three per-coordinate constants stay in registers for the whole batch; other widths and mixed designs
-// go to the AVX2 kernel and count as avx2). Unpack+dequantize is the AVX2 kernel.
+// go to the AVX2 kernel and count as avx2). Unpack+dequantize has its own kernel for the same designs.
 #include <immintrin.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "avx512_pack.h"
 #include "codec_kernels.h"
@@ -255,6 +256,64 @@ std::size_t quantize_pack_avx512(const KernelConstants& kd, const float* y, std:
   return d == 128 ? quantize_rows_fixed<8, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<8, 64>(kd, y, n, stride, codes);
 }
 
-const CodecKernels kCodecAvx512 = {quantize_pack_avx512, unpack_dequantize_avx2, rotate_avx512};
+namespace {
+
+// 16 codes of B bits from their 2B bytes at in -> int32 lanes.
+template <int B>
+inline __m512i codes16(const std::uint8_t* in) {
+  if constexpr (B == 8) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)));
+  } else if constexpr (B == 4) {  // byte j -> qword j; its high nibble shifted up to the odd dword
+    const __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(in)));
+    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi64(0x0000000F0000000FLL));
+  } else {  // B == 2: the 32-bit word in every lane, lane l shifted down by 2 l
+    std::uint32_t w;
+    std::memcpy(&w, in, 4);
+    const __m512i shifts = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(w)), shifts), _mm512_set1_epi32(3));
+  }
+}
+
+// Unpack+dequantize at compile-time d = D, uniform B bits: the contract's fl(fl(k step) + offset) per
+// coordinate, step and offset in registers. Rows of a contiguous output of kStreamingCodeBytes' worth of
+// codes and up go out through the LineStreamer (non-temporal whole lines: a decode writes 8x the bytes
+// it reads, and ordinary stores read every line for ownership first).
+template <int B, int D>
+void unpack_rows_fixed(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t stride) {
+  constexpr int V = D / 16;
+  __m512 step[V], offset[V];
+  for (int v = 0; v < V; ++v) {
+    step[v] = _mm512_loadu_ps(kd.step.data() + 16 * v);
+    offset[v] = _mm512_loadu_ps(kd.offset.data() + 16 * v);
+  }
+  const std::size_t bytes_per_row = kd.bytes_per_row;
+  const auto row_values = [&](std::size_t r, int v) {
+    const __m512 k = _mm512_cvtepi32_ps(codes16<B>(codes + r * bytes_per_row + 2 * B * v));
+    return _mm512_add_ps(_mm512_mul_ps(k, step[v]), offset[v]);
+  };
+  if (stride == D && n * bytes_per_row >= kStreamingCodeBytes && LineStreamer::usable(reinterpret_cast<std::uint8_t*>(y))) {
+    LineStreamer out(reinterpret_cast<std::uint8_t*>(y));
+    for (std::size_t r = 0; r < n; ++r)
+      for (int v = 0; v < V; ++v) out.push(_mm512_castps_si512(row_values(r, v)));
+    out.finish();
+    return;
+  }
+  for (std::size_t r = 0; r < n; ++r)
+    for (int v = 0; v < V; ++v) _mm512_storeu_ps(y + r * stride + 16 * v, row_values(r, v));
+}
+
+}  // namespace
+
+void unpack_dequantize_avx512(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t stride) {
+  const int b = kd.uniform_bits;
+  const std::size_t d = kd.dim;
+  if ((b != 2 && b != 4 && b != 8) || (d != 64 && d != 128)) return unpack_dequantize_avx2(kd, codes, n, y, stride);
+  count_kernel(SimdLevel::avx512);
+  if (b == 2) return d == 128 ? unpack_rows_fixed<2, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<2, 64>(kd, codes, n, y, stride);
+  if (b == 4) return d == 128 ? unpack_rows_fixed<4, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<4, 64>(kd, codes, n, y, stride);
+  return d == 128 ? unpack_rows_fixed<8, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<8, 64>(kd, codes, n, y, stride);
+}
+
+const CodecKernels kCodecAvx512 = {quantize_pack_avx512, unpack_dequantize_avx512, rotate_avx512};
 
 }  // namespace dpq::fast::detail

@@ -75,5 +75,7 @@ void unpack_dequantize_scalar(const KernelConstants& kd, const std::uint8_t* cod
                               std::size_t stride);
 void unpack_dequantize_avx2(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
                             std::size_t stride);
+void unpack_dequantize_avx512(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y,
+                              std::size_t stride);
 
 }  // namespace dpq::fast::detail
