@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <tuple>
@@ -199,8 +200,18 @@ TEST(FastDispatch, forcing_avx512_runs_the_avx512_kernels) {
   turbo.encode(x.data(), 5, trec.data(), SimdLevel::avx512);
   turbo.decode(trec.data(), 5, back.data(), SimdLevel::avx512);
   EXPECT_EQ(kernel_calls(SimdLevel::avx512), before + 1);  // the encoder is avx512's own
-  EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + 1);  // the decoder is the AVX2 one
+  EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before + 1);  // the decoder at d = 16 is the AVX2 one
   EXPECT_EQ(kernel_calls(SimdLevel::scalar), scalar_before);
+  {  // d = 32..256 at 2, 3, 4 bits: the decoder is avx512's own too
+    const TurboCodec turbo32(32, 3, ScalarCodebook::from_centroids({-0.6f, -0.4f, -0.2f, -0.05f, 0.05f, 0.2f, 0.4f, 0.6f}), {4});
+    std::vector<float> x32(32 * 5, 0.25f), back32(32 * 5);
+    std::vector<std::uint8_t> rec32(turbo32.bytes_per_vector() * 5);
+    const auto own_before = kernel_calls(SimdLevel::avx512), avx2_before32 = kernel_calls(SimdLevel::avx2);
+    turbo32.encode(x32.data(), 5, rec32.data(), SimdLevel::avx512);
+    turbo32.decode(rec32.data(), 5, back32.data(), SimdLevel::avx512);
+    EXPECT_EQ(kernel_calls(SimdLevel::avx512), own_before + 2);
+    EXPECT_EQ(kernel_calls(SimdLevel::avx2), avx2_before32);
+  }
 }
 
 TEST(FastDispatch, level_names_parse_and_unknown_ones_are_errors) {
@@ -437,6 +448,32 @@ TEST(E1, streamed_dequantize_is_the_scalar_contract_at_any_alignment) {
             }
           for (std::size_t g = 0; g < 16; ++g) ASSERT_EQ(std::bit_cast<std::uint32_t>(got[offset + n * stride + g]), 0x7fa5a5a5u) << where;
         }
+    }
+  }
+}
+
+// D2: a turbo decode large enough to stream (AVX-512: whole output lines by non-temporal stores at any
+// 4-byte offset) gives the scalar contract's floats bit for bit, with nothing written around them.
+TEST(D2, streamed_turbo_decode_is_the_scalar_contract_at_any_alignment) {
+  if (!testing::cpu_reports_avx512()) GTEST_SKIP() << "this CPU has no AVX-512: the streaming kernel cannot run here";
+  constexpr std::size_t d = 128, n = (std::size_t{8} << 20) / (d * sizeof(float)) + 3;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> gauss;
+  std::vector<float> x(n * d);
+  for (float& v : x) v = gauss(rng);
+  for (const int bits : {2, 3, 4}) {
+    const TurboCodec codec(static_cast<int>(d), bits, shipped_sphere_codebook(static_cast<int>(d), bits).value().codebook, {9});
+    std::vector<std::uint8_t> rec(n * codec.bytes_per_vector());
+    codec.encode(x.data(), n, rec.data(), SimdLevel::scalar);
+    std::vector<float> want(n * d);
+    codec.decode(rec.data(), n, want.data(), SimdLevel::scalar);
+    for (const std::size_t offset : {0, 1, 5, 15}) {
+      std::vector<float> got(offset + n * d + 16, std::bit_cast<float>(0x7fa5a5a5u));
+      codec.decode(rec.data(), n, got.data() + offset, SimdLevel::avx512);
+      const std::string where = "b = " + std::to_string(bits) + ", output +" + std::to_string(offset) + " floats";
+      for (std::size_t g = 0; g < offset; ++g) ASSERT_EQ(std::bit_cast<std::uint32_t>(got[g]), 0x7fa5a5a5u) << where;
+      ASSERT_EQ(std::memcmp(got.data() + offset, want.data(), want.size() * sizeof(float)), 0) << where;
+      for (std::size_t g = 0; g < 16; ++g) ASSERT_EQ(std::bit_cast<std::uint32_t>(got[offset + n * d + g]), 0x7fa5a5a5u) << where;
     }
   }
 }

@@ -1,9 +1,10 @@
-// The turbo codec's AVX-512 encode kernel (d = 2^k >= 16): the scalar contract's arithmetic, 16 lanes at
+// The turbo codec's AVX-512 encode and decode kernels (d = 2^k >= 16): the scalar contract's arithmetic, 16 lanes at
 // a time. The norm keeps the contract's 8 interleaved partial sums (the two 8-lane halves of each
 // register are added in coordinate order); the Walsh-Hadamard butterflies are a + b and a + (-1) b ==
 // a - b exactly; the Lloyd-Max index is a branchless binary search of the sorted thresholds (the count of
 // thresholds <= v, as the contract's linear count gives) from a 16- or 32-entry register table or,
-// for b >= 6, a gather. d = 8 and decoding use the AVX2 kernels (they count as avx2).
+// for b >= 6, a gather, or at b = 3, 4 a 32-cell table (CellSearch). Decoding has its own kernel for
+// d = 32..256 at b = 2, 3, 4; d = 8, 16 and other widths use the AVX2 kernels (they count as avx2).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -361,6 +362,100 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
   return -1;
 }
 
+namespace {
+
+// 16 codes of B bits (B = 2, 3, 4; the layout of deltapq/fast/codec.h, LSB first) from their 2B bytes
+// at p, which follow at least 2 bytes of the same record -> int32 lanes.
+template <int B>
+inline __m512i codes16(const std::uint8_t* p) {
+  if constexpr (B == 4) {  // byte j -> qword j; its high nibble shifted up to the odd dword
+    const __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi64(0x0000000F0000000FLL));
+  } else if constexpr (B == 3) {
+    // The 8 bytes ending at the group's last byte (p - 2 .. p + 5: the two bytes before are still the
+    // record's, its norm or the previous group) broadcast to every qword, qword j shifted down by
+    // 16 + 6 j: codes 2j and 2j + 1 in its low 6 bits. Even dwords: q (bits 0-2); odd dwords: the upper
+    // half of q << 29. An or would mix in q's own upper bits, which hold later codes.
+    std::uint64_t w;
+    std::memcpy(&w, p - 2, 8);
+    const __m512i q = _mm512_srlv_epi64(_mm512_set1_epi64(static_cast<long long>(w)), _mm512_set_epi64(58, 52, 46, 40, 34, 28, 22, 16));
+    return _mm512_and_si512(_mm512_mask_mov_epi32(q, 0xAAAA, _mm512_slli_epi64(q, 29)), _mm512_set1_epi32(7));
+  } else {  // B == 2: the 32-bit word in every lane, lane l shifted down by 2 l
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    const __m512i shifts = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(w)), shifts), _mm512_set1_epi32(3));
+  }
+}
+
+// Decode at d = D in {32, .., 256}, b = B in {2, 3, 4}: the scalar contract's operations in its order
+// (centroid, + the QJL addend, the Walsh-Hadamard strides 1, 2, 4, ... as the encoder's butterflies,
+// then (u * (norm / sqrt d)) * sign), each whole row in D / 16 registers. A contiguous output of
+// kStreamingOutputBytes and up goes out through the LineStreamer (non-temporal whole lines).
+inline constexpr std::size_t kStreamingOutputBytes = std::size_t{8} << 20;
+
+template <int D, int B>
+void decode_fixed(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x, __m512 cent16) {
+  constexpr int R = D / 16;
+  const float inv_sqrt_d = 1.0f / std::sqrt(static_cast<float>(D));
+  __m512 sign[R];
+  for (int k = 0; k < R; ++k) sign[k] = _mm512_loadu_ps(a.signs + 16 * k);
+  const bool stream = n * D * sizeof(float) >= kStreamingOutputBytes && LineStreamer::usable(reinterpret_cast<std::uint8_t*>(x));
+  LineStreamer out(reinterpret_cast<std::uint8_t*>(x));
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::uint8_t* rec = in + r * a.record_bytes;
+    float norm;
+    std::memcpy(&norm, rec, 4);
+    __m512 v[R];
+    for (int k = 0; k < R; ++k) {
+      v[k] = _mm512_permutexvar_ps(codes16<B>(rec + 4 + 2 * B * k), cent16);
+      if (a.addend) v[k] = _mm512_add_ps(v[k], _mm512_loadu_ps(a.addend + r * D + 16 * static_cast<std::size_t>(k)));
+      v[k] = wht16(v[k]);
+    }
+    for (int h = 1; h < R; h *= 2)  // strides 16, 32, ...: butterflies between registers
+      for (int i = 0; i < R; i += 2 * h)
+        for (int j = i; j < i + h; ++j) {
+          const __m512 p = v[j], w = v[j + h];
+          v[j] = _mm512_add_ps(p, w);
+          v[j + h] = _mm512_sub_ps(p, w);
+        }
+    const __m512 scale = _mm512_set1_ps(norm * inv_sqrt_d);
+    for (int k = 0; k < R; ++k) {
+      const __m512 y = _mm512_mul_ps(_mm512_mul_ps(v[k], scale), sign[k]);
+      if (stream)
+        out.push(_mm512_castps_si512(y));
+      else
+        _mm512_storeu_ps(x + r * D + 16 * static_cast<std::size_t>(k), y);
+    }
+  }
+  if (stream) out.finish();
+}
+
+template <int B>
+bool decode_bits(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x, __m512 cent16) {
+  switch (a.dim) {
+    case 32: decode_fixed<32, B>(a, in, n, x, cent16); return true;
+    case 64: decode_fixed<64, B>(a, in, n, x, cent16); return true;
+    case 128: decode_fixed<128, B>(a, in, n, x, cent16); return true;
+    case 256: decode_fixed<256, B>(a, in, n, x, cent16); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void turbo_decode_avx512(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x) {
+  const int b = a.bits, d = a.dim;
+  if (b < 2 || b > 4 || d < 32 || d > 256) return turbo_decode_avx2(a, in, n, x);
+  alignas(64) float c16[16];
+  const int top = (1 << b) - 1;
+  for (int k = 0; k < 16; ++k) c16[k] = a.centroids[k <= top ? k : top];
+  const __m512 cent16 = _mm512_load_ps(c16);
+  count_kernel(SimdLevel::avx512);
+  const bool done = b == 2 ? decode_bits<2>(a, in, n, x, cent16) : b == 3 ? decode_bits<3>(a, in, n, x, cent16) : decode_bits<4>(a, in, n, x, cent16);
+  (void)done;  // d is a power of two in 32..256 here (the Hadamard path)
+}
+
 bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::size_t n, std::uint32_t* codes) {
   const int count = (1 << bits) - 1;
   alignas(64) float t32[32];
@@ -375,6 +470,6 @@ bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::
   return cells.ok;
 }
 
-const TurboKernels kTurboAvx512 = {turbo_encode_avx512, turbo_decode_avx2};
+const TurboKernels kTurboAvx512 = {turbo_encode_avx512, turbo_decode_avx512};
 
 }  // namespace dpq::fast::detail

@@ -31,5 +31,6 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
 bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::size_t n, std::uint32_t* codes);
 void turbo_decode_scalar(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 void turbo_decode_avx2(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
+void turbo_decode_avx512(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x);
 
 }  // namespace dpq::fast::detail
