@@ -432,13 +432,12 @@ void decode_fixed(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t 
 }
 
 template <int B>
-bool decode_bits(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x, __m512 cent16) {
+void decode_bits(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x, __m512 cent16) {
   switch (a.dim) {
-    case 32: decode_fixed<32, B>(a, in, n, x, cent16); return true;
-    case 64: decode_fixed<64, B>(a, in, n, x, cent16); return true;
-    case 128: decode_fixed<128, B>(a, in, n, x, cent16); return true;
-    case 256: decode_fixed<256, B>(a, in, n, x, cent16); return true;
-    default: return false;
+    case 32: return decode_fixed<32, B>(a, in, n, x, cent16);
+    case 64: return decode_fixed<64, B>(a, in, n, x, cent16);
+    case 128: return decode_fixed<128, B>(a, in, n, x, cent16);
+    default: return decode_fixed<256, B>(a, in, n, x, cent16);  // the caller checked d
   }
 }
 
@@ -446,14 +445,15 @@ bool decode_bits(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n
 
 void turbo_decode_avx512(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t n, float* x) {
   const int b = a.bits, d = a.dim;
-  if (b < 2 || b > 4 || d < 32 || d > 256) return turbo_decode_avx2(a, in, n, x);
+  if (b < 2 || b > 4 || (d != 32 && d != 64 && d != 128 && d != 256)) return turbo_decode_avx2(a, in, n, x);
   alignas(64) float c16[16];
   const int top = (1 << b) - 1;
   for (int k = 0; k < 16; ++k) c16[k] = a.centroids[k <= top ? k : top];
   const __m512 cent16 = _mm512_load_ps(c16);
   count_kernel(SimdLevel::avx512);
-  const bool done = b == 2 ? decode_bits<2>(a, in, n, x, cent16) : b == 3 ? decode_bits<3>(a, in, n, x, cent16) : decode_bits<4>(a, in, n, x, cent16);
-  (void)done;  // d is a power of two in 32..256 here (the Hadamard path)
+  if (b == 2) return decode_bits<2>(a, in, n, x, cent16);
+  if (b == 3) return decode_bits<3>(a, in, n, x, cent16);
+  decode_bits<4>(a, in, n, x, cent16);
 }
 
 bool turbo_index_avx512(const float* thresholds, int bits, const float* y, std::size_t n, std::uint32_t* codes) {

@@ -11,8 +11,9 @@
 // The avx512 level has kernels of its own where the work is compute-bound: the matrix kernel (the
 // eigenbasis rotation and the QJL projections), the turbo encoder (d >= 16: Walsh-Hadamard, Lloyd-Max
 // search, the fused QJL residual), the QJL score kernel, PQ nearest-centroid scoring and ADC tables, and
-// Part A quantize+pack and unpack+dequantize for uniform 2-, 4- and 8-bit designs at d = 64 and 128. Its
-// other entries (other Part A designs, the turbo decoder) are the AVX2 kernels, which count as avx2.
+// Part A quantize+pack and unpack+dequantize for uniform 2-, 4- and 8-bit designs at d = 64 and 128, and
+// the turbo decoder at d = 32..256 for 2, 3 and 4 bits. Its other entries (other Part A designs, other
+// turbo decodes) are the AVX2 kernels, which count as avx2.
 #pragma once
 
 #include <cstdint>
