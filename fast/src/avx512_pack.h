@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace dpq::fast::detail {
 namespace {
@@ -13,6 +14,33 @@ namespace {
 // xmm: in each 64-bit lane (codes 2j, 2j+1) the odd code moves down to bits 4..7 of the even one's
 // byte, and vpmovqb keeps that byte of each lane.
 inline __m128i pack16_nibbles(__m512i k) { return _mm512_cvtepi64_epi8(_mm512_or_si512(k, _mm512_srli_epi64(k, 28))); }
+
+// 16 codes of B bits (B = 2, 3, 4, 8; the layout of deltapq/fast/codec.h, LSB first) from their 2B
+// bytes at p -> int32 lanes. At B = 3 the 2 bytes before p must be readable (a turbo record's norm or
+// the previous group).
+template <int B>
+inline __m512i unpack16(const std::uint8_t* p) {
+  if constexpr (B == 8) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  } else if constexpr (B == 4) {  // byte j -> qword j; its high nibble shifted up to the odd dword
+    const __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi64(0x0000000F0000000FLL));
+  } else if constexpr (B == 3) {
+    // The 8 bytes ending at the group's last byte broadcast to every qword, qword j shifted down by
+    // 16 + 6 j: codes 2j and 2j + 1 in its low 6 bits. Even dwords: q (bits 0-2); odd dwords: the upper
+    // half of q << 29. An or would mix in q's own upper bits, which hold later codes.
+    std::uint64_t w;
+    std::memcpy(&w, p - 2, 8);
+    const __m512i q = _mm512_srlv_epi64(_mm512_set1_epi64(static_cast<long long>(w)), _mm512_set_epi64(58, 52, 46, 40, 34, 28, 22, 16));
+    return _mm512_and_si512(_mm512_mask_mov_epi32(q, 0xAAAA, _mm512_slli_epi64(q, 29)), _mm512_set1_epi32(7));
+  } else {  // B == 2: the 32-bit word in every lane, lane l shifted down by 2 l
+    static_assert(B == 2);
+    std::uint32_t w;
+    std::memcpy(&w, p, 4);
+    const __m512i shifts = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(w)), shifts), _mm512_set1_epi32(3));
+  }
+}
 
 // Writes a sequence of 64-byte chunks to consecutive bytes from `dst` (4-byte aligned) with
 // non-temporal stores of whole aligned cache lines: a streaming kernel's output then skips the

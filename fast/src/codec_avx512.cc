@@ -258,22 +258,6 @@ std::size_t quantize_pack_avx512(const KernelConstants& kd, const float* y, std:
 
 namespace {
 
-// 16 codes of B bits from their 2B bytes at in -> int32 lanes.
-template <int B>
-inline __m512i codes16(const std::uint8_t* in) {
-  if constexpr (B == 8) {
-    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in)));
-  } else if constexpr (B == 4) {  // byte j -> qword j; its high nibble shifted up to the odd dword
-    const __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(in)));
-    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi64(0x0000000F0000000FLL));
-  } else {  // B == 2: the 32-bit word in every lane, lane l shifted down by 2 l
-    std::uint32_t w;
-    std::memcpy(&w, in, 4);
-    const __m512i shifts = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(w)), shifts), _mm512_set1_epi32(3));
-  }
-}
-
 // Unpack+dequantize at compile-time d = D, uniform B bits: the contract's fl(fl(k step) + offset) per
 // coordinate, step and offset in registers. Rows of a contiguous output of kStreamingCodeBytes' worth of
 // codes and up go out through the LineStreamer (non-temporal whole lines: a decode writes 8x the bytes
@@ -288,7 +272,7 @@ void unpack_rows_fixed(const KernelConstants& kd, const std::uint8_t* codes, std
   }
   const std::size_t bytes_per_row = kd.bytes_per_row;
   const auto row_values = [&](std::size_t r, int v) {
-    const __m512 k = _mm512_cvtepi32_ps(codes16<B>(codes + r * bytes_per_row + 2 * B * v));
+    const __m512 k = _mm512_cvtepi32_ps(unpack16<B>(codes + r * bytes_per_row + 2 * B * v));
     return _mm512_add_ps(_mm512_mul_ps(k, step[v]), offset[v]);
   };
   if (stride == D && n * bytes_per_row >= kStreamingCodeBytes && LineStreamer::usable(reinterpret_cast<std::uint8_t*>(y))) {

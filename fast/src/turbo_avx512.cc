@@ -364,30 +364,6 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
 
 namespace {
 
-// 16 codes of B bits (B = 2, 3, 4; the layout of deltapq/fast/codec.h, LSB first) from their 2B bytes
-// at p, which follow at least 2 bytes of the same record -> int32 lanes.
-template <int B>
-inline __m512i codes16(const std::uint8_t* p) {
-  if constexpr (B == 4) {  // byte j -> qword j; its high nibble shifted up to the odd dword
-    const __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi64(0x0000000F0000000FLL));
-  } else if constexpr (B == 3) {
-    // The 8 bytes ending at the group's last byte (p - 2 .. p + 5: the two bytes before are still the
-    // record's, its norm or the previous group) broadcast to every qword, qword j shifted down by
-    // 16 + 6 j: codes 2j and 2j + 1 in its low 6 bits. Even dwords: q (bits 0-2); odd dwords: the upper
-    // half of q << 29. An or would mix in q's own upper bits, which hold later codes.
-    std::uint64_t w;
-    std::memcpy(&w, p - 2, 8);
-    const __m512i q = _mm512_srlv_epi64(_mm512_set1_epi64(static_cast<long long>(w)), _mm512_set_epi64(58, 52, 46, 40, 34, 28, 22, 16));
-    return _mm512_and_si512(_mm512_mask_mov_epi32(q, 0xAAAA, _mm512_slli_epi64(q, 29)), _mm512_set1_epi32(7));
-  } else {  // B == 2: the 32-bit word in every lane, lane l shifted down by 2 l
-    std::uint32_t w;
-    std::memcpy(&w, p, 4);
-    const __m512i shifts = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    return _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32(static_cast<int>(w)), shifts), _mm512_set1_epi32(3));
-  }
-}
-
 // Decode at d = D in {32, .., 256}, b = B in {2, 3, 4}: the scalar contract's operations in its order
 // (centroid, + the QJL addend, the Walsh-Hadamard strides 1, 2, 4, ... as the encoder's butterflies,
 // then (u * (norm / sqrt d)) * sign), each whole row in D / 16 registers. A contiguous output of
@@ -408,7 +384,7 @@ void decode_fixed(const TurboKernelArgs& a, const std::uint8_t* in, std::size_t 
     std::memcpy(&norm, rec, 4);
     __m512 v[R];
     for (int k = 0; k < R; ++k) {
-      v[k] = _mm512_permutexvar_ps(codes16<B>(rec + 4 + 2 * B * k), cent16);
+      v[k] = _mm512_permutexvar_ps(unpack16<B>(rec + 4 + 2 * B * k), cent16);
       if (a.addend) v[k] = _mm512_add_ps(v[k], _mm512_loadu_ps(a.addend + r * D + 16 * static_cast<std::size_t>(k)));
       v[k] = wht16(v[k]);
     }
