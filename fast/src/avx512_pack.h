@@ -15,6 +15,17 @@ namespace {
 // byte, and vpmovqb keeps that byte of each lane.
 inline __m128i pack16_nibbles(__m512i k) { return _mm512_cvtepi64_epi8(_mm512_or_si512(k, _mm512_srli_epi64(k, 28))); }
 
+// 64 2-bit codes (int32 lanes of k0..k3, each < 4) -> their 16 bytes, LSB first: bytes (vpmovdb), then
+// c0 + 4 c1 (vpmaddubsw), then + 16 (c2 + 4 c3) (vpmaddwd), then the low byte of each dword.
+inline __m128i pack64_2bit(__m512i k0, __m512i k1, __m512i k2, __m512i k3) {
+  __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(k0));
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(k1), 1);
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(k2), 2);
+  z = _mm512_inserti32x4(z, _mm512_cvtepi32_epi8(k3), 3);
+  const __m512i pairs = _mm512_maddubs_epi16(z, _mm512_set1_epi16(0x0401));
+  return _mm512_cvtepi32_epi8(_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00100001)));
+}
+
 // 16 codes of B bits (B = 2, 3, 4, 8; the layout of deltapq/fast/codec.h, LSB first) from their 2B
 // bytes at p -> int32 lanes. At B = 3 the 2 bytes before p must be readable (a turbo record's norm or
 // the previous group).

@@ -132,16 +132,12 @@ inline bool quantize_row_fixed(const __m512* y, const __m512* shift, const __m51
   __m512 bad = _mm512_setzero_ps();
   if constexpr (B == 8) {
     for (int v = 0; v < D / 16; ++v) piece[v] = bytes16<8>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));
-  } else if constexpr (B == 2) {  // 64 codes -> 16 bytes: bytes, then c0 + 4 c1 (vpmaddubsw), then + 16 (c2 + 4 c3) (vpmaddwd)
-    for (int v = 0; v < D / 16; v += 4) {
-      __m512i z = _mm512_castsi128_si512(_mm512_cvtepi32_epi8(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad)));
-      for (int u = 1; u < 4; ++u) {
-        const __m128i q = _mm512_cvtepi32_epi8(quantize16(y[v + u], shift[v + u], inv_step[v + u], max_index[v + u], bad));
-        z = u == 1 ? _mm512_inserti32x4(z, q, 1) : u == 2 ? _mm512_inserti32x4(z, q, 2) : _mm512_inserti32x4(z, q, 3);
-      }
-      const __m512i pairs = _mm512_maddubs_epi16(z, _mm512_set1_epi16(0x0401));
-      piece[v / 4] = _mm512_cvtepi32_epi8(_mm512_madd_epi16(pairs, _mm512_set1_epi32(0x00100001)));
-    }
+  } else if constexpr (B == 2) {  // 64 codes -> 16 bytes
+    for (int v = 0; v < D / 16; v += 4)
+      piece[v / 4] = pack64_2bit(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad),
+                                 quantize16(y[v + 1], shift[v + 1], inv_step[v + 1], max_index[v + 1], bad),
+                                 quantize16(y[v + 2], shift[v + 2], inv_step[v + 2], max_index[v + 2], bad),
+                                 quantize16(y[v + 3], shift[v + 3], inv_step[v + 3], max_index[v + 3], bad));
   } else {
     for (int v = 0; v < D / 16; v += 2) {
       const __m128i lo = bytes16<4>(quantize16(y[v], shift[v], inv_step[v], max_index[v], bad));

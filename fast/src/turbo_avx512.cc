@@ -263,8 +263,11 @@ std::ptrdiff_t encode_rows(const TurboKernelArgs& a, const float* x, std::size_t
         const __m512 c = b <= 4 ? _mm512_permutexvar_ps(code[q][k], cent16) : _mm512_i32gather_ps(code[q][k], a.centroids, 4);
         _mm512_storeu_ps(res + 16 * k, _mm512_sub_ps(y[q][k], c));
       }
-      store16(code[q][k], b, rec + 4 + 2 * b * k);
+      if (b != 2 || R % 4 != 0) store16(code[q][k], b, rec + 4 + 2 * b * k);
     }
+    if (b == 2 && R % 4 == 0)  // 64 codes per 16-byte store, not 16 per 4-byte one
+      for (int k = 0; k < R; k += 4)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(rec + 4 + 4 * k), pack64_2bit(code[q][k], code[q][k + 1], code[q][k + 2], code[q][k + 3]));
   }
   return -1;
 }
