@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "avx512_pack.h"
 #include "codec_kernels.h"
@@ -237,24 +238,37 @@ std::size_t quantize_rows_fixed(const KernelConstants& kd, const float* y, std::
   return kNoBadValue;
 }
 
+// Part A's own AVX-512 designs: d = 64, 128 at uniform 2, 4 or 8 bits, where the per-coordinate constants
+// fit in registers. A 16-lane kernel loading them (any d) measured 0.65x the AVX2 kernel at d = 256
+// (fast_bench BM_Quantize*/256/4), so other designs stay with AVX2.
+bool own_design(const KernelConstants& kd) {
+  const int b = kd.uniform_bits;
+  return (b == 2 || b == 4 || b == 8) && (kd.dim == 64 || kd.dim == 128);
+}
+
+// f(bits, dim) with both as compile-time constants (std::integral_constant) for an own design.
+template <class F>
+decltype(auto) with_own_design(const KernelConstants& kd, F&& f) {
+  const auto at = [&](auto bits) -> decltype(auto) {
+    return kd.dim == 128 ? f(bits, std::integral_constant<int, 128>{}) : f(bits, std::integral_constant<int, 64>{});
+  };
+  if (kd.uniform_bits == 2) return at(std::integral_constant<int, 2>{});
+  if (kd.uniform_bits == 4) return at(std::integral_constant<int, 4>{});
+  return at(std::integral_constant<int, 8>{});
+}
+
 }  // namespace
 
 std::size_t quantize_pack_avx512(const KernelConstants& kd, const float* y, std::size_t n, std::size_t stride,
                                  std::uint8_t* codes) {
-  // Its own kernel where the constants fit in registers. A 16-lane kernel loading them (any d) measured
-  // 0.65x the AVX2 kernel at d = 256 (fast_bench BM_Quantize*/256/4), so other d stay with AVX2.
-  const int b = kd.uniform_bits;
-  const std::size_t d = kd.dim;
-  if ((b != 2 && b != 4 && b != 8) || (d != 64 && d != 128)) return quantize_pack_avx2(kd, y, n, stride, codes);
+  if (!own_design(kd)) return quantize_pack_avx2(kd, y, n, stride, codes);
   count_kernel(SimdLevel::avx512);
-  if (b == 2) return d == 128 ? quantize_rows_fixed<2, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<2, 64>(kd, y, n, stride, codes);
-  if (b == 4) return d == 128 ? quantize_rows_fixed<4, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<4, 64>(kd, y, n, stride, codes);
-  return d == 128 ? quantize_rows_fixed<8, 128>(kd, y, n, stride, codes) : quantize_rows_fixed<8, 64>(kd, y, n, stride, codes);
+  return with_own_design(kd, [&](auto b, auto d) { return quantize_rows_fixed<b(), d()>(kd, y, n, stride, codes); });
 }
 
 namespace {
 
-// Unpack+dequantize at compile-time d = D, uniform B bits: the contract's fl(fl(k step) + offset) per
+// E1: unpack+dequantize at compile-time d = D, uniform B bits: the contract's fl(fl(k step) + offset) per
 // coordinate, step and offset in registers. Rows of a contiguous output of kStreamingCodeBytes' worth of
 // codes and up go out through the LineStreamer (non-temporal whole lines: a decode writes 8x the bytes
 // it reads, and ordinary stores read every line for ownership first).
@@ -285,13 +299,9 @@ void unpack_rows_fixed(const KernelConstants& kd, const std::uint8_t* codes, std
 }  // namespace
 
 void unpack_dequantize_avx512(const KernelConstants& kd, const std::uint8_t* codes, std::size_t n, float* y, std::size_t stride) {
-  const int b = kd.uniform_bits;
-  const std::size_t d = kd.dim;
-  if ((b != 2 && b != 4 && b != 8) || (d != 64 && d != 128)) return unpack_dequantize_avx2(kd, codes, n, y, stride);
+  if (!own_design(kd)) return unpack_dequantize_avx2(kd, codes, n, y, stride);
   count_kernel(SimdLevel::avx512);
-  if (b == 2) return d == 128 ? unpack_rows_fixed<2, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<2, 64>(kd, codes, n, y, stride);
-  if (b == 4) return d == 128 ? unpack_rows_fixed<4, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<4, 64>(kd, codes, n, y, stride);
-  return d == 128 ? unpack_rows_fixed<8, 128>(kd, codes, n, y, stride) : unpack_rows_fixed<8, 64>(kd, codes, n, y, stride);
+  with_own_design(kd, [&](auto b, auto d) { unpack_rows_fixed<b(), d()>(kd, codes, n, y, stride); });
 }
 
 const CodecKernels kCodecAvx512 = {quantize_pack_avx512, unpack_dequantize_avx512, rotate_avx512};

@@ -54,7 +54,7 @@ struct Search {
   }
 };
 
-// The Lloyd-Max index by a table of 32 cells, for codebooks whose thresholds fit one per cell (b = 3, 4):
+// D2: the Lloyd-Max index by a table of 32 cells, for codebooks whose thresholds fit one per cell (b = 3, 4):
 // u = min(cvtt(fma(y, a, c)), 31) as unsigned (so t <= -1, t >= 31, +-inf and NaN all land in cell 31);
 // in cells 0..30 the index is lo(u) + [y >= thr(u)], with at most one threshold thr(u) in the cell (+inf
 // if none). Cell 31 holds both tails: thr = the first threshold, lo = 0, hi = 2^b - 1. The count of
@@ -367,7 +367,7 @@ std::ptrdiff_t turbo_encode_avx512(const TurboKernelArgs& a, const float* x, std
 
 namespace {
 
-// Decode at d = D in {32, .., 256}, b = B in {2, 3, 4}: the scalar contract's operations in its order
+// D2: decode at d = D in {32, .., 256}, b = B in {2, 3, 4}: the scalar contract's operations in its order
 // (centroid, + the QJL addend, the Walsh-Hadamard strides 1, 2, 4, ... as the encoder's butterflies,
 // then (u * (norm / sqrt d)) * sign), each whole row in D / 16 registers. A contiguous output of
 // kStreamingOutputBytes and up goes out through the LineStreamer (non-temporal whole lines).
